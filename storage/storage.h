@@ -1,0 +1,228 @@
+/*
+ * The storage engine's face: one LMDB environment per node, the catalog of tables, items by
+ * primary key, range reads and scans, and apply() — the only code that writes data.
+ *
+ * storage knows nothing of protocols, JSON, HTTP or replication. It works on struct value
+ * (value.h) and its own mutation structs below; the server decodes log entries into them.
+ *
+ * Threads: any number of readers (each with its own struct storage_txn), one writer (the
+ * thread that calls storage_apply). Read transactions are MVCC snapshots and never block.
+ *
+ * Named databases in the environment:
+ *   catalog   table name -> table definition
+ *   data      u32be object id | keycodec(pk) [| keycodec(sk)]  ->  row (see kv.c)
+ *   changes   u64be log index | u16be mutation ordinal -> change record (changes.c)
+ *   meta      "applied" -> u64be applied log index; "next_id" -> u32be; per-table stats
+ */
+#ifndef CR_STORAGE_H
+#define CR_STORAGE_H
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "storage/value.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits, each with its named error. */
+#define CR_MAX_ITEM_SIZE (400 * 1024)     /* CR_EITEMTOOBIG, counted by value_ddb_size */
+#define CR_MAX_PK_SIZE 2048               /* CR_EKEYTOOBIG (DynamoDB's partition key limit) */
+#define CR_MAX_SK_SIZE 1024               /* CR_EKEYTOOBIG (DynamoDB's sort key limit) */
+#define CR_MAX_NAME_LEN 255               /* CR_ENAME: table and key attribute names */
+#define CR_MIN_TABLE_NAME_LEN 3           /* CR_ENAME, as DynamoDB */
+#define CR_MAX_TABLES 2048                /* CR_ETOOMANY */
+#define CR_MAX_BATCH_MUTATIONS 1000       /* CR_ETOOMANY: mutations in one log entry */
+#define CR_MAX_PAGE_BYTES (1024 * 1024)   /* query/scan pages stop after this much item data */
+#define CR_DEFAULT_MAP_SIZE (64ULL << 30) /* LMDB map size: address space, not disk */
+
+struct storage;
+struct storage_txn;
+
+struct storage_options {
+    size_t map_size;  /* 0: CR_DEFAULT_MAP_SIZE */
+    bool no_sync;     /* --sync=none: commits are not fsync'ed (benchmarks only) */
+    unsigned max_readers; /* 0: 256 */
+};
+
+/* Opens or creates the environment in dir (created if missing). CR_EIO, CR_ECORRUPT, CR_ENOMEM.
+ * On success *out must be closed with storage_close. */
+int storage_open(const char *dir, const struct storage_options *opt, struct storage **out);
+void storage_close(struct storage *s);
+
+/* Read transactions. A txn may be reset (releases its snapshot, keeps its slot) and renewed
+ * (new snapshot) instead of being freed: the per-connection pattern on the hot path. */
+int storage_read_begin(struct storage *s, struct storage_txn **out);
+void storage_read_reset(struct storage_txn *t);
+int storage_read_renew(struct storage_txn *t);
+void storage_read_end(struct storage_txn *t);
+
+/* Highest applied log index as seen by this transaction (0 for a new environment). */
+int storage_applied_index(struct storage_txn *t, uint64_t *out);
+
+/* ---- catalog ---------------------------------------------------------------------------- */
+
+enum key_type { KEY_S, KEY_N, KEY_B };
+
+struct table_def {
+    uint32_t id; /* object id, prefix of every row; never reused */
+    char name[CR_MAX_NAME_LEN + 1];
+    char pk_name[CR_MAX_NAME_LEN + 1];
+    enum key_type pk_type;
+    bool has_sk;
+    char sk_name[CR_MAX_NAME_LEN + 1];
+    enum key_type sk_type;
+    uint64_t created_index; /* log index of the CreateTable */
+    int64_t created_ms;     /* creation time, chosen by the proposer */
+};
+
+struct table_stats {
+    uint64_t item_count;
+    uint64_t size_bytes; /* sum of value_ddb_size of the items */
+};
+
+/* CR_ENOTABLE when there is no such table. */
+int catalog_get(struct storage_txn *t, const char *name, size_t name_len, struct table_def *out);
+int catalog_stats(struct storage_txn *t, const struct table_def *def, struct table_stats *out);
+/* Up to `limit` tables in name order, strictly after `after` (NULL/empty: from the start).
+ * *n is set to the count filled; *more tells whether further tables exist. */
+int catalog_list(struct storage_txn *t, const char *after, size_t after_len, struct table_def *out,
+                 size_t limit, size_t *n, bool *more);
+/* Name rules: 3..255 bytes of [A-Za-z0-9_.-] (DynamoDB's). CR_ENAME otherwise. */
+int catalog_check_name(const char *name, size_t len);
+
+/* ---- items ------------------------------------------------------------------------------ */
+
+/* An item is a VT_MAP value; its key attributes are the table's pk (and sk). */
+
+/* Extracts and validates the key of `item` (or of a key-only map) for `def`: presence
+ * (CR_EMISSINGKEY), type (CR_ETYPE: KEY_S wants STRING, KEY_N any number, KEY_B BYTES), size
+ * (CR_EKEYTOOBIG; empty strings and bytes are CR_EINVAL, as DynamoDB). Numbers are normalized to
+ * DECIMAL in *pk / *sk. sk is left VT_NULL for a table without a sort key; a key-only map with
+ * attributes other than the key is CR_EINVAL when key_only is set. */
+int kv_extract_key(const struct table_def *def, const struct value *item, bool key_only,
+                   struct value *pk, struct value *sk);
+
+/* Validates a whole item for `def`: a MAP, its key (kv_extract_key), nesting and set rules
+ * (value_encode's), and size (CR_EITEMTOOBIG). The front ends call it before proposing. */
+int kv_check_item(const struct table_def *def, const struct value *item);
+
+/* Reads the item with key (pk, sk). *item is decoded into the arena and borrows from the
+ * transaction: valid until the txn is reset or ended, or the arena freed. CR_ENOTFOUND. */
+int kv_get(struct storage_txn *t, const struct table_def *def, const struct value *pk,
+           const struct value *sk, struct cr_arena *a, struct value *item);
+
+enum sk_op { SK_ANY, SK_EQ, SK_LT, SK_LE, SK_GT, SK_GE, SK_BETWEEN, SK_BEGINS_WITH };
+
+struct kv_query {
+    struct value pk;
+    enum sk_op op;
+    struct value sk1, sk2; /* sk2 for SK_BETWEEN only; sk1 unused for SK_ANY */
+    bool reverse;
+    uint32_t limit; /* 0: no limit other than CR_MAX_PAGE_BYTES */
+    /* Opaque continuation from a previous page's kv_page.next (NULL/0: from the start). */
+    const uint8_t *cursor;
+    size_t cursor_len;
+};
+
+struct kv_page {
+    struct value *items; /* arena-allocated, in key order (reversed if asked) */
+    size_t n;
+    uint64_t scanned;    /* rows read, matching or not */
+    /* Continuation: empty when the read is complete. Arena-allocated. */
+    uint8_t *next;
+    size_t next_len;
+};
+
+/* Items of one partition in sort-key order, filtered by the sort-key condition. The page ends at
+ * limit items or CR_MAX_PAGE_BYTES of item data, whichever is first, with a continuation when
+ * more may follow. Errors: CR_ECURSOR (a continuation that is not from this table and key),
+ * CR_ETYPE (sk1/sk2 of the wrong type; begins_with on a number), CR_EINVAL (BETWEEN with
+ * sk1 > sk2; a sort-key condition on a table without a sort key). */
+int kv_query(struct storage_txn *t, const struct table_def *def, const struct kv_query *q,
+             struct cr_arena *a, struct kv_page *out);
+
+/* All items of the table in key order, paged like kv_query (limit 0: page-size bound only).
+ * segment/total_segments split the table into disjoint parts by hash of the partition key
+ * (DynamoDB's parallel scan); total_segments 0 or 1 means one part. */
+int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *cursor,
+            size_t cursor_len, uint32_t limit, uint32_t segment, uint32_t total_segments,
+            struct cr_arena *a, struct kv_page *out);
+
+/* ---- mutations and apply ---------------------------------------------------------------- */
+
+enum mut_type { MUT_CREATE_TABLE, MUT_DELETE_TABLE, MUT_PUT, MUT_DELETE };
+
+enum cond_type {
+    COND_NONE,
+    COND_EXISTS,     /* the item exists */
+    COND_NOT_EXISTS, /* the item does not exist */
+    COND_EQUALS,     /* the item exists and its top-level attribute `attr` equals `value` */
+};
+
+struct condition {
+    enum cond_type type;
+    const char *attr;
+    size_t attr_len;
+    struct value value;
+};
+
+struct mutation {
+    enum mut_type type;
+    /* MUT_CREATE_TABLE: name and key schema in `table` (id, created_* are set by apply).
+     * Others: `table.name` names the table; apply looks it up. */
+    struct table_def table;
+    struct value item;    /* MUT_PUT: the whole item (a MAP) */
+    struct value key;     /* MUT_DELETE: a MAP holding the key attributes */
+    struct condition cond;
+    bool return_old;      /* put/delete: hand back the previous item in the result */
+};
+
+/* One log entry: a batch applied all-or-nothing. */
+struct log_batch {
+    uint64_t index;   /* the entry's log index: strictly increasing across calls */
+    int64_t time_ms;  /* the proposer's clock for this entry (creation times) */
+    struct mutation *muts;
+    size_t n;
+};
+
+struct mutation_result {
+    /* 0, CR_ECONDITION, CR_EABORTED (the entry failed because of another mutation), or the
+     * validation error of this mutation (CR_ENOTABLE, CR_ETABLEEXISTS, CR_EITEMTOOBIG, ...). */
+    int code;
+    bool has_old;
+    struct value old; /* when return_old and the item existed; arena-allocated */
+    struct table_def table; /* MUT_CREATE_TABLE: the created definition */
+};
+
+/*
+ * Applies entries in one LMDB write transaction and one fsync (group commit). Each entry is
+ * all-or-nothing: when any of its mutations fails, none of them takes effect, the failing one
+ * reports its code and the others CR_EABORTED; the entry still consumes its index. The applied
+ * index and the change feed records are written in the same transaction.
+ *
+ * results[i] points at an array of batches[i].n results; old items are allocated from `a`.
+ * Deterministic: the same batches on the same state give the same state and results.
+ * Returns 0 when the transaction committed, or the error that made it fail (CR_EFULL, CR_EIO):
+ * then nothing was applied and the result arrays are untouched.
+ */
+int storage_apply(struct storage *s, const struct log_batch *batches, size_t n,
+                  struct mutation_result **results, struct cr_arena *a);
+
+/* ---- change feed ------------------------------------------------------------------------ */
+
+struct change {
+    uint64_t index;
+    uint16_t ordinal; /* position of the mutation in its entry */
+    enum mut_type type;
+    uint32_t table_id;
+    struct value key;  /* MAP of key attributes (PUT/DELETE) */
+    struct value item; /* PUT: the new item; otherwise VT_NULL */
+};
+
+/* Up to `limit` changes with index >= from_index, in log order, decoded into the arena.
+ * *n is set to the count filled. */
+int changes_read(struct storage_txn *t, uint64_t from_index, struct change *out, size_t limit,
+                 size_t *n, struct cr_arena *a);
+
+#endif
