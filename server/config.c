@@ -1,0 +1,347 @@
+/*
+ * Flags and the config file. Pure parsing into struct config: no I/O other than reading the
+ * named config file, no logging, no exit() (main.c decides what a bad flag costs).
+ */
+#include "server/config.h"
+
+#include "common/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN 8192
+
+/* Every setting, as `--name VALUE` on the command line and `name = value` in the file. */
+#define CONFIG_KEYS(X)                                                                             \
+    X("data", "DIR", "data directory (default " CR_DEFAULT_DATA_DIR ")")                          \
+    X("listen", "HOST:PORT", "native protocol address (default 127.0.0.1:7070; port 0: any)")    \
+    X("sync", "full|none", "fsync every commit (default full; none is for benchmarks)")          \
+    X("threads", "N", "network threads (default: number of cores)")                               \
+    X("max-frame", "BYTES", "largest request frame, suffix k/m/g allowed (default 16m)")          \
+    X("max-connections", "N", "open connections before refusing (default 1024)")                  \
+    X("max-queue", "N", "pending write proposals before CR_EOVERLOAD (default 10000)")           \
+    X("max-inflight", "N", "requests in flight per connection before reading pauses (1024)")     \
+    X("log-level", "LEVEL", "debug|info|warn|error (default info)")                               \
+    X("port-file", "PATH", "write the bound native port to PATH once listening")
+
+void config_defaults(struct config *out)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(out, 0, sizeof *out);
+    snprintf(out->data_dir, sizeof out->data_dir, "%s", CR_DEFAULT_DATA_DIR);
+    snprintf(out->host, sizeof out->host, "%s", CR_DEFAULT_HOST);
+    out->port = CR_DEFAULT_PORT;
+    out->sync = true;
+    out->threads = cores < 1 ? 1 : cores > CR_MAX_THREADS ? CR_MAX_THREADS : (unsigned)cores;
+    out->max_frame = CR_DEFAULT_MAX_FRAME;
+    out->max_connections = CR_DEFAULT_MAX_CONNECTIONS;
+    out->max_queue = CR_DEFAULT_MAX_QUEUE;
+    out->max_inflight = CR_DEFAULT_MAX_INFLIGHT;
+    out->log_level = CR_LOG_INFO;
+}
+
+/* Unsigned decimal with an optional binary k/m/g suffix when `suffix`, within [lo, hi]. */
+static int parse_uint(const char *key, const char *s, bool suffix, uint64_t lo, uint64_t hi,
+                      uint64_t *out, struct errmsg *e)
+{
+    uint64_t v = 0, mult = 1;
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p))
+        goto bad;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            goto bad;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (suffix && *p) {
+        switch (tolower((unsigned char)*p)) {
+        case 'k':
+            mult = 1ull << 10;
+            break;
+        case 'm':
+            mult = 1ull << 20;
+            break;
+        case 'g':
+            mult = 1ull << 30;
+            break;
+        default:
+            goto bad;
+        }
+        p++;
+        if (tolower((unsigned char)*p) == 'i' && tolower((unsigned char)p[1]) == 'b')
+            p += 2;
+        else if (tolower((unsigned char)*p) == 'b')
+            p++;
+    }
+    if (*p || v > UINT64_MAX / mult)
+        goto bad;
+    v *= mult;
+    if (v < lo || v > hi)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    return errmsg_set(e, CR_EINVAL, "--%s: '%s' is not a number in %llu..%llu", key, s,
+                      (unsigned long long)lo, (unsigned long long)hi);
+}
+
+static int parse_listen(struct config *c, const char *s, struct errmsg *e)
+{
+    const char *colon = strrchr(s, ':');
+    const char *host = s;
+    size_t host_len;
+    uint64_t port;
+
+    if (!colon)
+        return errmsg_set(e, CR_EINVAL, "--listen: '%s' is not HOST:PORT", s);
+    host_len = (size_t)(colon - s);
+    if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
+    if (host_len == 0 || host_len >= sizeof c->host)
+        return errmsg_set(e, CR_EINVAL, "--listen: '%s' has no valid host", s);
+    if (parse_uint("listen", colon + 1, false, 0, 65535, &port, NULL) < 0)
+        return errmsg_set(e, CR_EINVAL, "--listen: '%s' has no port in 0..65535", s);
+    memcpy(c->host, host, host_len);
+    c->host[host_len] = 0;
+    c->port = (uint16_t)port;
+    return 0;
+}
+
+static int set_path(char *dst, size_t cap, const char *key, const char *value, struct errmsg *e)
+{
+    size_t n = strlen(value);
+
+    if (n == 0 || n >= cap)
+        return errmsg_set(e, CR_EINVAL, "--%s: path must be 1..%zu bytes", key, cap - 1);
+    memcpy(dst, value, n + 1);
+    return 0;
+}
+
+int config_set(struct config *c, const char *key, const char *value, struct errmsg *e)
+{
+    uint64_t v;
+    int rc;
+
+    if (strcmp(key, "data") == 0)
+        return set_path(c->data_dir, sizeof c->data_dir, key, value, e);
+    if (strcmp(key, "port-file") == 0)
+        return set_path(c->port_file, sizeof c->port_file, key, value, e);
+    if (strcmp(key, "listen") == 0)
+        return parse_listen(c, value, e);
+    if (strcmp(key, "sync") == 0) {
+        if (strcmp(value, "full") == 0)
+            c->sync = true;
+        else if (strcmp(value, "none") == 0)
+            c->sync = false;
+        else
+            return errmsg_set(e, CR_EINVAL, "--sync: '%s' is not full or none", value);
+        return 0;
+    }
+    if (strcmp(key, "log-level") == 0) {
+        static const char *names[] = {"debug", "info", "warn", "error"};
+        for (int i = 0; i < 4; i++) {
+            if (strcmp(value, names[i]) == 0) {
+                c->log_level = (enum cr_log_level)i;
+                return 0;
+            }
+        }
+        return errmsg_set(e, CR_EINVAL, "--log-level: '%s' is not debug, info, warn or error",
+                          value);
+    }
+    if (strcmp(key, "threads") == 0) {
+        rc = parse_uint(key, value, false, 1, CR_MAX_THREADS, &v, e);
+        if (rc == 0)
+            c->threads = (unsigned)v;
+        return rc;
+    }
+    if (strcmp(key, "max-frame") == 0) {
+        rc = parse_uint(key, value, true, CR_MIN_MAX_FRAME, CR_MAX_MAX_FRAME, &v, e);
+        if (rc == 0)
+            c->max_frame = (size_t)v;
+        return rc;
+    }
+    if (strcmp(key, "max-connections") == 0) {
+        rc = parse_uint(key, value, false, 1, 1000000, &v, e);
+        if (rc == 0)
+            c->max_connections = (unsigned)v;
+        return rc;
+    }
+    if (strcmp(key, "max-queue") == 0) {
+        rc = parse_uint(key, value, false, 1, 10000000, &v, e);
+        if (rc == 0)
+            c->max_queue = (size_t)v;
+        return rc;
+    }
+    if (strcmp(key, "max-inflight") == 0) {
+        rc = parse_uint(key, value, false, 1, 65536, &v, e);
+        if (rc == 0)
+            c->max_inflight = (unsigned)v;
+        return rc;
+    }
+    return errmsg_set(e, CR_EINVAL, "unknown setting '%s'", key);
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = 0;
+    return s;
+}
+
+int config_load_file(struct config *c, const char *path, struct errmsg *e)
+{
+    char line[LINE_MAX_LEN];
+    FILE *f = fopen(path, "r");
+    int lineno = 0, rc = 0;
+
+    if (!f)
+        return errmsg_set(e, CR_EIO, "--config: cannot read '%s': %s", path, strerror(errno));
+    while (fgets(line, sizeof line, f)) {
+        char *hash, *eq, *key, *value;
+        struct errmsg sub;
+
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = errmsg_set(e, CR_EINVAL, "%s:%d: line longer than %d bytes", path, lineno,
+                            LINE_MAX_LEN - 2);
+            break;
+        }
+        hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        key = trim(line);
+        if (!*key)
+            continue;
+        eq = strchr(key, '=');
+        if (!eq) {
+            rc = errmsg_set(e, CR_EINVAL, "%s:%d: expected 'key = value'", path, lineno);
+            break;
+        }
+        *eq = 0;
+        value = trim(eq + 1);
+        key = trim(key);
+        if (strcmp(key, "config") == 0) {
+            rc = errmsg_set(e, CR_EINVAL, "%s:%d: 'config' cannot be set in a config file",
+                            path, lineno);
+            break;
+        }
+        rc = config_set(c, key, value, &sub);
+        if (rc < 0) {
+            errmsg_set(e, rc, "%s:%d: %s", path, lineno, sub.text);
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f))
+        rc = errmsg_set(e, CR_EIO, "--config: error reading '%s'", path);
+    fclose(f);
+    return rc;
+}
+
+static bool is_key(const char *name)
+{
+#define CONFIG_IS_KEY(k, arg, help)                                                                \
+    if (strcmp(name, k) == 0)                                                                      \
+        return true;
+    CONFIG_KEYS(CONFIG_IS_KEY)
+#undef CONFIG_IS_KEY
+    return false;
+}
+
+/*
+ * Splits argv[*i] ("--name=value" or "--name value") into name and value. The name is copied
+ * to `name` (cap bytes); *value points into argv. Advances *i past a separate value.
+ */
+static int next_flag(int argc, char **argv, int *i, char *name, size_t cap, const char **value,
+                     struct errmsg *e)
+{
+    const char *arg = argv[*i], *eq;
+    size_t n;
+
+    if (strncmp(arg, "--", 2) != 0 || !arg[2])
+        return errmsg_set(e, CR_EINVAL, "unexpected argument '%s' (see --help)", arg);
+    arg += 2;
+    eq = strchr(arg, '=');
+    n = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (n >= cap)
+        return errmsg_set(e, CR_EINVAL, "unknown flag '%s' (see --help)", argv[*i]);
+    memcpy(name, arg, n);
+    name[n] = 0;
+    if (strcmp(name, "help") == 0 || strcmp(name, "version") == 0) {
+        *value = NULL;
+        return eq ? errmsg_set(e, CR_EINVAL, "--%s takes no value", name) : 0;
+    }
+    if (strcmp(name, "config") != 0 && !is_key(name))
+        return errmsg_set(e, CR_EINVAL, "unknown flag '--%s' (see --help)", name);
+    if (eq) {
+        *value = eq + 1;
+    } else {
+        if (*i + 1 >= argc)
+            return errmsg_set(e, CR_EINVAL, "--%s needs a value", name);
+        *value = argv[++*i];
+    }
+    return 0;
+}
+
+int config_parse(int argc, char **argv, struct config *out, enum config_action *action,
+                 struct errmsg *e)
+{
+    char name[64];
+    const char *value;
+    int i, rc;
+
+    config_defaults(out);
+    *action = CONFIG_RUN;
+    /* First pass: --help, --version, syntax, and the config file, which flags override. */
+    for (i = 1; i < argc; i++) {
+        rc = next_flag(argc, argv, &i, name, sizeof name, &value, e);
+        if (rc < 0)
+            return rc;
+        if (strcmp(name, "help") == 0) {
+            *action = CONFIG_HELP;
+            return 0;
+        }
+        if (strcmp(name, "version") == 0) {
+            *action = CONFIG_VERSION;
+            return 0;
+        }
+    }
+    for (i = 1; i < argc; i++) {
+        rc = next_flag(argc, argv, &i, name, sizeof name, &value, e);
+        if (rc == 0 && strcmp(name, "config") == 0)
+            rc = config_load_file(out, value, e);
+        if (rc < 0)
+            return rc;
+    }
+    for (i = 1; i < argc; i++) {
+        rc = next_flag(argc, argv, &i, name, sizeof name, &value, e);
+        if (rc == 0 && strcmp(name, "config") != 0)
+            rc = config_set(out, name, value, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+void config_usage(FILE *f)
+{
+    fprintf(f, "usage: cirrusd [--config FILE] [--FLAG VALUE ...]\n\n"
+               "Cirrus database server " CR_VERSION ". Flags (also 'name = value' in FILE):\n");
+#define CONFIG_USAGE(k, arg, help) fprintf(f, "  --%-16s %-10s %s\n", k, arg, help);
+    CONFIG_KEYS(CONFIG_USAGE)
+#undef CONFIG_USAGE
+    fprintf(f, "  --%-16s %-10s %s\n", "config", "FILE", "read settings from FILE first");
+    fprintf(f, "  --%-16s %-10s %s\n", "help", "", "print this text");
+    fprintf(f, "  --%-16s %-10s %s\n", "version", "", "print the version");
+}

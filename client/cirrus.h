@@ -1,0 +1,344 @@
+/*
+ * libcirrus: the C client of Cirrus's native protocol (proto/cirrus.proto, docs/protocol.md).
+ *
+ * A connection (struct cirrus) is one TCP socket carrying frames of `u32 big-endian length |
+ * serialized Request`; responses carry their request's id and may arrive out of order. This
+ * header exposes only plain C types: it must never mention protobuf-c, so tools can include it
+ * without the generated code. It keeps no global state; a connection belongs to one thread at a
+ * time.
+ *
+ * Errors: every fallible function returns 0 or a negative CR_E* code (common/error.h). Codes
+ * the server sent (Response.error_code) pass through unchanged. Codes made on the client side:
+ *   CR_ECONNECT  the connection could not be established
+ *   CR_ECLOSED   the peer closed the connection (also mid-frame) or reset it
+ *   CR_ETIMEOUT  no complete response within the connection's timeout
+ *   CR_EPROTO    a frame over the client's limit, a frame that does not decode, or a response
+ *                of the wrong shape
+ *   CR_ENOMEM    allocation failed
+ *   CR_EINVAL    a bad argument (e.g. an item that is not a map)
+ *   CR_ENESTING  a value nested deeper than CIRRUS_MAX_DEPTH
+ * After CR_ECLOSED or CR_EPROTO the connection is unusable: close it. After CR_ETIMEOUT it may
+ * be reused; a late response to the timed-out request is skipped by later synchronous calls.
+ * cirrus_errmsg() describes the last error: the server's error_message when it came from the
+ * server.
+ */
+#ifndef CIRRUS_H
+#define CIRRUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+/* Frames larger than this are refused (CR_EPROTO) unless cirrus_set_max_frame() raises it. */
+#define CIRRUS_DEFAULT_MAX_FRAME (64u * 1024u * 1024u)
+/* Values nested deeper than this are refused in both directions (CR_ENESTING). */
+#define CIRRUS_MAX_DEPTH 100
+
+/* ---- values (storage/value.h's model) ---- */
+
+enum cirrus_type {
+    CIRRUS_NULL,
+    CIRRUS_BOOL,
+    CIRRUS_INT,
+    CIRRUS_DOUBLE,
+    CIRRUS_DECIMAL, /* canonical decimal text in u.str, e.g. "-12.5" */
+    CIRRUS_STRING,
+    CIRRUS_BYTES,
+    CIRRUS_TIMESTAMP,
+    CIRRUS_GEOPOINT,
+    CIRRUS_REF, /* a document path in u.str */
+    CIRRUS_ARRAY,
+    CIRRUS_MAP,
+    CIRRUS_STRING_SET, /* elements are CIRRUS_STRING */
+    CIRRUS_NUMBER_SET, /* elements are CIRRUS_INT, CIRRUS_DOUBLE or CIRRUS_DECIMAL */
+    CIRRUS_BINARY_SET, /* elements are CIRRUS_BYTES */
+};
+
+struct cirrus_field;
+
+/*
+ * A value owns everything it points to. Strings (decimal, string, ref) are NUL-terminated
+ * and also carry their length (a string may hold NUL bytes); bytes are not terminated.
+ * Arrays and the three sets use u.list; maps use u.map (fields in insertion order).
+ * A zeroed struct is a valid CIRRUS_NULL.
+ */
+struct cirrus_value {
+    enum cirrus_type type;
+    union {
+        int b;
+        int64_t i;
+        double d;
+        struct {
+            char *ptr;
+            size_t len;
+        } str; /* DECIMAL, STRING, BYTES, REF */
+        struct {
+            int64_t sec;
+            int32_t nsec;
+        } ts;
+        struct {
+            double lat;
+            double lon;
+        } geo;
+        struct {
+            struct cirrus_value *items;
+            size_t len;
+            size_t cap;
+        } list; /* ARRAY and the sets */
+        struct {
+            struct cirrus_field *fields;
+            size_t len;
+            size_t cap;
+        } map;
+    } u;
+};
+
+struct cirrus_field {
+    char *name;
+    struct cirrus_value value;
+};
+
+/* Scalar setters overwrite *v without freeing it: call them on a NULL or cleared value. */
+void cirrus_value_null(struct cirrus_value *v);
+void cirrus_value_bool(struct cirrus_value *v, int b);
+void cirrus_value_int(struct cirrus_value *v, int64_t i);
+void cirrus_value_double(struct cirrus_value *v, double d);
+void cirrus_value_timestamp(struct cirrus_value *v, int64_t sec, int32_t nsec);
+void cirrus_value_geopoint(struct cirrus_value *v, double lat, double lon);
+/* These copy their input. 0 or CR_ENOMEM (then *v is CIRRUS_NULL). */
+int cirrus_value_string(struct cirrus_value *v, const char *s, size_t len);
+int cirrus_value_decimal(struct cirrus_value *v, const char *text);
+int cirrus_value_bytes(struct cirrus_value *v, const void *p, size_t len);
+int cirrus_value_ref(struct cirrus_value *v, const char *path);
+/* An empty container of `type` (CIRRUS_ARRAY, CIRRUS_MAP or a set); CR_EINVAL for others. */
+int cirrus_value_container(struct cirrus_value *v, enum cirrus_type type);
+/*
+ * Appends *elem to an array or set, taking ownership of its contents (*elem becomes NULL).
+ * 0, CR_EINVAL (not a list), CR_ENOMEM (then *elem is unchanged and still the caller's).
+ */
+int cirrus_list_append(struct cirrus_value *list, struct cirrus_value *elem);
+/*
+ * Sets field `name` of a map (replacing a field of that name), taking ownership of *val's
+ * contents (*val becomes NULL). Copies name. 0, CR_EINVAL, CR_ENOMEM (*val unchanged).
+ */
+int cirrus_map_set(struct cirrus_value *map, const char *name, struct cirrus_value *val);
+/* The field's value, borrowed from the map; NULL if absent or if map is not a map. */
+const struct cirrus_value *cirrus_map_get(const struct cirrus_value *map, const char *name);
+/* Deep copy into *dst (overwritten). 0, CR_ENOMEM, CR_ENESTING (then *dst is NULL). */
+int cirrus_value_copy(struct cirrus_value *dst, const struct cirrus_value *src);
+/* Frees everything *v owns and makes it CIRRUS_NULL. The struct itself is the caller's. */
+void cirrus_value_clear(struct cirrus_value *v);
+/* Structural equality (same types, same contents, map fields in any order). */
+int cirrus_value_equal(const struct cirrus_value *a, const struct cirrus_value *b);
+
+/* ---- options ---- */
+
+enum cirrus_consistency {
+    CIRRUS_CONSISTENCY_DEFAULT, /* STRONG on the native protocol */
+    CIRRUS_STRONG,
+    CIRRUS_BOUNDED_STALENESS,
+    CIRRUS_SESSION,
+    CIRRUS_CONSISTENT_PREFIX,
+    CIRRUS_EVENTUAL,
+};
+
+/* Every read call takes one; NULL means the default (STRONG). */
+struct cirrus_read_opts {
+    enum cirrus_consistency consistency;
+    uint64_t session_token;   /* SESSION: an applied index this client has seen */
+    uint64_t max_lag_entries; /* BOUNDED_STALENESS */
+    uint64_t max_lag_ms;      /* BOUNDED_STALENESS */
+};
+
+enum cirrus_condition {
+    CIRRUS_COND_NONE,
+    CIRRUS_COND_EXISTS,
+    CIRRUS_COND_NOT_EXISTS,
+    CIRRUS_COND_EQUALS, /* attribute `attr` equals `value` */
+};
+
+/* Options of put, delete and batch operations; NULL means unconditional, no old item. */
+struct cirrus_write_opts {
+    enum cirrus_condition condition;
+    const char *attr;                 /* EQUALS; borrowed for the call */
+    const struct cirrus_value *value; /* EQUALS; borrowed for the call */
+    int return_old;
+};
+
+enum cirrus_key_type { CIRRUS_KEY_S, CIRRUS_KEY_N, CIRRUS_KEY_B };
+
+enum cirrus_sk_op {
+    CIRRUS_SK_ANY, /* every sort key of the partition */
+    CIRRUS_SK_EQ,
+    CIRRUS_SK_LT,
+    CIRRUS_SK_LE,
+    CIRRUS_SK_GT,
+    CIRRUS_SK_GE,
+    CIRRUS_SK_BETWEEN, /* sk <= x <= sk_end */
+    CIRRUS_SK_BEGINS_WITH,
+};
+
+/* A query: every pointer is borrowed for the call. */
+struct cirrus_query {
+    const struct cirrus_value *pk;
+    enum cirrus_sk_op op;
+    const struct cirrus_value *sk;
+    const struct cirrus_value *sk_end;
+    int reverse;
+    uint32_t limit;     /* 0: the server's default */
+    const void *cursor; /* a previous result's cursor, or NULL to start */
+    size_t cursor_len;
+};
+
+struct cirrus_scan {
+    uint32_t limit;
+    const void *cursor;
+    size_t cursor_len;
+    uint32_t segment;        /* parallel scan: this segment of total_segments */
+    uint32_t total_segments; /* 0: not segmented */
+};
+
+/* One operation of a batch: a put of `value` (an item) or a delete of `value` (a key). */
+struct cirrus_write_op {
+    int is_delete;
+    const char *table;
+    const struct cirrus_value *value;
+    struct cirrus_write_opts opts;
+};
+
+/* ---- results ---- */
+
+struct cirrus_table_desc {
+    char *name;
+    char *pk_name;
+    enum cirrus_key_type pk_type;
+    char *sk_name; /* NULL: no sort key */
+    enum cirrus_key_type sk_type;
+    uint32_t table_id;
+    uint64_t item_count;
+    uint64_t size_bytes;
+    int64_t created_ms;
+    uint64_t created_index;
+};
+
+struct cirrus_write_result {
+    int code;                      /* 0 or a CR_E* code */
+    struct cirrus_value old_item;  /* CIRRUS_NULL unless return_old found one */
+};
+
+struct cirrus_stats {
+    uint64_t applied_index;
+    uint32_t tables;
+    uint64_t connections;
+    uint64_t requests;
+    uint64_t writes;
+    uint64_t commits;
+    uint64_t uptime_ms;
+    uint64_t map_size;
+    uint64_t used_bytes;
+};
+
+/*
+ * What a call returns. Each call zeroes *out first and fills the fields listed beside them;
+ * everything in it is owned by the result and freed by cirrus_result_free(), which is safe
+ * after any call, failed or not (a failed batch still carries its per-op codes).
+ */
+struct cirrus_result {
+    struct cirrus_value item;          /* get: the item; put/delete + return_old: the old one */
+    struct cirrus_value *items;        /* query, scan */
+    size_t n_items;                    /* query, scan */
+    uint64_t scanned;                  /* query, scan: items examined */
+    void *cursor;                      /* query, scan: pass back to continue; NULL: done */
+    size_t cursor_len;                 /* query, scan */
+    char **tables;                     /* list_tables */
+    size_t n_tables;                   /* list_tables */
+    char *last_evaluated;              /* list_tables: start of the next page; NULL: done */
+    struct cirrus_table_desc table;    /* create_table, delete_table, describe_table */
+    struct cirrus_write_result *writes; /* batch_write: one per op, in order */
+    size_t n_writes;                   /* batch_write */
+    struct cirrus_stats stats;         /* stats */
+};
+
+void cirrus_result_free(struct cirrus_result *r);
+
+/* ---- connections ---- */
+
+struct cirrus;
+
+/*
+ * Connects to host:port within timeout_ms (also the default for every later call; <= 0 means
+ * wait forever). *out is the caller's until cirrus_close(). CR_ECONNECT (resolution, refusal,
+ * or timeout while connecting), CR_ENOMEM, CR_EINVAL.
+ */
+int cirrus_connect(const char *host, int port, int timeout_ms, struct cirrus **out);
+/* Closes the socket and frees the connection. NULL is allowed. */
+void cirrus_close(struct cirrus *c);
+void cirrus_set_timeout(struct cirrus *c, int timeout_ms);
+void cirrus_set_max_frame(struct cirrus *c, uint32_t bytes);
+/* The last error's text; "ok" after a success. Owned by c, valid until its next call. */
+const char *cirrus_errmsg(const struct cirrus *c);
+/* The serving replica's applied index from the last response: the SESSION token. */
+uint64_t cirrus_last_applied_index(const struct cirrus *c);
+/* How many entries the serving replica was behind its commit index, from the last response. */
+uint64_t cirrus_last_lag(const struct cirrus *c);
+
+/* ---- synchronous calls: send one request, wait for its response ---- */
+/* Don't call these while asynchronous requests are outstanding (CR_EPROTO if one answers). */
+
+int cirrus_ping(struct cirrus *c);
+/* sk_name NULL: no sort key. Fills out->table. CR_ETABLEEXISTS, CR_ENAME, CR_ESCHEMA. */
+int cirrus_create_table(struct cirrus *c, const char *name, const char *pk_name,
+                        enum cirrus_key_type pk_type, const char *sk_name,
+                        enum cirrus_key_type sk_type, struct cirrus_result *out);
+/* Fills out->table. CR_ENOTABLE. */
+int cirrus_delete_table(struct cirrus *c, const char *name, struct cirrus_result *out);
+/* Fills out->table. CR_ENOTABLE. */
+int cirrus_describe_table(struct cirrus *c, const char *name, const struct cirrus_read_opts *ro,
+                          struct cirrus_result *out);
+/* Names after exclusive_start (NULL: from the first), at most limit (0: server default).
+ * Fills out->tables and out->last_evaluated. */
+int cirrus_list_tables(struct cirrus *c, const char *exclusive_start, uint32_t limit,
+                       const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* item must be a CIRRUS_MAP. With return_old, out->item is the replaced item (NULL if none).
+ * CR_ENOTABLE, CR_ECONDITION, CR_EMISSINGKEY, CR_ETYPE, CR_EITEMTOOBIG, CR_EKEYTOOBIG. */
+int cirrus_put_item(struct cirrus *c, const char *table, const struct cirrus_value *item,
+                    const struct cirrus_write_opts *wo, struct cirrus_result *out);
+/* key must be a CIRRUS_MAP of the key attributes. Fills out->item.
+ * CR_ENOTFOUND when there is no such item; CR_ENOTABLE, CR_EMISSINGKEY, CR_ETYPE. */
+int cirrus_get_item(struct cirrus *c, const char *table, const struct cirrus_value *key,
+                    const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* Like put; deleting a missing item succeeds (out->item stays NULL). */
+int cirrus_delete_item(struct cirrus *c, const char *table, const struct cirrus_value *key,
+                       const struct cirrus_write_opts *wo, struct cirrus_result *out);
+/* Fills out->items, scanned and cursor. CR_ENOTABLE, CR_ECURSOR, CR_ETYPE. */
+int cirrus_query(struct cirrus *c, const char *table, const struct cirrus_query *q,
+                 const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* Fills out->items, scanned and cursor. CR_ENOTABLE, CR_ECURSOR, CR_EINVAL. */
+int cirrus_scan(struct cirrus *c, const char *table, const struct cirrus_scan *s,
+                const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* All or nothing. Fills out->writes (also on failure, when the server sent them): the op
+ * that failed has its code, the others CR_EABORTED. CR_ETOOMANY and every put/delete code. */
+int cirrus_batch_write(struct cirrus *c, const struct cirrus_write_op *ops, size_t n,
+                       struct cirrus_result *out);
+/* Fills out->stats. */
+int cirrus_stats(struct cirrus *c, struct cirrus_result *out);
+
+/* ---- pipelined calls ---- */
+/*
+ * cirrus_send_* queue a request without waiting and give its id; queued bytes go out when
+ * 64 KiB accumulate, on cirrus_flush(), or on cirrus_recv(). cirrus_recv() waits for the next
+ * response of any outstanding request and gives its id and code (0 or the server's CR_E*);
+ * its result body is dropped: this interface is for load, not data. Keep the number in
+ * flight bounded: the server stops reading when its output backs up.
+ * Send errors: CR_ENOMEM, CR_EINVAL, CR_ENESTING, and I/O errors when a flush happens.
+ * cirrus_recv errors: CR_ECLOSED, CR_ETIMEOUT, CR_EPROTO.
+ */
+int cirrus_send_get(struct cirrus *c, const char *table, const struct cirrus_value *key,
+                    const struct cirrus_read_opts *ro, uint64_t *id);
+int cirrus_send_put(struct cirrus *c, const char *table, const struct cirrus_value *item,
+                    uint64_t *id);
+int cirrus_flush(struct cirrus *c);
+int cirrus_recv(struct cirrus *c, uint64_t *id, int *code);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * cirrusd's settings: defaults, then the config file (--config FILE), then command-line flags,
+ * each later source overriding the earlier. Parsing only: nothing here opens storage, binds a
+ * socket or logs; main.c turns a bad configuration into a message and exit status 2.
+ *
+ * Config file: one `key = value` per line, keys are the flag names without the dashes
+ * ("max-frame = 1048576"), `#` starts a comment, blank lines are ignored.
+ */
+#ifndef CR_SERVER_CONFIG_H
+#define CR_SERVER_CONFIG_H
+
+#include "common/log.h"
+#include "server/errmsg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CR_VERSION "0.1.0"
+
+/* Defaults and bounds of every limit; each has a flag of the same name. */
+#define CR_DEFAULT_DATA_DIR "./cirrus-data"
+#define CR_DEFAULT_HOST "127.0.0.1"
+#define CR_DEFAULT_PORT 7070
+#define CR_DEFAULT_MAX_FRAME (16u << 20)  /* --max-frame: CR_EFRAMETOOBIG beyond */
+#define CR_MIN_MAX_FRAME 1024u            /* room for any Response with an error */
+#define CR_MAX_MAX_FRAME (1u << 30)       /* a frame length is a u32; keep it sane */
+#define CR_DEFAULT_MAX_CONNECTIONS 1024   /* --max-connections: refused beyond */
+#define CR_DEFAULT_MAX_QUEUE 10000        /* --max-queue: CR_EOVERLOAD beyond */
+#define CR_DEFAULT_MAX_INFLIGHT 1024      /* --max-inflight: per connection; reading pauses */
+#define CR_MAX_THREADS 256                /* --threads upper bound */
+#define CR_CONFIG_PATH_MAX 4096
+#define CR_CONFIG_HOST_MAX 256
+
+struct config {
+    char data_dir[CR_CONFIG_PATH_MAX];
+    char host[CR_CONFIG_HOST_MAX]; /* --listen HOST:PORT, split; IPv6 without brackets */
+    uint16_t port;                 /* 0: ephemeral, the bound port is reported */
+    bool sync;                     /* --sync full (true) | none */
+    unsigned threads;              /* network loops; --threads, default: online cores */
+    size_t max_frame;
+    unsigned max_connections;
+    size_t max_queue;
+    unsigned max_inflight;
+    enum cr_log_level log_level;
+    char port_file[CR_CONFIG_PATH_MAX]; /* empty: none */
+};
+
+enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
+
+/* Fills *out with the defaults. */
+void config_defaults(struct config *out);
+
+/*
+ * Parses argv (argv[0] is the program) over the defaults, reading the --config file first
+ * when one is named. Returns 0 and sets *action, or CR_EINVAL with the reason in e
+ * ("--threads: 'x' is not a number in 1..256", "cirrus.conf:3: unknown key 'foo'").
+ */
+int config_parse(int argc, char **argv, struct config *out, enum config_action *action,
+                 struct errmsg *e);
+
+/* Applies one `key = value` setting (flag name without dashes). Used for the file and flags. */
+int config_set(struct config *c, const char *key, const char *value, struct errmsg *e);
+
+/* Reads a config file into c. CR_EIO when it cannot be read, CR_EINVAL on a bad line. */
+int config_load_file(struct config *c, const char *path, struct errmsg *e);
+
+void config_usage(FILE *f);
+
+#endif

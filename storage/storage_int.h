@@ -1,0 +1,107 @@
+/*
+ * Private to storage/: the thin wrapper over LMDB that lmdb_env.c implements (so no other file
+ * includes lmdb.h), and the helpers the storage files share. Nothing outside storage/ includes
+ * this header.
+ *
+ * Transactions: a struct storage_txn is either a read txn (storage_read_begin) or a write txn
+ * (env_write_begin, possibly nested in a parent write txn). The same get/put/cursor calls work
+ * on both; puts and deletes need a write txn. While a nested txn is open its parent must not be
+ * used (LMDB's rule).
+ *
+ * Bytes returned by env_get and cursors are owned by LMDB: valid until the next update in the
+ * same write txn, or until a read txn is reset or ended.
+ *
+ * Meta keys (the `meta` database):
+ *   "format"             u32be on-disk format version (CR_FORMAT_VERSION)
+ *   "applied"            u64be index of the last applied log entry
+ *   "next_id"            u32be next table id (ids start at 1 and are never reused)
+ *   "stats" | u32be id   u64be item_count | u64be size_bytes of that table
+ */
+#ifndef CR_STORAGE_INT_H
+#define CR_STORAGE_INT_H
+
+#include "storage/storage.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_FORMAT_VERSION 1u
+
+enum env_db { ENV_CATALOG, ENV_DATA, ENV_CHANGES, ENV_META, ENV_NDB };
+
+struct env_val {
+    const uint8_t *p;
+    size_t n;
+};
+
+/* Write txns: parent NULL for the top-level txn. CR_EFULL, CR_EIO, CR_ENOMEM. */
+int env_write_begin(struct storage *s, struct storage_txn *parent, struct storage_txn **out);
+/* Commits and frees t, whatever the outcome. CR_EFULL, CR_EIO, CR_ENOMEM. */
+int env_commit(struct storage_txn *t);
+/* Discards and frees t. */
+void env_abort(struct storage_txn *t);
+
+/* CR_ENOTFOUND when the key is absent. */
+int env_get(struct storage_txn *t, enum env_db db, const void *k, size_t kn, struct env_val *v);
+/* Inserts or overwrites. CR_EFULL when the map is full. */
+int env_put(struct storage_txn *t, enum env_db db, const void *k, size_t kn, const void *v,
+            size_t vn);
+/* CR_ENOTFOUND when the key is absent. */
+int env_del(struct storage_txn *t, enum env_db db, const void *k, size_t kn);
+/* Deletes every key that starts with prefix; *n (may be NULL) gets how many. */
+int env_del_prefix(struct storage_txn *t, enum env_db db, const void *prefix, size_t pn,
+                   uint64_t *n);
+/* Number of entries in the database, as this txn sees it. */
+int env_count(struct storage_txn *t, enum env_db db, uint64_t *n);
+
+struct env_cursor;
+
+enum env_op {
+    ENV_FIRST,
+    ENV_LAST,
+    ENV_NEXT,
+    ENV_PREV,
+    ENV_SEEK, /* the first key >= *k (k is input and output) */
+};
+
+int env_cursor_open(struct storage_txn *t, enum env_db db, struct env_cursor **out);
+void env_cursor_close(struct env_cursor *c);
+/* Moves the cursor and returns the entry under it. CR_ENOTFOUND past either end. */
+int env_cursor_get(struct env_cursor *c, enum env_op op, struct env_val *k, struct env_val *v);
+
+/* ---- shared by catalog.c, kv.c, apply.c --------------------------------------------------- */
+
+/* Looks up the table named by the NUL-terminated def->name-style string. CR_ENOTABLE. */
+int catalog_get_cstr(struct storage_txn *t, const char *name, struct table_def *out);
+/* Validates def (name, key schema), assigns the next id and writes the definition with its
+ * creation index and time. CR_ENAME, CR_ESCHEMA, CR_ETABLEEXISTS, CR_ETOOMANY. */
+int catalog_create(struct storage_txn *t, const struct table_def *def, uint64_t index,
+                   int64_t time_ms, struct table_def *out);
+/* Removes the definition and the stats of def (not its rows: kv_delete_rows). */
+int catalog_drop(struct storage_txn *t, const struct table_def *def);
+/* Adds the deltas to the table's stats. */
+int catalog_stats_add(struct storage_txn *t, uint32_t id, int64_t count, int64_t size);
+
+/* Appends the row key of (pk, sk) to key: u32be id | component(pk) [| component(sk)].
+ * *truncated tells whether either component was cut to prefix + hash. pk and sk must be
+ * normalized by kv_extract_key. */
+int kv_row_key(const struct table_def *def, const struct value *pk, const struct value *sk,
+               struct cr_buf *key, bool *truncated);
+/* Validates item as kv_check_item does, normalizes its key into *pk/*sk and appends its
+ * encoding (the row value) to row. */
+int kv_encode_item(const struct table_def *def, const struct value *item, struct value *pk,
+                   struct value *sk, struct cr_buf *row);
+/* Reads the row at key. When truncated, the row's full key is compared with (pk, sk) and a row
+ * of another key (a hash collision) sets *collision and returns CR_ENOTFOUND. */
+int kv_row_find(struct storage_txn *t, const struct table_def *def, const struct cr_buf *key,
+                bool truncated, const struct value *pk, const struct value *sk,
+                struct env_val *row, bool *collision);
+/* Deletes every row of the table. */
+int kv_delete_rows(struct storage_txn *t, uint32_t table_id);
+
+/* Writes the change record of mutation `ordinal` of entry `index` (changes.c has the format). */
+int changes_write(struct storage_txn *t, uint64_t index, uint16_t ordinal, enum mut_type type,
+                  uint32_t table_id, const struct value *key, const struct cr_buf *item);
+
+#endif
