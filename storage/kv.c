@@ -1,0 +1,696 @@
+/*
+ * Items by primary key: key validation, row keys, point reads, range reads over sort keys,
+ * scans, continuation cursors. Read-only: rows are written only by apply.c, which uses the
+ * helpers at the end of this file.
+ *
+ * Row (the `data` database):
+ *   key    u32be table id | keycodec component(pk) [| keycodec component(sk)]
+ *   value  value_encode(item): the whole item, key attributes included, as given
+ *
+ * Long keys. A key component whose encoding is longer than CR_KEY_PREFIX bytes is stored as its
+ * first CR_KEY_PREFIX bytes, a marker and a hash (keycodec.c). So:
+ *   - point reads compare the row's full key attributes with the requested key;
+ *   - collision policy: two different keys with the same stored key (same 240-byte prefix and
+ *     same 64-bit hash) cannot both be stored. A put whose stored key is held by a row of a
+ *     different full key fails with CR_EKEYTOOBIG (deterministically: every replica has the same
+ *     row), and a delete or get of it sees no item. The odds are ~2^-64 per pair.
+ *   - ordering consequence: rows are in value order of their keys, except that long
+ *     components sharing their first CR_KEY_PREFIX encoded bytes sort together (between the
+ *     shorter keys around that prefix) but in hash order among themselves. Queries and scans
+ *     return rows in this stored order; pages and continuations follow it, so paging neither
+ *     skips nor repeats a row.
+ *   - range reads bound the rows to visit by the first CR_KEY_PREFIX encoded bytes (always a
+ *     superset) and decide each row whose prefix ties with a bound by the full sort key read
+ *     from the row, so every sort-key condition returns exactly the matching items.
+ *
+ * Continuation cursor: 1 byte CURSOR_VERSION | the last returned row key (which begins with the
+ * u32be table id). The next page starts strictly after that key (before it, in reverse).
+ * Cursors are checked against the table, the partition and the key structure: CR_ECURSOR.
+ */
+#include "storage/storage_int.h"
+
+#include "common/assert.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "storage/keycodec.h"
+
+#include <string.h>
+
+#define CURSOR_VERSION 1
+#define MAX_ROW_KEY 511
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static bool is_number(enum value_type t)
+{
+    return t == VT_INT || t == VT_DOUBLE || t == VT_DECIMAL;
+}
+
+/* Validates one key value against its schema type and size limit; *out gets the normalized
+ * value (numbers as DECIMAL). */
+static int check_key_value(enum key_type type, const struct value *v, size_t max, struct value *out)
+{
+    struct decimal d;
+    int rc;
+
+    switch (type) {
+    case KEY_N:
+        if (!is_number(v->type))
+            return CR_ETYPE;
+        rc = value_number_to_decimal(v, &d);
+        if (rc)
+            return rc;
+        out->type = VT_DECIMAL;
+        out->u.dec = d;
+        return 0;
+    case KEY_S:
+        if (v->type != VT_STRING)
+            return CR_ETYPE;
+        break;
+    case KEY_B:
+        if (v->type != VT_BYTES)
+            return CR_ETYPE;
+        break;
+    default:
+        return CR_ESCHEMA;
+    }
+    if (v->u.s.len == 0)
+        return CR_EINVAL;
+    if (v->u.s.len > max)
+        return CR_EKEYTOOBIG;
+    *out = *v;
+    return 0;
+}
+
+int kv_extract_key(const struct table_def *def, const struct value *item, bool key_only,
+                   struct value *pk, struct value *sk)
+{
+    const struct value *a;
+    struct value p, s = value_null();
+    int rc;
+
+    if (item->type != VT_MAP)
+        return CR_EINVAL;
+    a = value_map_get(item, def->pk_name, strlen(def->pk_name));
+    if (!a)
+        return CR_EMISSINGKEY;
+    rc = check_key_value(def->pk_type, a, CR_MAX_PK_SIZE, &p);
+    if (rc)
+        return rc;
+    if (def->has_sk) {
+        a = value_map_get(item, def->sk_name, strlen(def->sk_name));
+        if (!a)
+            return CR_EMISSINGKEY;
+        rc = check_key_value(def->sk_type, a, CR_MAX_SK_SIZE, &s);
+        if (rc)
+            return rc;
+    }
+    if (key_only && item->u.map.n != (def->has_sk ? 2u : 1u))
+        return CR_EINVAL;
+    *pk = p;
+    *sk = s;
+    return 0;
+}
+
+int kv_encode_item(const struct table_def *def, const struct value *item, struct value *pk,
+                   struct value *sk, struct cr_buf *row)
+{
+    size_t start = row->len;
+    int rc;
+
+    if (item->type != VT_MAP)
+        return CR_EINVAL;
+    rc = kv_extract_key(def, item, false, pk, sk);
+    if (rc)
+        return rc;
+    rc = value_encode(item, row);
+    if (rc == 0 && value_ddb_size(item) > CR_MAX_ITEM_SIZE)
+        rc = CR_EITEMTOOBIG;
+    if (rc)
+        row->len = start;
+    return rc;
+}
+
+int kv_check_item(const struct table_def *def, const struct value *item)
+{
+    struct value pk, sk;
+    struct cr_buf row;
+    int rc;
+
+    cr_buf_init(&row);
+    rc = kv_encode_item(def, item, &pk, &sk, &row);
+    cr_buf_free(&row);
+    return rc;
+}
+
+int kv_row_key(const struct table_def *def, const struct value *pk, const struct value *sk,
+               struct cr_buf *key, bool *truncated)
+{
+    size_t start = key->len;
+    bool t1 = false, t2 = false;
+    int rc = cr_buf_put_u32be(key, def->id);
+
+    if (rc == 0)
+        rc = keycodec_encode_component(pk, key, &t1);
+    if (rc == 0 && def->has_sk)
+        rc = keycodec_encode_component(sk, key, &t2);
+    if (rc) {
+        key->len = start;
+        return rc;
+    }
+    CR_ASSERT(key->len - start <= MAX_ROW_KEY);
+    *truncated = t1 || t2;
+    return 0;
+}
+
+/* Decodes the top-level attribute `name` of a row into *out (scalars borrow from the row). */
+static int row_attr(struct env_val row, const char *name, struct cr_arena *a, struct value *out)
+{
+    const uint8_t *fp;
+    size_t fn;
+    int rc = value_map_find_encoded(row.p, row.n, name, strlen(name), &fp, &fn);
+
+    if (rc == CR_ENOTFOUND || rc == CR_ETYPE)
+        return CR_CORRUPT(); /* every row is a MAP holding its key */
+    if (rc)
+        return rc;
+    return value_decode(fp, fn, a, out);
+}
+
+static int attr_equals(struct env_val row, const char *name, const struct value *want, bool *eq)
+{
+    struct cr_arena a;
+    struct value v;
+    int rc;
+
+    cr_arena_init(&a, 256);
+    rc = row_attr(row, name, &a, &v);
+    if (rc == 0)
+        *eq = value_equal(&v, want);
+    cr_arena_free(&a);
+    return rc;
+}
+
+int kv_row_find(struct storage_txn *t, const struct table_def *def, const struct cr_buf *key,
+                bool truncated, const struct value *pk, const struct value *sk, struct env_val *row,
+                bool *collision)
+{
+    bool eq = true;
+    int rc = env_get(t, ENV_DATA, key->data, key->len, row);
+
+    *collision = false;
+    if (rc || !truncated)
+        return rc;
+    rc = attr_equals(*row, def->pk_name, pk, &eq);
+    if (rc == 0 && eq && def->has_sk)
+        rc = attr_equals(*row, def->sk_name, sk, &eq);
+    if (rc)
+        return rc;
+    if (!eq) {
+        *collision = true;
+        return CR_ENOTFOUND;
+    }
+    return 0;
+}
+
+int kv_delete_rows(struct storage_txn *t, uint32_t table_id)
+{
+    uint8_t prefix[4];
+
+    cr_put_u32be(prefix, table_id);
+    return env_del_prefix(t, ENV_DATA, prefix, sizeof prefix, NULL);
+}
+
+int kv_get(struct storage_txn *t, const struct table_def *def, const struct value *pk,
+           const struct value *sk, struct cr_arena *a, struct value *item)
+{
+    struct value p, s = value_null();
+    struct cr_buf key;
+    struct env_val row;
+    bool truncated, collision;
+    int rc = check_key_value(def->pk_type, pk, CR_MAX_PK_SIZE, &p);
+
+    if (rc == 0 && def->has_sk)
+        rc = sk ? check_key_value(def->sk_type, sk, CR_MAX_SK_SIZE, &s) : CR_EMISSINGKEY;
+    if (rc)
+        return rc;
+    cr_buf_init(&key);
+    rc = kv_row_key(def, &p, &s, &key, &truncated);
+    if (rc == 0)
+        rc = kv_row_find(t, def, &key, truncated, &p, &s, &row, &collision);
+    cr_buf_free(&key);
+    if (rc)
+        return rc;
+    return value_decode(row.p, row.n, a, item);
+}
+
+/* ---- pages ---------------------------------------------------------------------------------- */
+
+struct range {
+    struct cr_buf lo; /* first key to visit (inclusive) */
+    struct cr_buf hi; /* end of the range (exclusive), when has_hi */
+    bool has_hi;
+    bool reverse;
+    uint32_t limit;
+    struct env_val after; /* continuation key; p == NULL from the start */
+    /* Decides whether a row in the visited range belongs on the page; NULL keeps them all. */
+    int (*filter)(void *ctx, struct env_val key, struct env_val row, struct cr_arena *a,
+                  bool *keep);
+    void *ctx;
+};
+
+static void range_init(struct range *r)
+{
+    memset(r, 0, sizeof *r);
+    cr_buf_init(&r->lo);
+    cr_buf_init(&r->hi);
+}
+
+static void range_free(struct range *r)
+{
+    cr_buf_free(&r->lo);
+    cr_buf_free(&r->hi);
+}
+
+static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+
+    if (c)
+        return c < 0 ? -1 : 1;
+    return an < bn ? -1 : an > bn;
+}
+
+/* Turns b into the least key greater than every key that starts with b; false when there is
+ * none (b was all 0xFF). */
+static bool prefix_successor(struct cr_buf *b)
+{
+    while (b->len > 0 && b->data[b->len - 1] == 0xFF)
+        b->len--;
+    if (b->len == 0)
+        return false;
+    b->data[b->len - 1]++;
+    return true;
+}
+
+static int page_push(struct kv_page *out, size_t *cap, struct cr_arena *a, const struct value *v)
+{
+    if (out->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        struct value *items = cr_arena_alloc(a, ncap * sizeof *items);
+
+        if (!items)
+            return CR_ENOMEM;
+        if (out->n)
+            memcpy(items, out->items, out->n * sizeof *items);
+        out->items = items;
+        *cap = ncap;
+    }
+    out->items[out->n++] = *v;
+    return 0;
+}
+
+/* Positions c on the first row to visit. */
+static int page_start(struct env_cursor *c, const struct range *r, struct env_val *k,
+                      struct env_val *v)
+{
+    const struct env_val *after = r->after.p ? &r->after : NULL;
+    int rc;
+
+    if (!r->reverse) {
+        *k = (struct env_val){r->lo.data, r->lo.len};
+        if (after && key_cmp(after->p, after->n, r->lo.data, r->lo.len) >= 0)
+            *k = *after;
+        rc = env_cursor_get(c, ENV_SEEK, k, v);
+        if (rc == 0 && after && key_cmp(k->p, k->n, after->p, after->n) == 0)
+            rc = env_cursor_get(c, ENV_NEXT, k, v);
+        return rc;
+    }
+    if (after && (!r->has_hi || key_cmp(after->p, after->n, r->hi.data, r->hi.len) < 0))
+        *k = *after;
+    else if (r->has_hi)
+        *k = (struct env_val){r->hi.data, r->hi.len};
+    else
+        return env_cursor_get(c, ENV_LAST, k, v);
+    rc = env_cursor_get(c, ENV_SEEK, k, v);
+    if (rc == 0)
+        return env_cursor_get(c, ENV_PREV, k, v);
+    if (rc == CR_ENOTFOUND)
+        return env_cursor_get(c, ENV_LAST, k, v);
+    return rc;
+}
+
+static bool in_range(const struct range *r, struct env_val k)
+{
+    if (r->reverse)
+        return key_cmp(k.p, k.n, r->lo.data, r->lo.len) >= 0;
+    return !r->has_hi || key_cmp(k.p, k.n, r->hi.data, r->hi.len) < 0;
+}
+
+static int read_page(struct storage_txn *t, const struct range *r, struct cr_arena *a,
+                     struct kv_page *out)
+{
+    struct env_cursor *c;
+    struct env_val k, v, last = {NULL, 0};
+    size_t cap = 0, bytes = 0;
+    bool full = false, more = false;
+    int rc = env_cursor_open(t, ENV_DATA, &c);
+
+    memset(out, 0, sizeof *out);
+    if (rc)
+        return rc;
+    for (rc = page_start(c, r, &k, &v); rc == 0 && in_range(r, k);
+         rc = env_cursor_get(c, r->reverse ? ENV_PREV : ENV_NEXT, &k, &v)) {
+        struct value item;
+        bool keep = true;
+
+        if (full) {
+            more = true;
+            break;
+        }
+        out->scanned++;
+        if (r->filter)
+            rc = r->filter(r->ctx, k, v, a, &keep);
+        if (rc)
+            break;
+        if (!keep)
+            continue;
+        rc = value_decode(v.p, v.n, a, &item);
+        if (rc == 0)
+            rc = page_push(out, &cap, a, &item);
+        if (rc)
+            break;
+        bytes += v.n;
+        last = k;
+        full = (r->limit && out->n == r->limit) || bytes >= CR_MAX_PAGE_BYTES;
+    }
+    if (rc == 0 || rc == CR_ENOTFOUND) {
+        rc = 0;
+        if (more) {
+            out->next = cr_arena_alloc(a, 1 + last.n);
+            if (out->next) {
+                out->next[0] = CURSOR_VERSION;
+                memcpy(out->next + 1, last.p, last.n);
+                out->next_len = 1 + last.n;
+            } else {
+                rc = CR_ENOMEM;
+            }
+        }
+    }
+    env_cursor_close(c);
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* Checks a continuation: version, table, partition prefix, and whole key components. */
+static int parse_cursor(const struct table_def *def, const uint8_t *cur, size_t n,
+                        const struct cr_buf *partition, struct env_val *key)
+{
+    const uint8_t *p, *end = cur + n;
+    size_t len;
+
+    if (n < 1 + 4 + 1 || n > 1 + MAX_ROW_KEY || cur[0] != CURSOR_VERSION)
+        return CR_ECURSOR;
+    if (cr_get_u32be(cur + 1) != def->id)
+        return CR_ECURSOR;
+    if (partition && (n - 1 < partition->len || memcmp(cur + 1, partition->data, partition->len)))
+        return CR_ECURSOR;
+    p = cur + 5;
+    if (keycodec_skip(p, end, &len) || len == 0 || len > (size_t)(end - p))
+        return CR_ECURSOR;
+    p += len;
+    if (def->has_sk) {
+        if (p == end || keycodec_skip(p, end, &len) || len == 0 || len > (size_t)(end - p))
+            return CR_ECURSOR;
+        p += len;
+    }
+    if (p != end)
+        return CR_ECURSOR;
+    key->p = cur + 1;
+    key->n = n - 1;
+    return 0;
+}
+
+/* ---- query ---------------------------------------------------------------------------------- */
+
+struct bound {
+    struct value v;    /* normalized */
+    struct cr_buf enc; /* full keycodec encoding (the prefix encoding for BEGINS_WITH) */
+};
+
+struct query_ctx {
+    const struct table_def *def;
+    struct value pk;
+    bool pk_truncated;
+    size_t partition_len; /* bytes of id | pk component at the start of each row key */
+    enum sk_op op;
+    struct bound b1, b2;
+};
+
+static size_t cut(size_t n)
+{
+    return n < CR_KEY_PREFIX ? n : CR_KEY_PREFIX;
+}
+
+/* Compares the sort key of a row (its stored component `comp`, its full value in `row`) with a
+ * bound. The first CR_KEY_PREFIX encoded bytes decide whenever they differ, or when the bound's
+ * encoding is no longer than that (encodings are self-delimiting); otherwise the full values
+ * do. */
+static int cmp_bound(const struct query_ctx *q, struct env_val comp, struct env_val row,
+                     const struct bound *b, struct cr_arena *a, int *out)
+{
+    struct value v;
+    int rc;
+
+    *out = key_cmp(comp.p, cut(comp.n), b->enc.data, cut(b->enc.len));
+    if (*out != 0 || b->enc.len <= CR_KEY_PREFIX)
+        return 0;
+    rc = row_attr(row, q->def->sk_name, a, &v);
+    if (rc == 0)
+        *out = value_compare(&v, &b->v);
+    return rc;
+}
+
+static int begins_with(const struct query_ctx *q, struct env_val row, struct cr_arena *a,
+                       bool *keep)
+{
+    struct value v;
+    int rc = row_attr(row, q->def->sk_name, a, &v);
+
+    if (rc)
+        return rc;
+    *keep = v.type == q->b1.v.type && v.u.s.len >= q->b1.v.u.s.len &&
+            memcmp(v.u.s.ptr, q->b1.v.u.s.ptr, q->b1.v.u.s.len) == 0;
+    return 0;
+}
+
+static int query_filter(void *ctx, struct env_val key, struct env_val row, struct cr_arena *a,
+                        bool *keep)
+{
+    const struct query_ctx *q = ctx;
+    struct env_val comp = {key.p + q->partition_len, key.n - q->partition_len};
+    int c1 = 0, c2 = 0, rc = 0;
+
+    if (q->pk_truncated) {
+        rc = attr_equals(row, q->def->pk_name, &q->pk, keep);
+        if (rc || !*keep)
+            return rc;
+    }
+    if (q->op == SK_ANY) {
+        *keep = true;
+        return 0;
+    }
+    if (q->op == SK_BEGINS_WITH)
+        return begins_with(q, row, a, keep);
+    rc = cmp_bound(q, comp, row, &q->b1, a, &c1);
+    if (rc == 0 && q->op == SK_BETWEEN)
+        rc = cmp_bound(q, comp, row, &q->b2, a, &c2);
+    if (rc)
+        return rc;
+    switch (q->op) {
+    case SK_EQ:
+        *keep = c1 == 0;
+        break;
+    case SK_LT:
+        *keep = c1 < 0;
+        break;
+    case SK_LE:
+        *keep = c1 <= 0;
+        break;
+    case SK_GT:
+        *keep = c1 > 0;
+        break;
+    case SK_GE:
+        *keep = c1 >= 0;
+        break;
+    case SK_BETWEEN:
+        *keep = c1 >= 0 && c2 <= 0;
+        break;
+    default:
+        CR_ASSERT(!"unreachable sk_op");
+        *keep = false;
+    }
+    return 0;
+}
+
+/* Validates the query's key and sort-key condition into q. */
+static int query_check(const struct table_def *def, const struct kv_query *in, struct query_ctx *q)
+{
+    int rc;
+
+    if (in->op < SK_ANY || in->op > SK_BEGINS_WITH)
+        return CR_EINVAL;
+    if (!def->has_sk && in->op != SK_ANY)
+        return CR_EINVAL;
+    rc = check_key_value(def->pk_type, &in->pk, CR_MAX_PK_SIZE, &q->pk);
+    if (rc || in->op == SK_ANY)
+        return rc;
+    if (in->op == SK_BEGINS_WITH && def->sk_type == KEY_N)
+        return CR_ETYPE;
+    rc = check_key_value(def->sk_type, &in->sk1, CR_MAX_SK_SIZE, &q->b1.v);
+    if (rc == 0 && in->op == SK_BETWEEN) {
+        rc = check_key_value(def->sk_type, &in->sk2, CR_MAX_SK_SIZE, &q->b2.v);
+        if (rc == 0 && value_compare(&q->b1.v, &q->b2.v) > 0)
+            rc = CR_EINVAL;
+    }
+    if (rc)
+        return rc;
+    if (in->op == SK_BEGINS_WITH)
+        return keycodec_encode_prefix(&q->b1.v, &q->b1.enc);
+    rc = keycodec_encode(&q->b1.v, &q->b1.enc);
+    if (rc == 0 && in->op == SK_BETWEEN)
+        rc = keycodec_encode(&q->b2.v, &q->b2.enc);
+    return rc;
+}
+
+/* Sets the visited range: the partition, narrowed by the bounds' first CR_KEY_PREFIX bytes. */
+static int query_range(const struct query_ctx *q, const struct cr_buf *partition, struct range *r)
+{
+    const struct bound *lo = NULL, *hi = NULL;
+    int rc;
+
+    switch (q->op) {
+    case SK_EQ:
+    case SK_BEGINS_WITH:
+        lo = hi = &q->b1;
+        break;
+    case SK_LT:
+    case SK_LE:
+        hi = &q->b1;
+        break;
+    case SK_GT:
+    case SK_GE:
+        lo = &q->b1;
+        break;
+    case SK_BETWEEN:
+        lo = &q->b1;
+        hi = &q->b2;
+        break;
+    default:
+        break;
+    }
+    rc = cr_buf_append(&r->lo, partition->data, partition->len);
+    if (rc == 0 && lo)
+        rc = cr_buf_append(&r->lo, lo->enc.data, cut(lo->enc.len));
+    if (rc == 0)
+        rc = cr_buf_append(&r->hi, partition->data, partition->len);
+    if (rc == 0 && hi)
+        rc = cr_buf_append(&r->hi, hi->enc.data, cut(hi->enc.len));
+    if (rc == 0)
+        r->has_hi = prefix_successor(&r->hi);
+    return rc;
+}
+
+int kv_query(struct storage_txn *t, const struct table_def *def, const struct kv_query *in,
+             struct cr_arena *a, struct kv_page *out)
+{
+    struct query_ctx q;
+    struct cr_buf partition;
+    struct range r;
+    struct value no_sk = value_null();
+    int rc;
+
+    memset(&q, 0, sizeof q);
+    cr_buf_init(&q.b1.enc);
+    cr_buf_init(&q.b2.enc);
+    cr_buf_init(&partition);
+    range_init(&r);
+    q.def = def;
+    q.op = in->op;
+    rc = query_check(def, in, &q);
+    if (rc == 0) {
+        struct table_def pk_only = *def;
+
+        pk_only.has_sk = false;
+        rc = kv_row_key(&pk_only, &q.pk, &no_sk, &partition, &q.pk_truncated);
+    }
+    if (rc == 0) {
+        q.partition_len = partition.len;
+        rc = query_range(&q, &partition, &r);
+    }
+    if (rc == 0 && in->cursor && in->cursor_len)
+        rc = parse_cursor(def, in->cursor, in->cursor_len, &partition, &r.after);
+    if (rc == 0) {
+        r.reverse = in->reverse;
+        r.limit = in->limit;
+        r.filter = query_filter;
+        r.ctx = &q;
+        rc = read_page(t, &r, a, out);
+    }
+    range_free(&r);
+    cr_buf_free(&partition);
+    cr_buf_free(&q.b1.enc);
+    cr_buf_free(&q.b2.enc);
+    return rc;
+}
+
+/* ---- scan ----------------------------------------------------------------------------------- */
+
+struct scan_ctx {
+    uint32_t segment, total;
+};
+
+static int scan_filter(void *ctx, struct env_val key, struct env_val row, struct cr_arena *a,
+                       bool *keep)
+{
+    const struct scan_ctx *s = ctx;
+    size_t len;
+
+    if (keycodec_skip(key.p + 4, key.p + key.n, &len))
+        return CR_CORRUPT();
+    *keep = cr_hash64(key.p + 4, len) % s->total == s->segment;
+    return 0;
+}
+
+int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *cursor,
+            size_t cursor_len, uint32_t limit, uint32_t segment, uint32_t total_segments,
+            struct cr_arena *a, struct kv_page *out)
+{
+    struct scan_ctx sc = {segment, total_segments};
+    struct range r;
+    uint8_t id[4];
+    int rc;
+
+    if (total_segments > 1 ? segment >= total_segments : segment != 0)
+        return CR_EINVAL;
+    range_init(&r);
+    cr_put_u32be(id, def->id);
+    rc = cr_buf_append(&r.lo, id, sizeof id);
+    if (rc == 0)
+        rc = cr_buf_append(&r.hi, id, sizeof id);
+    if (rc == 0)
+        r.has_hi = prefix_successor(&r.hi);
+    if (rc == 0 && cursor && cursor_len)
+        rc = parse_cursor(def, cursor, cursor_len, NULL, &r.after);
+    if (rc == 0) {
+        r.limit = limit;
+        if (total_segments > 1) {
+            r.filter = scan_filter;
+            r.ctx = &sc;
+        }
+        rc = read_page(t, &r, a, out);
+    }
+    range_free(&r);
+    return rc;
+}

@@ -281,8 +281,7 @@ int env_del_prefix(struct storage_txn *t, enum env_db db, const void *prefix, si
         rc = mdb_cursor_del(c, 0);
         if (rc == 0) {
             count++;
-            /* After a delete the cursor already sits on the following entry; MDB_GET_CURRENT
-             * would misreport at the end of a page, MDB_NEXT is LMDB's documented idiom. */
+            /* After a delete MDB_NEXT returns the entry that followed the deleted one. */
             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
         }
     }

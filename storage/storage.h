@@ -12,7 +12,8 @@
  *   catalog   table name -> table definition
  *   data      u32be object id | keycodec(pk) [| keycodec(sk)]  ->  row (see kv.c)
  *   changes   u64be log index | u16be mutation ordinal -> change record (changes.c)
- *   meta      "applied" -> u64be applied log index; "next_id" -> u32be; per-table stats
+ *   meta      "applied" -> u64be applied log index; "next_id" -> u32be; "format" -> u32be;
+ *             per-table stats (storage_int.h)
  */
 #ifndef CR_STORAGE_H
 #define CR_STORAGE_H
@@ -85,7 +86,8 @@ struct table_stats {
 int catalog_get(struct storage_txn *t, const char *name, size_t name_len, struct table_def *out);
 int catalog_stats(struct storage_txn *t, const struct table_def *def, struct table_stats *out);
 /* Up to `limit` tables in name order, strictly after `after` (NULL/empty: from the start).
- * *n is set to the count filled; *more tells whether further tables exist. */
+ * *n is set to the count filled; *more tells whether further tables exist. CR_EINVAL when
+ * `after` is longer than CR_MAX_NAME_LEN. */
 int catalog_list(struct storage_txn *t, const char *after, size_t after_len, struct table_def *out,
                  size_t limit, size_t *n, bool *more);
 /* Name rules: 3..255 bytes of [A-Za-z0-9_.-] (DynamoDB's). CR_ENAME otherwise. */
@@ -107,8 +109,9 @@ int kv_extract_key(const struct table_def *def, const struct value *item, bool k
  * (value_encode's), and size (CR_EITEMTOOBIG). The front ends call it before proposing. */
 int kv_check_item(const struct table_def *def, const struct value *item);
 
-/* Reads the item with key (pk, sk). *item is decoded into the arena and borrows from the
- * transaction: valid until the txn is reset or ended, or the arena freed. CR_ENOTFOUND. */
+/* Reads the item with key (pk, sk); sk is ignored (may be NULL) for a table without a sort key.
+ * *item is decoded into the arena and borrows from the transaction: valid until the txn is reset
+ * or ended, or the arena freed. CR_ENOTFOUND; a key kv_extract_key would refuse gets its error. */
 int kv_get(struct storage_txn *t, const struct table_def *def, const struct value *pk,
            const struct value *sk, struct cr_arena *a, struct value *item);
 
@@ -126,7 +129,8 @@ struct kv_query {
 };
 
 struct kv_page {
-    struct value *items; /* arena-allocated, in key order (reversed if asked) */
+    struct value *items; /* arena-allocated, in key order (reversed if asked); they borrow
+                            from the transaction as kv_get's item does */
     size_t n;
     uint64_t scanned;    /* rows read, matching or not */
     /* Continuation: empty when the read is complete. Arena-allocated. */
@@ -138,7 +142,10 @@ struct kv_page {
  * limit items or CR_MAX_PAGE_BYTES of item data, whichever is first, with a continuation when
  * more may follow. Errors: CR_ECURSOR (a continuation that is not from this table and key),
  * CR_ETYPE (sk1/sk2 of the wrong type; begins_with on a number), CR_EINVAL (BETWEEN with
- * sk1 > sk2; a sort-key condition on a table without a sort key). */
+ * sk1 > sk2; a sort-key condition on a table without a sort key), and kv_extract_key's errors
+ * for pk, sk1 and sk2 themselves (CR_EKEYTOOBIG, empty strings CR_EINVAL, CR_ENUMBER).
+ * Items come in stored key order: value order, except among long sort keys sharing their first
+ * CR_KEY_PREFIX encoded bytes (hash order; see kv.c). */
 int kv_query(struct storage_txn *t, const struct table_def *def, const struct kv_query *q,
              struct cr_arena *a, struct kv_page *out);
 
@@ -192,18 +199,22 @@ struct mutation_result {
     int code;
     bool has_old;
     struct value old; /* when return_old and the item existed; arena-allocated */
-    struct table_def table; /* MUT_CREATE_TABLE: the created definition */
+    struct table_def table; /* the created (MUT_CREATE_TABLE) or deleted (MUT_DELETE_TABLE)
+                               definition */
 };
 
 /*
  * Applies entries in one LMDB write transaction and one fsync (group commit). Each entry is
  * all-or-nothing: when any of its mutations fails, none of them takes effect, the failing one
- * reports its code and the others CR_EABORTED; the entry still consumes its index. The applied
- * index and the change feed records are written in the same transaction.
+ * reports its code and the others CR_EABORTED; the entry still consumes its index. An entry of
+ * more than CR_MAX_BATCH_MUTATIONS fails with CR_ETOOMANY on every mutation. The applied index
+ * and the change feed records (one per mutation of each applied entry, a delete of a missing
+ * item included) are written in the same transaction.
  *
  * results[i] points at an array of batches[i].n results; old items are allocated from `a`.
  * Deterministic: the same batches on the same state give the same state and results.
- * Returns 0 when the transaction committed, or the error that made it fail (CR_EFULL, CR_EIO):
+ * Returns 0 when the transaction committed, or the environment error that made it fail (CR_EFULL,
+ * CR_EIO, CR_ENOMEM, CR_ECORRUPT; never a per-mutation code):
  * then nothing was applied and the result arrays are untouched.
  */
 int storage_apply(struct storage *s, const struct log_batch *batches, size_t n,
@@ -220,8 +231,8 @@ struct change {
     struct value item; /* PUT: the new item; otherwise VT_NULL */
 };
 
-/* Up to `limit` changes with index >= from_index, in log order, decoded into the arena.
- * *n is set to the count filled. */
+/* Up to `limit` changes with index >= from_index, in log order, decoded into the arena (they
+ * do not borrow from the transaction). *n is set to the count filled. */
 int changes_read(struct storage_txn *t, uint64_t from_index, struct change *out, size_t limit,
                  size_t *n, struct cr_arena *a);
 

@@ -72,7 +72,7 @@ int env_cursor_get(struct env_cursor *c, enum env_op op, struct env_val *k, stru
 
 /* ---- shared by catalog.c, kv.c, apply.c --------------------------------------------------- */
 
-/* Looks up the table named by the NUL-terminated def->name-style string. CR_ENOTABLE. */
+/* Looks up a table by a NUL-terminated name (as in struct table_def). CR_ENOTABLE. */
 int catalog_get_cstr(struct storage_txn *t, const char *name, struct table_def *out);
 /* Validates def (name, key schema), assigns the next id and writes the definition with its
  * creation index and time. CR_ENAME, CR_ESCHEMA, CR_ETABLEEXISTS, CR_ETOOMANY. */
@@ -88,15 +88,15 @@ int catalog_stats_add(struct storage_txn *t, uint32_t id, int64_t count, int64_t
  * normalized by kv_extract_key. */
 int kv_row_key(const struct table_def *def, const struct value *pk, const struct value *sk,
                struct cr_buf *key, bool *truncated);
-/* Validates item as kv_check_item does, normalizes its key into *pk/*sk and appends its
+/* Validates item as kv_check_item does, normalizes its key into *pk and *sk, and appends its
  * encoding (the row value) to row. */
 int kv_encode_item(const struct table_def *def, const struct value *item, struct value *pk,
                    struct value *sk, struct cr_buf *row);
 /* Reads the row at key. When truncated, the row's full key is compared with (pk, sk) and a row
  * of another key (a hash collision) sets *collision and returns CR_ENOTFOUND. */
 int kv_row_find(struct storage_txn *t, const struct table_def *def, const struct cr_buf *key,
-                bool truncated, const struct value *pk, const struct value *sk,
-                struct env_val *row, bool *collision);
+                bool truncated, const struct value *pk, const struct value *sk, struct env_val *row,
+                bool *collision);
 /* Deletes every row of the table. */
 int kv_delete_rows(struct storage_txn *t, uint32_t table_id);
 

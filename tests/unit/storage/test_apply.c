@@ -1,0 +1,350 @@
+/* apply(): conditions, all-or-nothing batches, group commit, return_old, batch limits, a full
+ * map, determinism. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "engine_fixture.h"
+
+static struct table_def setup(struct fx *f)
+{
+    struct table_def d;
+
+    fx_open(f);
+    fx_create_table(f, "tbl", "id", KEY_S, NULL, KEY_S, &d);
+    return d;
+}
+
+static struct value item(struct fx *f, const char *id, int64_t v)
+{
+    return fx_map(f, 2, "id", fx_str(id), "v", value_int(v));
+}
+
+static struct value key(struct fx *f, const char *id)
+{
+    return fx_map(f, 1, "id", fx_str(id));
+}
+
+/* The item's "v", or -1 when the item is absent. */
+static int64_t read_v(struct fx *f, const struct table_def *d, const char *id)
+{
+    struct storage_txn *t = fx_read(f);
+    struct value pk = fx_str(id), it;
+    int64_t v = -1;
+    int rc = kv_get(t, d, &pk, NULL, &f->a, &it);
+
+    if (rc == 0)
+        v = value_map_get(&it, "v", 1)->u.i;
+    else
+        assert_int_equal(rc, CR_ENOTFOUND);
+    storage_read_end(t);
+    return v;
+}
+
+static int put_if(struct fx *f, const char *id, int64_t v, enum cond_type c, const char *attr,
+                  struct value want)
+{
+    struct mutation m = fx_put_mut("tbl", item(f, id, v));
+    struct mutation_result r;
+
+    m.cond = (struct condition){c, attr, attr ? strlen(attr) : 0, want};
+    assert_int_equal(fx_apply(f, &m, 1, &r), 0);
+    return r.code;
+}
+
+static int del_if(struct fx *f, const char *id, enum cond_type c, const char *attr,
+                  struct value want)
+{
+    struct mutation m = fx_del_mut("tbl", key(f, id));
+    struct mutation_result r;
+
+    m.cond = (struct condition){c, attr, attr ? strlen(attr) : 0, want};
+    assert_int_equal(fx_apply(f, &m, 1, &r), 0);
+    return r.code;
+}
+
+static void conditions(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    struct value none = value_null();
+
+    assert_int_equal(put_if(&f, "a", 1, COND_EXISTS, NULL, none), CR_ECONDITION);
+    assert_int_equal(put_if(&f, "a", 1, COND_EQUALS, "v", value_int(1)), CR_ECONDITION);
+    assert_int_equal(put_if(&f, "a", 1, COND_NOT_EXISTS, NULL, none), 0);
+    assert_int_equal(put_if(&f, "a", 2, COND_NOT_EXISTS, NULL, none), CR_ECONDITION);
+    assert_int_equal(read_v(&f, &d, "a"), 1);
+    assert_int_equal(put_if(&f, "a", 2, COND_EXISTS, NULL, none), 0);
+    assert_int_equal(put_if(&f, "a", 3, COND_EQUALS, "v", value_int(1)), CR_ECONDITION);
+    /* Equality across number types. */
+    assert_int_equal(put_if(&f, "a", 3, COND_EQUALS, "v", value_double(2.0)), 0);
+    assert_int_equal(put_if(&f, "a", 4, COND_EQUALS, "missing", value_int(3)), CR_ECONDITION);
+    assert_int_equal(put_if(&f, "a", 4, COND_EQUALS, "missing", value_null()), CR_ECONDITION);
+    assert_int_equal(put_if(&f, "a", 4, COND_EQUALS, "v", fx_str("3")), CR_ECONDITION);
+    assert_int_equal(put_if(&f, "a", 4, COND_EQUALS, "", value_int(3)), CR_EINVAL);
+    assert_int_equal(read_v(&f, &d, "a"), 3);
+
+    assert_int_equal(del_if(&f, "a", COND_NOT_EXISTS, NULL, none), CR_ECONDITION);
+    assert_int_equal(del_if(&f, "a", COND_EQUALS, "v", value_int(4)), CR_ECONDITION);
+    assert_int_equal(del_if(&f, "a", COND_EQUALS, "nope", value_int(3)), CR_ECONDITION);
+    assert_int_equal(read_v(&f, &d, "a"), 3);
+    assert_int_equal(del_if(&f, "a", COND_EQUALS, "v", value_int(3)), 0);
+    assert_int_equal(read_v(&f, &d, "a"), -1);
+    assert_int_equal(del_if(&f, "a", COND_EXISTS, NULL, none), CR_ECONDITION);
+    assert_int_equal(del_if(&f, "a", COND_EQUALS, "v", value_int(3)), CR_ECONDITION);
+    assert_int_equal(del_if(&f, "a", COND_NOT_EXISTS, NULL, none), 0);
+    fx_close(&f);
+}
+
+static void atomic_batch(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    struct mutation m[5];
+    struct mutation_result r[5];
+    struct storage_txn *t;
+    struct table_stats st;
+    uint64_t applied;
+
+    assert_int_equal(fx_put(&f, "tbl", item(&f, "keep", 7)), 0);
+    m[0] = fx_put_mut("tbl", item(&f, "b1", 1));
+    m[1] = fx_del_mut("tbl", key(&f, "keep"));
+    m[2] = fx_put_mut("tbl", item(&f, "b3", 3));
+    m[2].cond.type = COND_EXISTS;
+    m[3] = fx_put_mut("tbl", item(&f, "b4", 4));
+    m[4] = fx_put_mut("tbl", item(&f, "b5", 5));
+    assert_int_equal(fx_apply(&f, m, 5, r), 0);
+    assert_int_equal(r[0].code, CR_EABORTED);
+    assert_int_equal(r[1].code, CR_EABORTED);
+    assert_int_equal(r[2].code, CR_ECONDITION);
+    assert_int_equal(r[3].code, CR_EABORTED);
+    assert_int_equal(r[4].code, CR_EABORTED);
+    assert_int_equal(read_v(&f, &d, "b1"), -1);
+    assert_int_equal(read_v(&f, &d, "keep"), 7);
+    assert_int_equal(read_v(&f, &d, "b4"), -1);
+    t = fx_read(&f);
+    assert_int_equal(catalog_stats(t, &d, &st), 0);
+    assert_int_equal(st.item_count, 1);
+    /* The failed entry still consumed its index. */
+    assert_int_equal(storage_applied_index(t, &applied), 0);
+    assert_int_equal(applied, f.index);
+    storage_read_end(t);
+
+    /* A validation error fails the batch the same way. */
+    m[2] = fx_put_mut("tbl", fx_map(&f, 1, "v", value_int(1)));
+    assert_int_equal(fx_apply(&f, m, 5, r), 0);
+    assert_int_equal(r[2].code, CR_EMISSINGKEY);
+    assert_int_equal(r[0].code, CR_EABORTED);
+    assert_int_equal(read_v(&f, &d, "b1"), -1);
+    fx_close(&f);
+}
+
+static void batch_sees_its_own_writes(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    struct mutation m[4];
+    struct mutation_result r[4];
+
+    m[0] = fx_put_mut("tbl", item(&f, "x", 1));
+    m[1] = fx_del_mut("tbl", key(&f, "x"));
+    m[1].cond = (struct condition){COND_EQUALS, "v", 1, value_int(1)};
+    m[1].return_old = true;
+    m[2] = fx_put_mut("tbl", item(&f, "x", 2));
+    m[2].cond.type = COND_NOT_EXISTS;
+    m[3] = fx_put_mut("tbl", item(&f, "x", 3));
+    m[3].cond = (struct condition){COND_EQUALS, "v", 1, value_int(2)};
+    m[3].return_old = true;
+    assert_int_equal(fx_apply(&f, m, 4, r), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(r[i].code, 0);
+    assert_true(r[1].has_old);
+    assert_int_equal(value_map_get(&r[1].old, "v", 1)->u.i, 1);
+    assert_true(r[3].has_old);
+    assert_int_equal(value_map_get(&r[3].old, "v", 1)->u.i, 2);
+    assert_false(r[0].has_old);
+    assert_int_equal(read_v(&f, &d, "x"), 3);
+
+    /* A table created in the batch is usable by its later mutations. */
+    m[0] = fx_create_mut("fresh", "k", KEY_N, NULL, KEY_S);
+    m[1] = fx_put_mut("fresh", fx_map(&f, 1, "k", value_int(5)));
+    assert_int_equal(fx_apply(&f, m, 2, r), 0);
+    assert_int_equal(r[0].code, 0);
+    assert_int_equal(r[1].code, 0);
+    fx_close(&f);
+}
+
+static void group_commit(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    struct mutation m1[2], m2[2], m3[1];
+    struct mutation_result r1[2], r2[2], r3[1], *res[4] = {r1, r2, NULL, r3};
+    struct log_batch b[4];
+    struct storage_txn *t;
+    uint64_t applied;
+
+    m1[0] = fx_put_mut("tbl", item(&f, "g1", 1));
+    m1[1] = fx_put_mut("tbl", item(&f, "g2", 2));
+    m2[0] = fx_put_mut("tbl", item(&f, "g3", 3));
+    m2[1] = fx_put_mut("tbl", item(&f, "g1", 9));
+    m2[1].cond.type = COND_NOT_EXISTS;
+    m3[0] = fx_del_mut("tbl", key(&f, "g2"));
+    b[0] = (struct log_batch){.index = 10, .time_ms = 5, .muts = m1, .n = 2};
+    b[1] = (struct log_batch){.index = 11, .time_ms = 6, .muts = m2, .n = 2};
+    b[2] = (struct log_batch){.index = 12, .time_ms = 7, .muts = NULL, .n = 0};
+    b[3] = (struct log_batch){.index = 14, .time_ms = 8, .muts = m3, .n = 1};
+    assert_int_equal(storage_apply(f.s, b, 4, res, &f.a), 0);
+    assert_int_equal(r1[0].code, 0);
+    assert_int_equal(r1[1].code, 0);
+    assert_int_equal(r2[0].code, CR_EABORTED);
+    assert_int_equal(r2[1].code, CR_ECONDITION);
+    assert_int_equal(r3[0].code, 0);
+    assert_int_equal(read_v(&f, &d, "g1"), 1);
+    assert_int_equal(read_v(&f, &d, "g2"), -1);
+    assert_int_equal(read_v(&f, &d, "g3"), -1);
+    t = fx_read(&f);
+    assert_int_equal(storage_applied_index(t, &applied), 0);
+    assert_int_equal(applied, 14);
+    storage_read_end(t);
+    fx_close(&f);
+}
+
+static void batch_limits_and_unknown_table(void **state)
+{
+    struct fx f;
+    size_t n = CR_MAX_BATCH_MUTATIONS + 1;
+    struct mutation *m = calloc(n, sizeof *m);
+    struct mutation_result *r = calloc(n, sizeof *r);
+    struct table_def d = setup(&f);
+
+    assert_non_null(m);
+    assert_non_null(r);
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+
+        snprintf(id, sizeof id, "k%zu", i);
+        m[i] = fx_put_mut("tbl", item(&f, cr_arena_strndup(&f.a, id, strlen(id)), 1));
+    }
+    assert_int_equal(fx_apply(&f, m, n, r), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(r[i].code, CR_ETOOMANY);
+    assert_int_equal(read_v(&f, &d, "k0"), -1);
+    assert_int_equal(fx_apply(&f, m, n - 1, r), 0);
+    assert_int_equal(r[n - 2].code, 0);
+    assert_int_equal(read_v(&f, &d, "k0"), 1);
+
+    m[0] = fx_put_mut("missing", item(&f, "a", 1));
+    m[1] = fx_del_mut("missing", key(&f, "a"));
+    assert_int_equal(fx_apply(&f, m, 1, r), 0);
+    assert_int_equal(r[0].code, CR_ENOTABLE);
+    assert_int_equal(fx_apply(&f, m + 1, 1, r), 0);
+    assert_int_equal(r[0].code, CR_ENOTABLE);
+    /* A delete's key must be the key alone. */
+    m[0] = fx_del_mut("tbl", item(&f, "k0", 1));
+    assert_int_equal(fx_apply(&f, m, 1, r), 0);
+    assert_int_equal(r[0].code, CR_EINVAL);
+    free(m);
+    free(r);
+    fx_close(&f);
+}
+
+/* A full map fails the whole call: nothing applied, results untouched, the env still usable. */
+static void map_full(void **state)
+{
+    struct fx f;
+    struct table_def d;
+    size_t big = 200 * 1024;
+    char *data = malloc(big);
+    struct mutation m[8];
+    struct mutation_result r[8];
+    struct storage_txn *t;
+    uint64_t before, after;
+    int rc = 0;
+
+    assert_non_null(data);
+    memset(data, 'f', big);
+    fx_open_sized(&f, 1u << 20);
+    fx_create_table(&f, "tbl", "id", KEY_S, NULL, KEY_S, &d);
+    for (int i = 0; i < 8; i++) {
+        char id[8];
+
+        snprintf(id, sizeof id, "f%d", i);
+        m[i] = fx_put_mut("tbl", fx_map(&f, 2, "id", fx_str(cr_arena_strndup(&f.a, id, 2)), "data",
+                                        value_string(data, big)));
+    }
+    memset(r, 0x5a, sizeof r);
+    rc = fx_apply(&f, m, 8, r);
+    assert_int_equal(rc, CR_EFULL);
+    assert_int_equal(r[0].code, 0x5a5a5a5a);
+    t = fx_read(&f);
+    assert_int_equal(storage_applied_index(t, &before), 0);
+    storage_read_end(t);
+    assert_int_equal(before, f.index);
+    assert_int_equal(read_v(&f, &d, "f0"), -1);
+    assert_int_equal(fx_put(&f, "tbl", fx_map(&f, 2, "id", fx_str("small"), "v", value_int(1))), 0);
+    t = fx_read(&f);
+    assert_int_equal(storage_applied_index(t, &after), 0);
+    storage_read_end(t);
+    assert_int_equal(after, before + 1);
+    free(data);
+    fx_close(&f);
+}
+
+/* Same batches on two fresh environments: same results, same rows. */
+static void deterministic(void **state)
+{
+    struct fx f[2];
+    struct page_sum {
+        size_t n;
+        uint64_t sum;
+    } sums[2];
+
+    for (int e = 0; e < 2; e++) {
+        struct table_def d;
+        struct storage_txn *t;
+        struct kv_page page;
+
+        fx_open(&f[e]);
+        fx_create_table(&f[e], "tbl", "id", KEY_S, NULL, KEY_S, &d);
+        for (int i = 0; i < 50; i++) {
+            char id[8];
+            struct mutation m;
+            struct mutation_result r;
+
+            snprintf(id, sizeof id, "%d", i % 17);
+            m = fx_put_mut("tbl", item(&f[e], cr_arena_strndup(&f[e].a, id, strlen(id)), i));
+            if (i % 3 == 0)
+                m.cond.type = COND_NOT_EXISTS;
+            assert_int_equal(fx_apply(&f[e], &m, 1, &r), 0);
+        }
+        t = fx_read(&f[e]);
+        assert_int_equal(kv_scan(t, &d, NULL, 0, 0, 0, 0, &f[e].a, &page), 0);
+        sums[e].n = page.n;
+        sums[e].sum = 0;
+        for (size_t i = 0; i < page.n; i++)
+            sums[e].sum = sums[e].sum * 31 + (uint64_t)value_map_get(&page.items[i], "v", 1)->u.i;
+        storage_read_end(t);
+        fx_close(&f[e]);
+    }
+    assert_int_equal(sums[0].n, 17);
+    assert_int_equal(sums[0].n, sums[1].n);
+    assert_int_equal(sums[0].sum, sums[1].sum);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conditions),
+        cmocka_unit_test(atomic_batch),
+        cmocka_unit_test(batch_sees_its_own_writes),
+        cmocka_unit_test(group_commit),
+        cmocka_unit_test(batch_limits_and_unknown_table),
+        cmocka_unit_test(map_full),
+        cmocka_unit_test(deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
