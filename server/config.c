@@ -16,15 +16,15 @@
 
 /* Every setting, as `--name VALUE` on the command line and `name = value` in the file. */
 #define CONFIG_KEYS(X)                                                                             \
-    X("data", "DIR", "data directory (default " CR_DEFAULT_DATA_DIR ")")                          \
-    X("listen", "HOST:PORT", "native protocol address (default 127.0.0.1:7070; port 0: any)")    \
-    X("sync", "full|none", "fsync every commit (default full; none is for benchmarks)")          \
-    X("threads", "N", "network threads (default: number of cores)")                               \
-    X("max-frame", "BYTES", "largest request frame, suffix k/m/g allowed (default 16m)")          \
-    X("max-connections", "N", "open connections before refusing (default 1024)")                  \
-    X("max-queue", "N", "pending write proposals before CR_EOVERLOAD (default 10000)")           \
-    X("max-inflight", "N", "requests in flight per connection before reading pauses (1024)")     \
-    X("log-level", "LEVEL", "debug|info|warn|error (default info)")                               \
+    X("data", "DIR", "data directory (default " CR_DEFAULT_DATA_DIR ")")                           \
+    X("listen", "HOST:PORT", "native protocol address (default 127.0.0.1:7070; port 0: any)")      \
+    X("sync", "full|none", "fsync every commit (default full; none is for benchmarks)")            \
+    X("threads", "N", "network threads (default: number of cores)")                                \
+    X("max-frame", "BYTES", "largest request frame, suffix k/m/g allowed (default 16m)")           \
+    X("max-connections", "N", "open connections before refusing (default 1024)")                   \
+    X("max-queue", "N", "pending write proposals before CR_EOVERLOAD (default 10000)")             \
+    X("max-inflight", "N", "requests in flight per connection before reading pauses (1024)")       \
+    X("log-level", "LEVEL", "debug|info|warn|error (default info)")                                \
     X("port-file", "PATH", "write the bound native port to PATH once listening")
 
 void config_defaults(struct config *out)
@@ -233,8 +233,8 @@ int config_load_file(struct config *c, const char *path, struct errmsg *e)
         value = trim(eq + 1);
         key = trim(key);
         if (strcmp(key, "config") == 0) {
-            rc = errmsg_set(e, CR_EINVAL, "%s:%d: 'config' cannot be set in a config file",
-                            path, lineno);
+            rc = errmsg_set(e, CR_EINVAL, "%s:%d: 'config' cannot be set in a config file", path,
+                            lineno);
             break;
         }
         rc = config_set(c, key, value, &sub);

@@ -23,13 +23,13 @@
 #define CR_DEFAULT_DATA_DIR "./cirrus-data"
 #define CR_DEFAULT_HOST "127.0.0.1"
 #define CR_DEFAULT_PORT 7070
-#define CR_DEFAULT_MAX_FRAME (16u << 20)  /* --max-frame: CR_EFRAMETOOBIG beyond */
-#define CR_MIN_MAX_FRAME 1024u            /* room for any Response with an error */
-#define CR_MAX_MAX_FRAME (1u << 30)       /* a frame length is a u32; keep it sane */
-#define CR_DEFAULT_MAX_CONNECTIONS 1024   /* --max-connections: refused beyond */
-#define CR_DEFAULT_MAX_QUEUE 10000        /* --max-queue: CR_EOVERLOAD beyond */
-#define CR_DEFAULT_MAX_INFLIGHT 1024      /* --max-inflight: per connection; reading pauses */
-#define CR_MAX_THREADS 256                /* --threads upper bound */
+#define CR_DEFAULT_MAX_FRAME (16u << 20) /* --max-frame: CR_EFRAMETOOBIG beyond */
+#define CR_MIN_MAX_FRAME 1024u           /* room for any Response with an error */
+#define CR_MAX_MAX_FRAME (1u << 30)      /* a frame length is a u32; keep it sane */
+#define CR_DEFAULT_MAX_CONNECTIONS 1024  /* --max-connections: refused beyond */
+#define CR_DEFAULT_MAX_QUEUE 10000       /* --max-queue: CR_EOVERLOAD beyond */
+#define CR_DEFAULT_MAX_INFLIGHT 1024     /* --max-inflight: per connection; reading pauses */
+#define CR_MAX_THREADS 256               /* --threads upper bound */
 #define CR_CONFIG_PATH_MAX 4096
 #define CR_CONFIG_HOST_MAX 256
 

@@ -1,0 +1,163 @@
+/*
+ * cirrusd: parse the configuration, open storage, start the log's writer and the network
+ * loops, report readiness, wait for SIGTERM/SIGINT, then stop in dependency order: network
+ * (in-flight requests finish), log (queue drained), storage. Owns process-level concerns only
+ * (signals, exit codes, the port file); everything else lives in the modules it starts.
+ */
+#include "common/error.h"
+#include "common/log.h"
+#include "server/config.h"
+#include "server/net.h"
+#include "server/ops.h"
+#include "server/repl/log.h"
+#include "storage/storage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READER_SLACK 64 /* LMDB reader slots beyond one per connection */
+
+static double elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* Writes "<port>\n" atomically (temp file + rename) so a reader never sees a partial line. */
+static int write_port_file(const char *path, uint16_t port)
+{
+    char tmp[CR_CONFIG_PATH_MAX + 16], line[16];
+    int fd, n;
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    n = snprintf(line, sizeof line, "%u\n", (unsigned)port);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, line, (size_t)n) != n || close(fd) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return -err;
+    }
+    if (rename(tmp, path) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return -err;
+    }
+    return 0;
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+        return 0;
+    return -errno;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *sync_names[] = {"none", "full"};
+    struct timespec started;
+    struct config cfg;
+    enum config_action action;
+    struct errmsg e;
+    struct storage_options so;
+    struct storage *storage = NULL;
+    struct log log;
+    struct ops ops;
+    struct net_options no;
+    struct net *net = NULL;
+    sigset_t sigs;
+    int rc, sig = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    errmsg_clear(&e);
+    if (config_parse(argc, argv, &cfg, &action, &e) < 0) {
+        fprintf(stderr, "cirrusd: %s\n", e.text);
+        return 2;
+    }
+    if (action == CONFIG_HELP) {
+        config_usage(stdout);
+        return 0;
+    }
+    if (action == CONFIG_VERSION) {
+        printf("cirrusd " CR_VERSION "\n");
+        return 0;
+    }
+    cr_log_set_level(cfg.log_level);
+
+    /* Signals are taken synchronously by this thread alone; every thread created after this
+     * inherits the mask. SIGPIPE is ignored: a vanished peer is an error return, not a death. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    rc = make_dir(cfg.data_dir);
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "cannot create data directory '%s': %s", cfg.data_dir, strerror(-rc));
+        return 1;
+    }
+    memset(&so, 0, sizeof so);
+    so.no_sync = !cfg.sync;
+    so.max_readers = cfg.max_connections + cfg.threads + READER_SLACK;
+    rc = storage_open(cfg.data_dir, &so, &storage);
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "cannot open storage in '%s': %s", cfg.data_dir, cr_strerror(rc));
+        return 1;
+    }
+    rc = log_init(&log, storage, &(struct log_options){.max_queue = cfg.max_queue});
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "cannot start the log: %s", cr_strerror(rc));
+        storage_close(storage);
+        return 1;
+    }
+    ops_init(&ops, storage, &log, cfg.data_dir, so.map_size);
+
+    no.host = cfg.host;
+    no.port = cfg.port;
+    no.threads = cfg.threads;
+    no.max_connections = cfg.max_connections;
+    no.max_frame = cfg.max_frame;
+    no.max_inflight = cfg.max_inflight;
+    rc = net_start(&ops, &no, &net, &e);
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "%s", errmsg_text(&e, rc));
+        log_close(&log);
+        storage_close(storage);
+        return 1;
+    }
+    if (cfg.port_file[0]) {
+        rc = write_port_file(cfg.port_file, net_port(net));
+        if (rc < 0)
+            cr_log(CR_LOG_ERROR, "cannot write port file '%s': %s", cfg.port_file, strerror(-rc));
+    }
+    cr_log(CR_LOG_INFO,
+           "cirrusd ready: native %s:%u, data %s, sync %s, applied index %llu, in %.1f ms",
+           cfg.host, (unsigned)net_port(net), cfg.data_dir, sync_names[cfg.sync],
+           (unsigned long long)log_applied_index(&log), elapsed_ms(&started));
+
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    cr_log(CR_LOG_INFO, "cirrusd stopping on %s: finishing in-flight requests",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+    net_stop(net);
+    log_close(&log);
+    net_free(net);
+    storage_close(storage);
+    cr_log(CR_LOG_INFO, "cirrusd stopped: applied index %llu, in %.1f ms",
+           (unsigned long long)log_applied_index(&log), elapsed_ms(&started));
+    return 0;
+}

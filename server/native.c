@@ -1,0 +1,798 @@
+/*
+ * The native protocol: frame parsing, Request -> ops.h calls, results -> Response frames.
+ * Must not touch sockets or loops (net.c does), must not decide validity itself beyond the
+ * message shape (ops.c and wire.c do), and must never let bad input crash, half-apply, or
+ * allocate beyond the frame limit.
+ */
+#include "server/native.h"
+
+#include "common/assert.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "server/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PENDING 1 /* handler result: a write was proposed; the response comes later */
+
+struct native_req {
+    struct native_conn *nc;
+    struct cr_arena arena; /* the unpacked request, its values, the log entry, the response */
+    uint64_t id;
+    Cirrus__Request__OpCase op;
+    const char *table; /* for the text of apply-time errors; points into the request */
+    Cirrus__TableDescription *deleted; /* delete_table: the table as it was */
+    struct ops_write w;
+    struct native_req *next;
+};
+
+/* Copies a protobuf-c INIT value into a fresh arena object. */
+static void *pb_new(struct cr_arena *a, const void *init, size_t size)
+{
+    void *p = cr_arena_alloc(a, size);
+
+    if (p)
+        memcpy(p, init, size);
+    return p;
+}
+#define PB_NEW(a, T, INIT) ((T *)pb_new((a), &(const T)INIT, sizeof(T)))
+
+static int nomem(struct errmsg *e)
+{
+    return errmsg_set(e, CR_ENOMEM, "out of memory building the response");
+}
+
+/* ---- requests and responses ------------------------------------------------------------ */
+
+static struct native_req *req_get(struct native_conn *nc)
+{
+    struct native_req *r = nc->cache;
+
+    if (r) {
+        nc->cache = r->next;
+        nc->n_cache--;
+    } else {
+        r = malloc(sizeof *r);
+        if (!r)
+            return NULL;
+        cr_arena_init(&r->arena, CR_NATIVE_REQ_ARENA_BLOCK);
+    }
+    r->nc = nc;
+    r->id = 0;
+    r->op = CIRRUS__REQUEST__OP__NOT_SET;
+    r->table = "";
+    r->deleted = NULL;
+    r->next = NULL;
+    return r;
+}
+
+static void req_put(struct native_conn *nc, struct native_req *r)
+{
+    if (nc->n_cache < CR_NATIVE_REQ_CACHE) {
+        cr_arena_reset(&r->arena);
+        r->next = nc->cache;
+        nc->cache = r;
+        nc->n_cache++;
+    } else {
+        cr_arena_free(&r->arena);
+        free(r);
+    }
+}
+
+/* Appends `u32be length | Response` to the output in one reserved region (no extra copy). */
+static void send_response(struct native_conn *nc, const Cirrus__Response *resp)
+{
+    size_t size = cirrus__response__get_packed_size(resp);
+    struct evbuffer_iovec v;
+
+    CR_ASSERT(size <= UINT32_MAX);
+    if (evbuffer_reserve_space(nc->out, size + 4, &v, 1) < 1 || v.iov_len < size + 4) {
+        cr_log(CR_LOG_ERROR, "native: no memory for a %zu-byte response to request %llu", size,
+               (unsigned long long)resp->id);
+        return;
+    }
+    cr_put_u32be(v.iov_base, (uint32_t)size);
+    cirrus__response__pack(resp, (uint8_t *)v.iov_base + 4);
+    v.iov_len = size + 4;
+    evbuffer_commit_space(nc->out, &v, 1);
+}
+
+/* Turns resp into an error response; text comes from e when it describes this code. */
+static void set_error(Cirrus__Response *resp, int code, const struct errmsg *e)
+{
+    resp->error_code = code;
+    resp->error_name = (char *)cr_errname(code);
+    resp->error_message = (char *)errmsg_text(e, code);
+    resp->result_case = CIRRUS__RESPONSE__RESULT__NOT_SET;
+}
+
+static void send_error(struct native_conn *nc, uint64_t id, int code, const struct errmsg *e)
+{
+    Cirrus__Response resp = CIRRUS__RESPONSE__INIT;
+
+    resp.id = id;
+    resp.applied_index = log_applied_index(nc->oc.ops->log);
+    set_error(&resp, code, e);
+    send_response(nc, &resp);
+}
+
+static void read_opts(const Cirrus__ReadOptions *pb, struct ops_read_opts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->level = OPS_DEFAULT;
+    if (!pb)
+        return;
+    out->level = (enum ops_consistency)pb->consistency;
+    out->session_token = pb->session_token;
+    out->max_lag_entries = pb->max_lag_entries;
+    out->max_lag_ms = pb->max_lag_ms;
+}
+
+/* A table name from the wire into a struct table_def's name. */
+static int table_name(const char *name, struct table_def *def, struct errmsg *e)
+{
+    size_t n = strlen(name);
+
+    if (n > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENAME, "table name is %zu bytes; the limit is %d", n,
+                          CR_MAX_NAME_LEN);
+    memcpy(def->name, name, n + 1);
+    return 0;
+}
+
+static int items_to_pb(const struct kv_page *page, struct cr_arena *a, Cirrus__QueryResponse *q,
+                       struct errmsg *e)
+{
+    q->n_items = page->n;
+    q->scanned = page->scanned;
+    q->cursor.data = page->next;
+    q->cursor.len = page->next_len;
+    if (page->n) {
+        q->items = cr_arena_alloc(a, page->n * sizeof *q->items);
+        if (!q->items)
+            return nomem(e);
+    }
+    for (size_t i = 0; i < page->n; i++) {
+        if (wire_map_to_pb(&page->items[i], a, &q->items[i]) < 0)
+            return nomem(e);
+    }
+    return 0;
+}
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+static int op_ping(struct native_req *r, Cirrus__PingRequest *m, Cirrus__Response *resp,
+                   struct errmsg *e)
+{
+    resp->ping = PB_NEW(&r->arena, Cirrus__PingResponse, CIRRUS__PING_RESPONSE__INIT);
+    if (!resp->ping)
+        return nomem(e);
+    resp->result_case = CIRRUS__RESPONSE__RESULT_PING;
+    resp->applied_index = log_applied_index(r->nc->oc.ops->log);
+    return 0;
+}
+
+static int op_describe_table(struct native_req *r, Cirrus__DescribeTableRequest *m,
+                             Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info;
+    struct table_def def;
+    struct table_stats stats;
+    Cirrus__DescribeTableResponse *d;
+    int rc;
+
+    read_opts(m->read, &ro);
+    rc = ops_describe_table(&r->nc->oc, &ro, m->table, strlen(m->table), &def, &stats, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    d = PB_NEW(&r->arena, Cirrus__DescribeTableResponse, CIRRUS__DESCRIBE_TABLE_RESPONSE__INIT);
+    if (!d || wire_table_desc_to_pb(&def, &stats, &r->arena, &d->table) < 0)
+        return nomem(e);
+    resp->result_case = CIRRUS__RESPONSE__RESULT_DESCRIBE_TABLE;
+    resp->describe_table = d;
+    return 0;
+}
+
+static int op_list_tables(struct native_req *r, Cirrus__ListTablesRequest *m,
+                          Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info;
+    struct table_def *defs;
+    Cirrus__ListTablesResponse *l;
+    size_t n;
+    bool more;
+    int rc;
+
+    read_opts(m->read, &ro);
+    rc = ops_list_tables(&r->nc->oc, &ro, m->exclusive_start, strlen(m->exclusive_start), m->limit,
+                         &r->arena, &defs, &n, &more, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    l = PB_NEW(&r->arena, Cirrus__ListTablesResponse, CIRRUS__LIST_TABLES_RESPONSE__INIT);
+    if (!l)
+        return nomem(e);
+    l->n_tables = n;
+    if (n) {
+        l->tables = cr_arena_alloc(&r->arena, n * sizeof *l->tables);
+        if (!l->tables)
+            return nomem(e);
+    }
+    for (size_t i = 0; i < n; i++)
+        l->tables[i] = defs[i].name;
+    if (more && n)
+        l->last_evaluated = defs[n - 1].name;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_LIST_TABLES;
+    resp->list_tables = l;
+    return 0;
+}
+
+static int op_get_item(struct native_req *r, Cirrus__GetItemRequest *m, Cirrus__Response *resp,
+                       struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info;
+    struct value key, item;
+    Cirrus__GetItemResponse *g;
+    bool found;
+    int rc;
+
+    if (!m->key)
+        return errmsg_set(e, CR_EINVAL, "get_item needs a key");
+    rc = wire_map_from_pb(m->key, &r->arena, &key, e);
+    if (rc < 0)
+        return rc;
+    read_opts(m->read, &ro);
+    rc = ops_get_item(&r->nc->oc, &ro, m->table, strlen(m->table), &key, &r->arena, &found, &item,
+                      &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    g = PB_NEW(&r->arena, Cirrus__GetItemResponse, CIRRUS__GET_ITEM_RESPONSE__INIT);
+    if (!g || (found && wire_map_to_pb(&item, &r->arena, &g->item) < 0))
+        return nomem(e);
+    resp->result_case = CIRRUS__RESPONSE__RESULT_GET_ITEM;
+    resp->get_item = g;
+    return 0;
+}
+
+static int op_query(struct native_req *r, Cirrus__QueryRequest *m, Cirrus__Response *resp,
+                    struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info;
+    struct ops_query q;
+    struct kv_page page;
+    Cirrus__QueryResponse *qr;
+    int rc;
+
+    memset(&q, 0, sizeof q);
+    if (!m->partition_key)
+        return errmsg_set(e, CR_EINVAL, "query needs a partition_key");
+    if ((unsigned)m->op > CIRRUS__SORT_KEY_OP__SK_BEGINS_WITH)
+        return errmsg_set(e, CR_EINVAL, "sort key condition %d is unknown", (int)m->op);
+    q.op = (enum sk_op)m->op;
+    if (q.op != SK_ANY && !m->sort_key)
+        return errmsg_set(e, CR_EINVAL, "a sort key condition needs sort_key");
+    if (q.op == SK_BETWEEN && !m->sort_key_end)
+        return errmsg_set(e, CR_EINVAL, "BETWEEN needs sort_key_end");
+    rc = wire_value_from_pb(m->partition_key, &r->arena, &q.pk, e);
+    if (rc == 0 && q.op != SK_ANY)
+        rc = wire_value_from_pb(m->sort_key, &r->arena, &q.sk1, e);
+    if (rc == 0 && q.op == SK_BETWEEN)
+        rc = wire_value_from_pb(m->sort_key_end, &r->arena, &q.sk2, e);
+    if (rc < 0)
+        return rc;
+    q.table = m->table;
+    q.table_len = strlen(m->table);
+    q.reverse = m->reverse;
+    q.limit = m->limit;
+    q.cursor = m->cursor.data;
+    q.cursor_len = m->cursor.len;
+    read_opts(m->read, &ro);
+    rc = ops_query(&r->nc->oc, &ro, &q, &r->arena, &page, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    qr = PB_NEW(&r->arena, Cirrus__QueryResponse, CIRRUS__QUERY_RESPONSE__INIT);
+    if (!qr)
+        return nomem(e);
+    rc = items_to_pb(&page, &r->arena, qr, e);
+    if (rc < 0)
+        return rc;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_QUERY;
+    resp->query = qr;
+    return 0;
+}
+
+static int op_scan(struct native_req *r, Cirrus__ScanRequest *m, Cirrus__Response *resp,
+                   struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info;
+    struct ops_scan s;
+    struct kv_page page;
+    Cirrus__QueryResponse *qr;
+    int rc;
+
+    s.table = m->table;
+    s.table_len = strlen(m->table);
+    s.limit = m->limit;
+    s.cursor = m->cursor.data;
+    s.cursor_len = m->cursor.len;
+    s.segment = m->segment;
+    s.total_segments = m->total_segments;
+    read_opts(m->read, &ro);
+    rc = ops_scan(&r->nc->oc, &ro, &s, &r->arena, &page, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    qr = PB_NEW(&r->arena, Cirrus__QueryResponse, CIRRUS__QUERY_RESPONSE__INIT);
+    if (!qr)
+        return nomem(e);
+    rc = items_to_pb(&page, &r->arena, qr, e);
+    if (rc < 0)
+        return rc;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_SCAN;
+    resp->scan = qr;
+    return 0;
+}
+
+static int op_stats(struct native_req *r, Cirrus__StatsRequest *m, Cirrus__Response *resp,
+                    struct errmsg *e)
+{
+    struct ops_stats st;
+    Cirrus__StatsResponse *s;
+    int rc = ops_stats(&r->nc->oc, &st, e);
+
+    resp->applied_index = st.applied_index;
+    if (rc < 0)
+        return rc;
+    s = PB_NEW(&r->arena, Cirrus__StatsResponse, CIRRUS__STATS_RESPONSE__INIT);
+    if (!s)
+        return nomem(e);
+    s->applied_index = st.applied_index;
+    s->tables = st.tables;
+    s->connections = st.connections;
+    s->requests = st.requests;
+    s->writes = st.writes;
+    s->commits = st.commits;
+    s->uptime_ms = st.uptime_ms;
+    s->map_size = st.map_size;
+    s->used_bytes = st.used_bytes;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_STATS;
+    resp->stats = s;
+    return 0;
+}
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
+static void write_done(struct ops_write *w);
+
+static int propose(struct native_req *r, const struct mutation *muts, size_t n, struct errmsg *e)
+{
+    int rc;
+
+    r->w.arena = &r->arena;
+    r->w.done = write_done;
+    r->w.data = r;
+    rc = ops_write(&r->nc->oc, muts, n, &r->w, e);
+    return rc < 0 ? rc : PENDING;
+}
+
+static int put_mutation(struct native_req *r, const Cirrus__PutItemRequest *m, struct mutation *mut,
+                        struct errmsg *e)
+{
+    int rc;
+
+    memset(mut, 0, sizeof *mut);
+    mut->type = MUT_PUT;
+    mut->key.type = VT_NULL;
+    mut->return_old = m->return_old;
+    if (!m->item)
+        return errmsg_set(e, CR_EINVAL, "put needs an item");
+    rc = table_name(m->table, &mut->table, e);
+    if (rc == 0)
+        rc = wire_map_from_pb(m->item, &r->arena, &mut->item, e);
+    if (rc == 0)
+        rc = wire_condition_from_pb(m->condition, &r->arena, &mut->cond, e);
+    return rc;
+}
+
+static int delete_mutation(struct native_req *r, const Cirrus__DeleteItemRequest *m,
+                           struct mutation *mut, struct errmsg *e)
+{
+    int rc;
+
+    memset(mut, 0, sizeof *mut);
+    mut->type = MUT_DELETE;
+    mut->item.type = VT_NULL;
+    mut->return_old = m->return_old;
+    if (!m->key)
+        return errmsg_set(e, CR_EINVAL, "delete needs a key");
+    rc = table_name(m->table, &mut->table, e);
+    if (rc == 0)
+        rc = wire_map_from_pb(m->key, &r->arena, &mut->key, e);
+    if (rc == 0)
+        rc = wire_condition_from_pb(m->condition, &r->arena, &mut->cond, e);
+    return rc;
+}
+
+static int op_create_table(struct native_req *r, Cirrus__CreateTableRequest *m,
+                           Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation mut;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_CREATE_TABLE;
+    if (!m->schema)
+        return errmsg_set(e, CR_ESCHEMA, "create_table needs a schema");
+    r->table = m->schema->name;
+    rc = wire_schema_from_pb(m->schema, &mut.table, e);
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_delete_table(struct native_req *r, Cirrus__DeleteTableRequest *m,
+                           Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_info info;
+    struct table_def def;
+    struct table_stats stats;
+    struct mutation mut;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_DELETE_TABLE;
+    r->table = m->table;
+    rc = table_name(m->table, &mut.table, e);
+    if (rc == 0)
+        rc = ops_describe_table(&r->nc->oc, NULL, m->table, strlen(m->table), &def, &stats, &info,
+                                e);
+    if (rc < 0)
+        return rc;
+    if (wire_table_desc_to_pb(&def, &stats, &r->arena, &r->deleted) < 0)
+        return nomem(e);
+    return propose(r, &mut, 1, e);
+}
+
+static int op_put_item(struct native_req *r, Cirrus__PutItemRequest *m, Cirrus__Response *resp,
+                       struct errmsg *e)
+{
+    struct mutation mut;
+    int rc = put_mutation(r, m, &mut, e);
+
+    r->table = m->table;
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_delete_item(struct native_req *r, Cirrus__DeleteItemRequest *m,
+                          Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation mut;
+    int rc = delete_mutation(r, m, &mut, e);
+
+    r->table = m->table;
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_batch_write(struct native_req *r, Cirrus__BatchWriteRequest *m,
+                          Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation *muts;
+    int rc = 0;
+
+    if (m->n_ops == 0)
+        return errmsg_set(e, CR_EINVAL, "batch_write needs at least one operation");
+    if (m->n_ops > CR_MAX_BATCH_MUTATIONS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu operations in one batch; the limit is %d", m->n_ops,
+                          CR_MAX_BATCH_MUTATIONS);
+    muts = cr_arena_alloc(&r->arena, m->n_ops * sizeof *muts);
+    if (!muts)
+        return nomem(e);
+    for (size_t i = 0; i < m->n_ops && rc == 0; i++) {
+        const Cirrus__WriteOp *op = m->ops[i];
+
+        if (op->op_case == CIRRUS__WRITE_OP__OP_PUT)
+            rc = put_mutation(r, op->put, &muts[i], e);
+        else if (op->op_case == CIRRUS__WRITE_OP__OP_DELETE)
+            rc = delete_mutation(r, op->delete_, &muts[i], e);
+        else
+            rc = errmsg_set(e, CR_EUNKNOWNOP, "has neither put nor delete");
+        if (rc < 0) {
+            char text[CR_ERRMSG_MAX];
+            memcpy(text, e->text, sizeof text);
+            errmsg_set(e, rc, "operation %zu: %s", i, text);
+        }
+    }
+    return rc < 0 ? rc : propose(r, muts, m->n_ops, e);
+}
+
+/* The text of a mutation's apply-time failure. */
+static int result_error(const struct native_req *r, int code, struct errmsg *e)
+{
+    switch (code) {
+    case CR_ETABLEEXISTS:
+        return errmsg_set(e, code, "table '%.255s' already exists", r->table);
+    case CR_ENOTABLE:
+        return errmsg_set(e, code, "table '%.255s' not found", r->table);
+    default:
+        return errmsg_set(e, code, "%s", cr_strerror(code));
+    }
+}
+
+static int old_item(struct native_req *r, const struct mutation_result *res, Cirrus__MapValue **out,
+                    struct errmsg *e)
+{
+    *out = NULL;
+    if (res->has_old && wire_map_to_pb(&res->old, &r->arena, out) < 0)
+        return nomem(e);
+    return 0;
+}
+
+static int batch_results(struct native_req *r, Cirrus__Response *resp, struct errmsg *e)
+{
+    Cirrus__BatchWriteResponse *b;
+    int first = 0;
+    size_t at = 0;
+
+    b = PB_NEW(&r->arena, Cirrus__BatchWriteResponse, CIRRUS__BATCH_WRITE_RESPONSE__INIT);
+    if (!b)
+        return nomem(e);
+    b->n_results = r->w.n;
+    b->results = cr_arena_alloc(&r->arena, (r->w.n ? r->w.n : 1) * sizeof *b->results);
+    if (!b->results)
+        return nomem(e);
+    for (size_t i = 0; i < r->w.n; i++) {
+        const struct mutation_result *res = &r->w.results[i];
+        Cirrus__WriteResult *wr =
+            PB_NEW(&r->arena, Cirrus__WriteResult, CIRRUS__WRITE_RESULT__INIT);
+
+        if (!wr || old_item(r, res, &wr->old_item, e) < 0)
+            return nomem(e);
+        wr->error_code = res->code;
+        wr->error_name = (char *)cr_errname(res->code);
+        if (res->code && (first == 0 || first == CR_EABORTED) && res->code != first) {
+            first = res->code;
+            at = i;
+        }
+        b->results[i] = wr;
+    }
+    resp->result_case = CIRRUS__RESPONSE__RESULT_BATCH_WRITE;
+    resp->batch_write = b;
+    if (first)
+        return errmsg_set(e, first, "operation %zu failed: %s; nothing was written", at,
+                          cr_strerror(first));
+    return 0;
+}
+
+/* The response of an applied single-operation write (or its apply-time error). */
+static int write_result(struct native_req *r, Cirrus__Response *resp, struct errmsg *e)
+{
+    const struct mutation_result *res = &r->w.results[0];
+    int rc;
+
+    if (r->op == CIRRUS__REQUEST__OP_BATCH_WRITE)
+        return batch_results(r, resp, e);
+    if (r->w.n < 1)
+        return errmsg_set(e, CR_EINTERNAL, "the log returned no result");
+    if (res->code < 0)
+        return result_error(r, res->code, e);
+    switch (r->op) {
+    case CIRRUS__REQUEST__OP_CREATE_TABLE:
+        resp->create_table =
+            PB_NEW(&r->arena, Cirrus__CreateTableResponse, CIRRUS__CREATE_TABLE_RESPONSE__INIT);
+        if (!resp->create_table ||
+            wire_table_desc_to_pb(&res->table, NULL, &r->arena, &resp->create_table->table) < 0)
+            return nomem(e);
+        resp->result_case = CIRRUS__RESPONSE__RESULT_CREATE_TABLE;
+        return 0;
+    case CIRRUS__REQUEST__OP_DELETE_TABLE:
+        resp->delete_table =
+            PB_NEW(&r->arena, Cirrus__DeleteTableResponse, CIRRUS__DELETE_TABLE_RESPONSE__INIT);
+        if (!resp->delete_table)
+            return nomem(e);
+        resp->delete_table->table = r->deleted;
+        resp->result_case = CIRRUS__RESPONSE__RESULT_DELETE_TABLE;
+        return 0;
+    case CIRRUS__REQUEST__OP_PUT_ITEM:
+        resp->put_item =
+            PB_NEW(&r->arena, Cirrus__PutItemResponse, CIRRUS__PUT_ITEM_RESPONSE__INIT);
+        if (!resp->put_item)
+            return nomem(e);
+        rc = old_item(r, res, &resp->put_item->old_item, e);
+        resp->result_case = CIRRUS__RESPONSE__RESULT_PUT_ITEM;
+        return rc;
+    case CIRRUS__REQUEST__OP_DELETE_ITEM:
+        resp->delete_item =
+            PB_NEW(&r->arena, Cirrus__DeleteItemResponse, CIRRUS__DELETE_ITEM_RESPONSE__INIT);
+        if (!resp->delete_item)
+            return nomem(e);
+        rc = old_item(r, res, &resp->delete_item->old_item, e);
+        resp->result_case = CIRRUS__RESPONSE__RESULT_DELETE_ITEM;
+        return rc;
+    default:
+        return errmsg_set(e, CR_EINTERNAL, "write completion for a non-write request");
+    }
+}
+
+/* On the loop thread, via the connection's completer. */
+static void write_done(struct ops_write *w)
+{
+    struct native_req *r = w->data;
+    struct native_conn *nc = r->nc;
+    Cirrus__Response resp = CIRRUS__RESPONSE__INIT;
+    struct errmsg e;
+    int rc;
+
+    errmsg_clear(&e);
+    resp.id = r->id;
+    if (w->code < 0) {
+        resp.applied_index = log_applied_index(nc->oc.ops->log);
+        rc = errmsg_set(&e, w->code, "the write was not applied: %s", cr_strerror(w->code));
+    } else {
+        resp.applied_index = w->index;
+        rc = write_result(r, &resp, &e);
+    }
+    if (rc < 0) {
+        Cirrus__Response__ResultCase keep = resp.result_case;
+        set_error(&resp, rc, &e);
+        if (r->op == CIRRUS__REQUEST__OP_BATCH_WRITE && w->code == 0)
+            resp.result_case = keep; /* the per-operation results say which one failed */
+    }
+    send_response(nc, &resp);
+    CR_ASSERT(nc->inflight > 0);
+    nc->inflight--;
+    req_put(nc, r);
+    nc->completed(nc->arg);
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+/* Every request type: (oneof case, Request field, handler). One list, expanded in dispatch. */
+#define NATIVE_OPS(X)                                                                              \
+    X(PING, ping, op_ping)                                                                         \
+    X(CREATE_TABLE, create_table, op_create_table)                                                 \
+    X(DELETE_TABLE, delete_table, op_delete_table)                                                 \
+    X(DESCRIBE_TABLE, describe_table, op_describe_table)                                           \
+    X(LIST_TABLES, list_tables, op_list_tables)                                                    \
+    X(PUT_ITEM, put_item, op_put_item)                                                             \
+    X(GET_ITEM, get_item, op_get_item)                                                             \
+    X(DELETE_ITEM, delete_item, op_delete_item)                                                    \
+    X(QUERY, query, op_query)                                                                      \
+    X(SCAN, scan, op_scan)                                                                         \
+    X(BATCH_WRITE, batch_write, op_batch_write)                                                    \
+    X(STATS, stats, op_stats)
+
+static int dispatch(struct native_req *r, Cirrus__Request *req, Cirrus__Response *resp,
+                    struct errmsg *e)
+{
+    switch (req->op_case) {
+#define NATIVE_DISPATCH(CASE, field, fn)                                                           \
+    case CIRRUS__REQUEST__OP_##CASE:                                                               \
+        return fn(r, req->field, resp, e);
+        NATIVE_OPS(NATIVE_DISPATCH)
+#undef NATIVE_DISPATCH
+    default:
+        return errmsg_set(e, CR_EUNKNOWNOP, "request %llu has no operation this server knows",
+                          (unsigned long long)req->id);
+    }
+}
+
+static void handle_frame(struct native_conn *nc, const uint8_t *p, size_t len)
+{
+    Cirrus__Response resp = CIRRUS__RESPONSE__INIT;
+    ProtobufCAllocator pa;
+    Cirrus__Request *req;
+    struct native_req *r = req_get(nc);
+    struct errmsg e;
+    int rc;
+
+    errmsg_clear(&e);
+    ops_note_request(nc->oc.ops);
+    if (!r) {
+        errmsg_set(&e, CR_ENOMEM, "out of memory for a request");
+        send_error(nc, 0, CR_ENOMEM, &e);
+        return;
+    }
+    wire_allocator(&pa, &r->arena);
+    req = cirrus__request__unpack(&pa, len, p);
+    if (!req) {
+        errmsg_set(&e, CR_EPROTO, "a frame of %zu bytes is not a Request message", len);
+        send_error(nc, 0, CR_EPROTO, &e);
+        req_put(nc, r);
+        return;
+    }
+    r->id = req->id;
+    r->op = req->op_case;
+    resp.id = req->id;
+    rc = dispatch(r, req, &resp, &e);
+    if (rc == PENDING) {
+        /* The arena now belongs to the log until write_done. */
+        nc->inflight++;
+        ops_conn_release(&nc->oc);
+        return;
+    }
+    if (rc < 0) {
+        if (!resp.applied_index)
+            resp.applied_index = log_applied_index(nc->oc.ops->log);
+        set_error(&resp, rc, &e);
+    }
+    send_response(nc, &resp);
+    ops_conn_release(&nc->oc); /* after encoding: results borrowed from the snapshot */
+    req_put(nc, r);
+}
+
+enum native_status native_read(struct native_conn *nc, struct evbuffer *in)
+{
+    for (;;) {
+        uint8_t hdr[4];
+        size_t avail;
+        uint32_t len;
+        const uint8_t *p;
+
+        if (nc->inflight >= nc->max_inflight || evbuffer_get_length(nc->out) >= nc->out_high)
+            return NATIVE_BLOCKED;
+        avail = evbuffer_get_length(in);
+        if (avail < 4)
+            return NATIVE_MORE;
+        evbuffer_copyout(in, hdr, 4);
+        len = cr_get_u32be(hdr);
+        if (len > nc->max_frame) {
+            struct errmsg e;
+            errmsg_set(&e, CR_EFRAMETOOBIG,
+                       "frame of %u bytes exceeds the limit of %zu bytes "
+                       "(--max-frame)",
+                       len, nc->max_frame);
+            send_error(nc, 0, CR_EFRAMETOOBIG, &e);
+            evbuffer_drain(in, avail);
+            return NATIVE_CLOSE;
+        }
+        if (avail - 4 < len)
+            return NATIVE_MORE;
+        evbuffer_drain(in, 4);
+        p = len ? evbuffer_pullup(in, len) : (const uint8_t *)"";
+        if (!p) {
+            struct errmsg e;
+            errmsg_set(&e, CR_ENOMEM, "out of memory reading a %u-byte frame", len);
+            send_error(nc, 0, CR_ENOMEM, &e);
+        } else {
+            handle_frame(nc, p, len);
+        }
+        evbuffer_drain(in, len);
+    }
+}
+
+void native_conn_init(struct native_conn *nc, struct ops *o, struct log_completer *completer,
+                      struct evbuffer *out, size_t max_frame, size_t max_inflight, size_t out_high,
+                      void (*completed)(void *), void *arg)
+{
+    memset(nc, 0, sizeof *nc);
+    ops_conn_init(o, completer, &nc->oc);
+    nc->out = out;
+    nc->max_frame = max_frame;
+    nc->max_inflight = max_inflight;
+    nc->out_high = out_high;
+    nc->completed = completed;
+    nc->arg = arg;
+}
+
+void native_conn_close(struct native_conn *nc)
+{
+    struct native_req *r, *next;
+
+    CR_ASSERT(nc->inflight == 0);
+    for (r = nc->cache; r; r = next) {
+        next = r->next;
+        cr_arena_free(&r->arena);
+        free(r);
+    }
+    nc->cache = NULL;
+    nc->n_cache = 0;
+    ops_conn_close(&nc->oc);
+}

@@ -1,0 +1,559 @@
+/*
+ * The operation interface: read consistency, full validation of writes before proposing,
+ * LogEntry encoding (via wire.c) and completion of proposals. Must not write storage (only the
+ * log's writer does, through storage_apply), must not know any wire format beyond the LogEntry,
+ * and must not lock on the read path.
+ */
+#include "server/ops.h"
+
+#include "common/error.h"
+#include "server/wire.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATS_PAGE 64 /* tables per catalog_list call when counting them */
+
+static uint64_t now_ns(clockid_t clock)
+{
+    struct timespec ts;
+
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ops_init(struct ops *o, struct storage *s, struct log *l, const char *data_dir,
+              uint64_t map_size)
+{
+    memset(o, 0, sizeof *o);
+    o->storage = s;
+    o->log = l;
+    snprintf(o->data_dir, sizeof o->data_dir, "%s", data_dir);
+    o->map_size = map_size ? map_size : CR_DEFAULT_MAP_SIZE;
+    o->start_ns = now_ns(CLOCK_MONOTONIC);
+    atomic_init(&o->connections, 0);
+    atomic_init(&o->requests, 0);
+}
+
+void ops_note_request(struct ops *o)
+{
+    atomic_fetch_add_explicit(&o->requests, 1, memory_order_relaxed);
+}
+
+void ops_conn_init(struct ops *o, struct log_completer *completer, struct ops_conn *c)
+{
+    c->ops = o;
+    c->completer = completer;
+    c->txn = NULL;
+    c->live = false;
+    atomic_fetch_add(&o->connections, 1);
+}
+
+void ops_conn_release(struct ops_conn *c)
+{
+    if (c->live) {
+        storage_read_reset(c->txn);
+        c->live = false;
+    }
+}
+
+void ops_conn_close(struct ops_conn *c)
+{
+    ops_conn_release(c);
+    if (c->txn)
+        storage_read_end(c->txn);
+    c->txn = NULL;
+    atomic_fetch_sub(&c->ops->connections, 1);
+}
+
+/* Makes a snapshot live (renewing the connection's txn). */
+static int snapshot(struct ops_conn *c, struct errmsg *e)
+{
+    int rc = 0;
+
+    if (c->live)
+        return 0;
+    if (!c->txn)
+        rc = storage_read_begin(c->ops->storage, &c->txn);
+    else
+        rc = storage_read_renew(c->txn);
+    if (rc < 0)
+        return errmsg_set(e, rc, "cannot open a read snapshot: %s", cr_strerror(rc));
+    c->live = true;
+    return 0;
+}
+
+/* Starts a read at the asked consistency. A cluster of one is its own leader with nothing
+ * unapplied, so every level is met by the local snapshot; a SESSION token from the future
+ * can only come from a confused client (or another cluster's node). */
+static int read_begin(struct ops_conn *c, const struct ops_read_opts *ro,
+                      struct ops_read_info *info, struct errmsg *e)
+{
+    static const struct ops_read_opts strong = {OPS_STRONG, 0, 0, 0};
+    int rc;
+
+    if (!ro)
+        ro = &strong;
+    if ((int)ro->level < OPS_DEFAULT || ro->level > OPS_EVENTUAL)
+        return errmsg_set(e, CR_EINVAL, "consistency level %d is unknown", (int)ro->level);
+    rc = snapshot(c, e);
+    if (rc < 0)
+        return rc;
+    rc = storage_applied_index(c->txn, &info->applied_index);
+    if (rc < 0)
+        return errmsg_set(e, rc, "cannot read the applied index: %s", cr_strerror(rc));
+    info->lag = 0;
+    if (ro->level == OPS_SESSION && ro->session_token > info->applied_index)
+        return errmsg_set(
+            e, CR_EINVAL, "session token %llu is ahead of this server's applied index %llu",
+            (unsigned long long)ro->session_token, (unsigned long long)info->applied_index);
+    return 0;
+}
+
+static int table_get(struct ops_conn *c, const char *name, size_t len, struct table_def *def,
+                     struct errmsg *e)
+{
+    int rc;
+
+    if (catalog_check_name(name, len) < 0)
+        return errmsg_set(
+            e, CR_ENAME, "table name '%.*s' must be %d..%d characters of [A-Za-z0-9_.-]",
+            (int)(len > 255 ? 255 : len), name, CR_MIN_TABLE_NAME_LEN, CR_MAX_NAME_LEN);
+    rc = catalog_get(c->txn, name, len, def);
+    if (rc == CR_ENOTABLE)
+        return errmsg_set(e, rc, "table '%.*s' not found", (int)(len > 255 ? 255 : len), name);
+    if (rc < 0)
+        return errmsg_set(e, rc, "reading table '%.*s': %s", (int)(len > 255 ? 255 : len), name,
+                          cr_strerror(rc));
+    return 0;
+}
+
+int ops_describe_table(struct ops_conn *c, const struct ops_read_opts *ro, const char *table,
+                       size_t table_len, struct table_def *def, struct table_stats *stats,
+                       struct ops_read_info *info, struct errmsg *e)
+{
+    int rc = read_begin(c, ro, info, e);
+
+    if (rc == 0)
+        rc = table_get(c, table, table_len, def, e);
+    if (rc == 0 && stats) {
+        rc = catalog_stats(c->txn, def, stats);
+        if (rc < 0)
+            errmsg_set(e, rc, "reading the statistics of table '%s': %s", def->name,
+                       cr_strerror(rc));
+    }
+    return rc;
+}
+
+int ops_list_tables(struct ops_conn *c, const struct ops_read_opts *ro, const char *after,
+                    size_t after_len, uint32_t limit, struct cr_arena *a, struct table_def **defs,
+                    size_t *n, bool *more, struct ops_read_info *info, struct errmsg *e)
+{
+    int rc;
+
+    *n = 0;
+    *more = false;
+    if (limit > CR_LIST_TABLES_MAX)
+        return errmsg_set(e, CR_EINVAL, "limit %u exceeds %d", limit, CR_LIST_TABLES_MAX);
+    if (limit == 0)
+        limit = CR_LIST_TABLES_DEFAULT;
+    rc = read_begin(c, ro, info, e);
+    if (rc < 0)
+        return rc;
+    *defs = cr_arena_alloc(a, limit * sizeof **defs);
+    if (!*defs)
+        return errmsg_set(e, CR_ENOMEM, "out of memory listing tables");
+    rc = catalog_list(c->txn, after, after_len, *defs, limit, n, more);
+    if (rc < 0)
+        return errmsg_set(e, rc, "listing tables: %s", cr_strerror(rc));
+    return 0;
+}
+
+static const char *key_type_name(enum key_type t)
+{
+    return t == KEY_S ? "a string (S)" : t == KEY_N ? "a number (N)" : "bytes (B)";
+}
+
+/* Checks one key attribute of `item` with a specific message; kv_extract_key stays the
+ * authority, this only explains its verdict. */
+static int check_key_attr(const struct value *item, const char *role, const char *name,
+                          enum key_type type, size_t max, struct errmsg *e)
+{
+    const struct value *v = value_map_get(item, name, strlen(name));
+    bool ok;
+    size_t len;
+
+    if (!v)
+        return errmsg_set(e, CR_EMISSINGKEY, "missing %s key attribute '%s'", role, name);
+    ok = type == KEY_S   ? v->type == VT_STRING
+         : type == KEY_B ? v->type == VT_BYTES
+                         : v->type == VT_INT || v->type == VT_DOUBLE || v->type == VT_DECIMAL;
+    if (!ok)
+        return errmsg_set(e, CR_ETYPE, "%s key attribute '%s' must be %s, not %s", role, name,
+                          key_type_name(type), value_type_name(v->type));
+    if (type == KEY_N)
+        return 0;
+    len = v->u.s.len;
+    if (len == 0)
+        return errmsg_set(e, CR_EINVAL, "%s key attribute '%s' must not be empty", role, name);
+    if (len > max)
+        return errmsg_set(e, CR_EKEYTOOBIG, "%s key attribute '%s' is %zu bytes; the limit is %zu",
+                          role, name, len, max);
+    return 0;
+}
+
+static int extract_key(const struct table_def *def, const struct value *item, bool key_only,
+                       struct value *pk, struct value *sk, struct errmsg *e)
+{
+    int rc;
+
+    if (item->type != VT_MAP)
+        return errmsg_set(e, CR_ETYPE, "an item or key must be a map, not %s",
+                          value_type_name(item->type));
+    rc = check_key_attr(item, "partition", def->pk_name, def->pk_type, CR_MAX_PK_SIZE, e);
+    if (rc == 0 && def->has_sk)
+        rc = check_key_attr(item, "sort", def->sk_name, def->sk_type, CR_MAX_SK_SIZE, e);
+    if (rc < 0)
+        return rc;
+    if (key_only && item->u.map.n != (def->has_sk ? 2u : 1u))
+        return errmsg_set(e, CR_EINVAL, "a key of table '%s' must hold only its key attributes",
+                          def->name);
+    rc = kv_extract_key(def, item, key_only, pk, sk);
+    if (rc == CR_ENUMBER)
+        return errmsg_set(e, rc,
+                          "a numeric key attribute of table '%s' is not a finite number "
+                          "in range",
+                          def->name);
+    if (rc < 0)
+        return errmsg_set(e, rc, "invalid key for table '%s': %s", def->name, cr_strerror(rc));
+    return 0;
+}
+
+int ops_get_item(struct ops_conn *c, const struct ops_read_opts *ro, const char *table,
+                 size_t table_len, const struct value *key, struct cr_arena *a, bool *found,
+                 struct value *item, struct ops_read_info *info, struct errmsg *e)
+{
+    struct table_def def;
+    struct value pk, sk;
+    int rc;
+
+    *found = false;
+    rc = read_begin(c, ro, info, e);
+    if (rc == 0)
+        rc = table_get(c, table, table_len, &def, e);
+    if (rc == 0)
+        rc = extract_key(&def, key, true, &pk, &sk, e);
+    if (rc < 0)
+        return rc;
+    rc = kv_get(c->txn, &def, &pk, def.has_sk ? &sk : NULL, a, item);
+    if (rc == CR_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return errmsg_set(e, rc, "reading from table '%s': %s", def.name, cr_strerror(rc));
+    *found = true;
+    return 0;
+}
+
+/* A query's key value to the table's key type, numbers normalized to DECIMAL as
+ * kv_extract_key does for stored keys. */
+static int query_key(const char *role, const char *name, enum key_type type, const struct value *in,
+                     struct value *out, struct errmsg *e)
+{
+    bool number = in->type == VT_INT || in->type == VT_DOUBLE || in->type == VT_DECIMAL;
+    bool ok = type == KEY_S ? in->type == VT_STRING : type == KEY_B ? in->type == VT_BYTES : number;
+
+    if (!ok)
+        return errmsg_set(e, CR_ETYPE, "%s key '%s' must be %s, not %s", role, name,
+                          key_type_name(type), value_type_name(in->type));
+    *out = *in;
+    if (number && in->type != VT_DECIMAL) {
+        out->type = VT_DECIMAL;
+        if (value_number_to_decimal(in, &out->u.dec) < 0)
+            return errmsg_set(e, CR_ENUMBER, "%s key '%s' is not a finite number in range", role,
+                              name);
+    }
+    return 0;
+}
+
+int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_query *q,
+              struct cr_arena *a, struct kv_page *out, struct ops_read_info *info, struct errmsg *e)
+{
+    struct table_def def;
+    struct kv_query kq;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((int)q->op < SK_ANY || q->op > SK_BEGINS_WITH)
+        return errmsg_set(e, CR_EINVAL, "sort key condition %d is unknown", (int)q->op);
+    rc = read_begin(c, ro, info, e);
+    if (rc == 0)
+        rc = table_get(c, q->table, q->table_len, &def, e);
+    if (rc < 0)
+        return rc;
+    memset(&kq, 0, sizeof kq);
+    rc = query_key("partition", def.pk_name, def.pk_type, &q->pk, &kq.pk, e);
+    if (rc < 0)
+        return rc;
+    kq.op = q->op;
+    if (q->op != SK_ANY) {
+        if (!def.has_sk)
+            return errmsg_set(e, CR_EINVAL, "table '%s' has no sort key to put a condition on",
+                              def.name);
+        if (q->op == SK_BEGINS_WITH && def.sk_type == KEY_N)
+            return errmsg_set(e, CR_ETYPE,
+                              "begins_with needs a string or bytes sort key; "
+                              "'%s' is a number",
+                              def.sk_name);
+        rc = query_key("sort", def.sk_name, def.sk_type, &q->sk1, &kq.sk1, e);
+        if (rc == 0 && q->op == SK_BETWEEN) {
+            rc = query_key("sort", def.sk_name, def.sk_type, &q->sk2, &kq.sk2, e);
+            if (rc == 0 && value_compare(&kq.sk1, &kq.sk2) > 0)
+                rc = errmsg_set(e, CR_EINVAL,
+                                "BETWEEN bounds are reversed: the first is "
+                                "greater than the second");
+        }
+        if (rc < 0)
+            return rc;
+    }
+    kq.reverse = q->reverse;
+    kq.limit = q->limit;
+    kq.cursor = q->cursor_len ? q->cursor : NULL;
+    kq.cursor_len = q->cursor_len;
+    rc = kv_query(c->txn, &def, &kq, a, out);
+    if (rc == CR_ECURSOR)
+        return errmsg_set(e, rc, "the cursor is not a continuation of this query");
+    if (rc < 0)
+        return errmsg_set(e, rc, "querying table '%s': %s", def.name, cr_strerror(rc));
+    return 0;
+}
+
+int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_scan *s,
+             struct cr_arena *a, struct kv_page *out, struct ops_read_info *info, struct errmsg *e)
+{
+    struct table_def def;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (s->total_segments > CR_MAX_SCAN_SEGMENTS)
+        return errmsg_set(e, CR_EINVAL, "total_segments %u exceeds %d", s->total_segments,
+                          CR_MAX_SCAN_SEGMENTS);
+    if (s->segment >= (s->total_segments > 1 ? s->total_segments : 1))
+        return errmsg_set(e, CR_EINVAL, "segment %u is not below total_segments %u", s->segment,
+                          s->total_segments);
+    rc = read_begin(c, ro, info, e);
+    if (rc == 0)
+        rc = table_get(c, s->table, s->table_len, &def, e);
+    if (rc < 0)
+        return rc;
+    rc = kv_scan(c->txn, &def, s->cursor_len ? s->cursor : NULL, s->cursor_len, s->limit,
+                 s->segment, s->total_segments, a, out);
+    if (rc == CR_ECURSOR)
+        return errmsg_set(e, rc, "the cursor is not a continuation of this scan");
+    if (rc < 0)
+        return errmsg_set(e, rc, "scanning table '%s': %s", def.name, cr_strerror(rc));
+    return 0;
+}
+
+/* Disk blocks used by the regular files directly in dir (LMDB's data and lock files). */
+static uint64_t dir_usage(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct stat st;
+    uint64_t total = 0;
+
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_blocks * 512u;
+    }
+    closedir(d);
+    return total;
+}
+
+int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e)
+{
+    struct ops *o = c->ops;
+    struct log_stats ls;
+    struct ops_read_info info;
+    struct table_def page[STATS_PAGE];
+    char after[CR_MAX_NAME_LEN + 1] = "";
+    size_t n;
+    bool more = true;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = read_begin(c, NULL, &info, e);
+    if (rc < 0)
+        return rc;
+    while (more) {
+        rc = catalog_list(c->txn, after, strlen(after), page, STATS_PAGE, &n, &more);
+        if (rc < 0)
+            return errmsg_set(e, rc, "counting tables: %s", cr_strerror(rc));
+        out->tables += (uint32_t)n;
+        if (n == 0)
+            break;
+        memcpy(after, page[n - 1].name, sizeof after);
+    }
+    log_get_stats(o->log, &ls);
+    out->applied_index = info.applied_index;
+    out->connections = atomic_load(&o->connections);
+    out->requests = atomic_load(&o->requests);
+    out->writes = ls.writes;
+    out->commits = ls.commits;
+    out->uptime_ms = (now_ns(CLOCK_MONOTONIC) - o->start_ns) / 1000000u;
+    out->map_size = o->map_size;
+    out->used_bytes = dir_usage(o->data_dir);
+    return 0;
+}
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
+static int check_create(struct ops_conn *c, const struct table_def *t, struct errmsg *e)
+{
+    struct table_def existing;
+    size_t len = strnlen(t->name, sizeof t->name);
+    size_t pk_len = strnlen(t->pk_name, sizeof t->pk_name);
+    size_t sk_len = strnlen(t->sk_name, sizeof t->sk_name);
+    int rc;
+
+    if (catalog_check_name(t->name, len) < 0 || len > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENAME,
+                          "table name '%.255s' must be %d..%d characters of [A-Za-z0-9_.-]",
+                          t->name, CR_MIN_TABLE_NAME_LEN, CR_MAX_NAME_LEN);
+    if (pk_len == 0 || pk_len > CR_MAX_NAME_LEN ||
+        (t->has_sk && (sk_len == 0 || sk_len > CR_MAX_NAME_LEN)))
+        return errmsg_set(e, CR_ESCHEMA, "key attribute names must be 1..%d bytes",
+                          CR_MAX_NAME_LEN);
+    if ((int)t->pk_type < KEY_S || t->pk_type > KEY_B ||
+        (t->has_sk && ((int)t->sk_type < KEY_S || t->sk_type > KEY_B)))
+        return errmsg_set(e, CR_ESCHEMA, "key types must be S, N or B");
+    if (t->has_sk && strcmp(t->pk_name, t->sk_name) == 0)
+        return errmsg_set(e, CR_ESCHEMA, "sort key '%s' has the partition key's name", t->sk_name);
+    rc = catalog_get(c->txn, t->name, len, &existing);
+    if (rc == 0)
+        return errmsg_set(e, CR_ETABLEEXISTS, "table '%s' already exists", t->name);
+    if (rc != CR_ENOTABLE)
+        return errmsg_set(e, rc, "reading table '%s': %s", t->name, cr_strerror(rc));
+    return 0;
+}
+
+static int check_item(const struct table_def *def, const struct value *item, struct errmsg *e)
+{
+    struct value pk, sk;
+    size_t size;
+    int rc = extract_key(def, item, false, &pk, &sk, e);
+
+    if (rc < 0)
+        return rc;
+    size = value_ddb_size(item);
+    if (size > CR_MAX_ITEM_SIZE)
+        return errmsg_set(e, CR_EITEMTOOBIG, "item size %zu bytes exceeds %d", size,
+                          CR_MAX_ITEM_SIZE);
+    rc = kv_check_item(def, item);
+    if (rc == CR_ENESTING)
+        return errmsg_set(e, rc, "item nesting exceeds %d levels", CR_MAX_DEPTH);
+    if (rc == CR_EINVAL)
+        return errmsg_set(e, rc,
+                          "item is invalid: a duplicate attribute or set element, an "
+                          "empty set, or a bad timestamp");
+    if (rc < 0)
+        return errmsg_set(e, rc, "item is invalid for table '%s': %s", def->name, cr_strerror(rc));
+    return 0;
+}
+
+static int check_mutation(struct ops_conn *c, const struct mutation *m, struct table_def *cached,
+                          struct errmsg *e)
+{
+    size_t len = strnlen(m->table.name, sizeof m->table.name);
+    struct value pk, sk;
+    int rc;
+
+    if (m->type == MUT_CREATE_TABLE)
+        return check_create(c, &m->table, e);
+    if (m->type != MUT_DELETE_TABLE && m->type != MUT_PUT && m->type != MUT_DELETE)
+        return errmsg_set(e, CR_EINVAL, "mutation type %d is unknown", (int)m->type);
+    if (!cached->name[0] || strcmp(cached->name, m->table.name) != 0) {
+        rc = table_get(c, m->table.name, len, cached, e);
+        if (rc < 0) {
+            cached->name[0] = 0;
+            return rc;
+        }
+    }
+    if (m->cond.type == COND_EQUALS && (m->cond.attr_len == 0 || !m->cond.attr))
+        return errmsg_set(e, CR_EINVAL, "an EQUALS condition needs an attribute name");
+    if ((int)m->cond.type < COND_NONE || m->cond.type > COND_EQUALS)
+        return errmsg_set(e, CR_EINVAL, "condition type %d is unknown", (int)m->cond.type);
+    if (m->type == MUT_PUT)
+        return check_item(cached, &m->item, e);
+    if (m->type == MUT_DELETE)
+        return extract_key(cached, &m->key, true, &pk, &sk, e);
+    return 0;
+}
+
+static void proposal_done(struct log_proposal *p)
+{
+    struct ops_write *w = p->data;
+
+    w->code = p->code;
+    w->index = p->index;
+    w->results = p->results;
+    w->n = p->n_results;
+    w->done(w);
+}
+
+int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct ops_write *w,
+              struct errmsg *e)
+{
+    struct table_def cached;
+    uint8_t *entry;
+    size_t len;
+    int rc;
+
+    if (n == 0)
+        return errmsg_set(e, CR_EINVAL, "a write needs at least one operation");
+    if (n > CR_MAX_BATCH_MUTATIONS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu operations in one write; the limit is %d", n,
+                          CR_MAX_BATCH_MUTATIONS);
+    rc = snapshot(c, e);
+    if (rc < 0)
+        return rc;
+    cached.name[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc = check_mutation(c, &muts[i], &cached, e);
+        if (rc < 0) {
+            if (n > 1 && e) {
+                char text[CR_ERRMSG_MAX];
+                memcpy(text, e->text, sizeof text);
+                errmsg_set(e, rc, "operation %zu: %s", i, text);
+            }
+            return rc;
+        }
+    }
+    rc = wire_log_entry_encode((int64_t)(now_ns(CLOCK_REALTIME) / 1000000u), muts, n, w->arena,
+                               &entry, &len);
+    if (rc < 0)
+        return errmsg_set(e, rc, "encoding the log entry: %s", cr_strerror(rc));
+    memset(&w->prop, 0, sizeof w->prop);
+    w->prop.entry = entry;
+    w->prop.len = len;
+    w->prop.arena = w->arena;
+    w->prop.completer = c->completer;
+    w->prop.done = proposal_done;
+    w->prop.data = w;
+    rc = log_propose(c->ops->log, &w->prop);
+    if (rc == CR_EOVERLOAD)
+        return errmsg_set(e, rc, "the write queue is full (%zu pending); retry later",
+                          c->ops->log->max_queue);
+    if (rc == CR_ESHUTDOWN)
+        return errmsg_set(e, rc, "the server is shutting down");
+    if (rc < 0)
+        return errmsg_set(e, rc, "proposing the write: %s", cr_strerror(rc));
+    return 0;
+}

@@ -1,0 +1,745 @@
+/*
+ * protobuf <-> storage structs. Validates what only the wire form can get wrong (missing kinds,
+ * depth, set element types, decimal text, UTF-8); storage validates the rest (duplicates, item
+ * and key sizes) before anything is proposed. Must not touch storage state or do I/O.
+ */
+#include "server/wire.h"
+
+#include "common/error.h"
+
+#include <string.h>
+
+static void *arena_alloc(void *data, size_t size)
+{
+    return cr_arena_alloc(data, size);
+}
+
+static void arena_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+void wire_allocator(ProtobufCAllocator *pa, struct cr_arena *a)
+{
+    pa->alloc = arena_alloc;
+    pa->free = arena_free;
+    pa->allocator_data = a;
+}
+
+bool wire_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+    while (p < end) {
+        unsigned c = *p;
+        size_t len;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) < len)
+            return false;
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+static int string_from_pb(const char *s, enum value_type t, struct value *out, struct errmsg *e)
+{
+    size_t n = strlen(s);
+
+    if (!wire_utf8_valid(s, n))
+        return errmsg_set(e, CR_EINVAL, "string value is not valid UTF-8");
+    out->type = t;
+    out->u.s.ptr = s;
+    out->u.s.len = n;
+    return 0;
+}
+
+static int decimal_from_pb(const char *s, struct value *out, struct errmsg *e)
+{
+    size_t n = strlen(s);
+    int rc = decimal_parse(s, n, &out->u.dec);
+
+    if (rc == CR_ENUMBER)
+        return errmsg_set(e, rc,
+                          "number '%.64s' has more than %d significant digits or is out "
+                          "of range",
+                          s, CR_DECIMAL_DIGITS);
+    if (rc < 0)
+        return errmsg_set(e, rc, "'%.64s' is not a number", s);
+    out->type = VT_DECIMAL;
+    return 0;
+}
+
+static int value_from_pb(const Cirrus__Value *pb, struct cr_arena *a, int depth, struct value *out,
+                         struct errmsg *e);
+
+static int map_from_pb(const Cirrus__MapValue *pb, struct cr_arena *a, int depth, struct value *out,
+                       struct errmsg *e)
+{
+    struct value_field *fields = NULL;
+    struct value *vals = NULL;
+    int rc;
+
+    if (depth + 1 > CR_MAX_DEPTH)
+        return errmsg_set(e, CR_ENESTING, "value nesting exceeds %d levels", CR_MAX_DEPTH);
+    if (pb->n_fields) {
+        fields = cr_arena_alloc(a, pb->n_fields * sizeof *fields);
+        vals = cr_arena_alloc(a, pb->n_fields * sizeof *vals);
+        if (!fields || !vals)
+            return errmsg_set(e, CR_ENOMEM, "out of memory decoding a map");
+    }
+    for (size_t i = 0; i < pb->n_fields; i++) {
+        const Cirrus__Field *f = pb->fields[i];
+        size_t n = strlen(f->name);
+
+        if (!wire_utf8_valid(f->name, n))
+            return errmsg_set(e, CR_EINVAL, "map field name is not valid UTF-8");
+        if (!f->value)
+            return errmsg_set(e, CR_EINVAL, "map field '%.64s' has no value", f->name);
+        rc = value_from_pb(f->value, a, depth + 1, &vals[i], e);
+        if (rc < 0)
+            return rc;
+        fields[i].name = f->name;
+        fields[i].name_len = n;
+        fields[i].value = &vals[i];
+    }
+    out->type = VT_MAP;
+    out->u.map.fields = fields;
+    out->u.map.n = pb->n_fields;
+    return 0;
+}
+
+static const char *set_name(Cirrus__Value__KindCase k)
+{
+    return k == CIRRUS__VALUE__KIND_STRING_SET   ? "string set"
+           : k == CIRRUS__VALUE__KIND_NUMBER_SET ? "number set"
+                                                 : "binary set";
+}
+
+static bool set_element_ok(Cirrus__Value__KindCase set, Cirrus__Value__KindCase el)
+{
+    switch (set) {
+    case CIRRUS__VALUE__KIND_STRING_SET:
+        return el == CIRRUS__VALUE__KIND_STRING_VALUE;
+    case CIRRUS__VALUE__KIND_NUMBER_SET:
+        return el == CIRRUS__VALUE__KIND_INT_VALUE || el == CIRRUS__VALUE__KIND_DOUBLE_VALUE ||
+               el == CIRRUS__VALUE__KIND_DECIMAL_VALUE;
+    default:
+        return el == CIRRUS__VALUE__KIND_BYTES_VALUE;
+    }
+}
+
+/* ARRAY (depth-counted) or one of the three sets (flat: elements are scalars). */
+static int array_from_pb(const Cirrus__ArrayValue *pb, Cirrus__Value__KindCase kind,
+                         struct cr_arena *a, int depth, struct value *out, struct errmsg *e)
+{
+    bool is_set = kind != CIRRUS__VALUE__KIND_ARRAY_VALUE;
+    struct value *items = NULL;
+    int rc;
+
+    if (!pb)
+        return errmsg_set(e, CR_EINVAL, "array or set value has no elements message");
+    if (!is_set && depth + 1 > CR_MAX_DEPTH)
+        return errmsg_set(e, CR_ENESTING, "value nesting exceeds %d levels", CR_MAX_DEPTH);
+    if (pb->n_values) {
+        items = cr_arena_alloc(a, pb->n_values * sizeof *items);
+        if (!items)
+            return errmsg_set(e, CR_ENOMEM, "out of memory decoding an array");
+    }
+    for (size_t i = 0; i < pb->n_values; i++) {
+        const Cirrus__Value *el = pb->values[i];
+
+        if (is_set && !set_element_ok(kind, el->kind_case))
+            return errmsg_set(e, CR_ETYPE, "%s element %zu has the wrong type", set_name(kind), i);
+        rc = value_from_pb(el, a, depth + 1, &items[i], e);
+        if (rc < 0)
+            return rc;
+    }
+    out->type = kind == CIRRUS__VALUE__KIND_ARRAY_VALUE  ? VT_ARRAY
+                : kind == CIRRUS__VALUE__KIND_STRING_SET ? VT_SS
+                : kind == CIRRUS__VALUE__KIND_NUMBER_SET ? VT_NS
+                                                         : VT_BS;
+    out->u.arr.items = items;
+    out->u.arr.n = pb->n_values;
+    return 0;
+}
+
+/* depth: the number of arrays and maps that enclose pb. */
+static int value_from_pb(const Cirrus__Value *pb, struct cr_arena *a, int depth, struct value *out,
+                         struct errmsg *e)
+{
+    memset(out, 0, sizeof *out);
+    switch (pb->kind_case) {
+    case CIRRUS__VALUE__KIND_NULL_VALUE:
+        out->type = VT_NULL;
+        return 0;
+    case CIRRUS__VALUE__KIND_BOOL_VALUE:
+        *out = value_bool(pb->bool_value);
+        return 0;
+    case CIRRUS__VALUE__KIND_INT_VALUE:
+        *out = value_int(pb->int_value);
+        return 0;
+    case CIRRUS__VALUE__KIND_DOUBLE_VALUE:
+        *out = value_double(pb->double_value);
+        return 0;
+    case CIRRUS__VALUE__KIND_DECIMAL_VALUE:
+        return decimal_from_pb(pb->decimal_value, out, e);
+    case CIRRUS__VALUE__KIND_STRING_VALUE:
+        return string_from_pb(pb->string_value, VT_STRING, out, e);
+    case CIRRUS__VALUE__KIND_REFERENCE_VALUE:
+        return string_from_pb(pb->reference_value, VT_REF, out, e);
+    case CIRRUS__VALUE__KIND_BYTES_VALUE:
+        *out = value_bytes(pb->bytes_value.data, pb->bytes_value.len);
+        return 0;
+    case CIRRUS__VALUE__KIND_TIMESTAMP_VALUE:
+        if (!pb->timestamp_value || pb->timestamp_value->nanos < 0 ||
+            pb->timestamp_value->nanos > 999999999)
+            return errmsg_set(e, CR_EINVAL, "timestamp nanos must be in 0..999999999");
+        out->type = VT_TIMESTAMP;
+        out->u.ts.sec = pb->timestamp_value->seconds;
+        out->u.ts.nsec = pb->timestamp_value->nanos;
+        return 0;
+    case CIRRUS__VALUE__KIND_GEOPOINT_VALUE: {
+        const Cirrus__GeoPoint *g = pb->geopoint_value;
+        /* Written as negated ranges so that NaN fails too. */
+        if (!g || !(g->latitude >= -90.0 && g->latitude <= 90.0) ||
+            !(g->longitude >= -180.0 && g->longitude <= 180.0))
+            return errmsg_set(e, CR_EINVAL,
+                              "geopoint needs latitude in [-90, 90] and longitude in [-180, 180]");
+        out->type = VT_GEOPOINT;
+        out->u.geo.lat = g->latitude;
+        out->u.geo.lng = g->longitude;
+        return 0;
+    }
+    case CIRRUS__VALUE__KIND_MAP_VALUE:
+        if (!pb->map_value)
+            return errmsg_set(e, CR_EINVAL, "map value has no fields message");
+        return map_from_pb(pb->map_value, a, depth, out, e);
+    case CIRRUS__VALUE__KIND_ARRAY_VALUE:
+        return array_from_pb(pb->array_value, pb->kind_case, a, depth, out, e);
+    case CIRRUS__VALUE__KIND_STRING_SET:
+        return array_from_pb(pb->string_set, pb->kind_case, a, depth, out, e);
+    case CIRRUS__VALUE__KIND_NUMBER_SET:
+        return array_from_pb(pb->number_set, pb->kind_case, a, depth, out, e);
+    case CIRRUS__VALUE__KIND_BINARY_SET:
+        return array_from_pb(pb->binary_set, pb->kind_case, a, depth, out, e);
+    default:
+        return errmsg_set(e, CR_EINVAL, "value has no kind set (or one unknown to this server)");
+    }
+}
+
+int wire_value_from_pb(const Cirrus__Value *pb, struct cr_arena *a, struct value *out,
+                       struct errmsg *e)
+{
+    return value_from_pb(pb, a, 0, out, e);
+}
+
+int wire_map_from_pb(const Cirrus__MapValue *pb, struct cr_arena *a, struct value *out,
+                     struct errmsg *e)
+{
+    memset(out, 0, sizeof *out);
+    return map_from_pb(pb, a, 0, out, e);
+}
+
+/* ---- struct value -> protobuf ---------------------------------------------------------- */
+
+static int array_to_pb(const struct value *v, struct cr_arena *a, Cirrus__ArrayValue **out)
+{
+    Cirrus__ArrayValue *arr = cr_arena_alloc(a, sizeof *arr);
+    int rc;
+
+    if (!arr)
+        return CR_ENOMEM;
+    cirrus__array_value__init(arr);
+    arr->n_values = v->u.arr.n;
+    if (v->u.arr.n) {
+        arr->values = cr_arena_alloc(a, v->u.arr.n * sizeof *arr->values);
+        if (!arr->values)
+            return CR_ENOMEM;
+    }
+    for (size_t i = 0; i < v->u.arr.n; i++) {
+        rc = wire_value_to_pb(&v->u.arr.items[i], a, &arr->values[i]);
+        if (rc < 0)
+            return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+static int fields_to_pb(const struct value *v, struct cr_arena *a, Cirrus__MapValue **out)
+{
+    Cirrus__MapValue *m = cr_arena_alloc(a, sizeof *m);
+    int rc;
+
+    if (!m)
+        return CR_ENOMEM;
+    cirrus__map_value__init(m);
+    m->n_fields = v->u.map.n;
+    if (v->u.map.n) {
+        m->fields = cr_arena_alloc(a, v->u.map.n * sizeof *m->fields);
+        if (!m->fields)
+            return CR_ENOMEM;
+    }
+    for (size_t i = 0; i < v->u.map.n; i++) {
+        const struct value_field *vf = &v->u.map.fields[i];
+        Cirrus__Field *f = cr_arena_alloc(a, sizeof *f);
+
+        if (!f)
+            return CR_ENOMEM;
+        cirrus__field__init(f);
+        f->name = cr_arena_strndup(a, vf->name, vf->name_len);
+        if (!f->name)
+            return CR_ENOMEM;
+        rc = wire_value_to_pb(vf->value, a, &f->value);
+        if (rc < 0)
+            return rc;
+        m->fields[i] = f;
+    }
+    *out = m;
+    return 0;
+}
+
+int wire_value_to_pb(const struct value *v, struct cr_arena *a, Cirrus__Value **out)
+{
+    Cirrus__Value *pb = cr_arena_alloc(a, sizeof *pb);
+    char text[CR_DECIMAL_TEXT_MAX];
+    size_t n;
+
+    if (!pb)
+        return CR_ENOMEM;
+    cirrus__value__init(pb);
+    *out = pb;
+    switch (v->type) {
+    case VT_NULL:
+        pb->kind_case = CIRRUS__VALUE__KIND_NULL_VALUE;
+        pb->null_value = 1;
+        return 0;
+    case VT_BOOL:
+        pb->kind_case = CIRRUS__VALUE__KIND_BOOL_VALUE;
+        pb->bool_value = v->u.b;
+        return 0;
+    case VT_INT:
+        pb->kind_case = CIRRUS__VALUE__KIND_INT_VALUE;
+        pb->int_value = v->u.i;
+        return 0;
+    case VT_DOUBLE:
+        pb->kind_case = CIRRUS__VALUE__KIND_DOUBLE_VALUE;
+        pb->double_value = v->u.d;
+        return 0;
+    case VT_DECIMAL:
+        n = decimal_format(&v->u.dec, text, sizeof text);
+        if (n >= sizeof text)
+            return CR_EINTERNAL;
+        pb->kind_case = CIRRUS__VALUE__KIND_DECIMAL_VALUE;
+        pb->decimal_value = cr_arena_strndup(a, text, n);
+        return pb->decimal_value ? 0 : CR_ENOMEM;
+    case VT_STRING:
+        pb->kind_case = CIRRUS__VALUE__KIND_STRING_VALUE;
+        pb->string_value = cr_arena_strndup(a, v->u.s.ptr, v->u.s.len);
+        return pb->string_value ? 0 : CR_ENOMEM;
+    case VT_REF:
+        pb->kind_case = CIRRUS__VALUE__KIND_REFERENCE_VALUE;
+        pb->reference_value = cr_arena_strndup(a, v->u.s.ptr, v->u.s.len);
+        return pb->reference_value ? 0 : CR_ENOMEM;
+    case VT_BYTES:
+        pb->kind_case = CIRRUS__VALUE__KIND_BYTES_VALUE;
+        pb->bytes_value.data = (uint8_t *)v->u.s.ptr;
+        pb->bytes_value.len = v->u.s.len;
+        return 0;
+    case VT_TIMESTAMP:
+        pb->kind_case = CIRRUS__VALUE__KIND_TIMESTAMP_VALUE;
+        pb->timestamp_value = cr_arena_alloc(a, sizeof *pb->timestamp_value);
+        if (!pb->timestamp_value)
+            return CR_ENOMEM;
+        cirrus__timestamp__init(pb->timestamp_value);
+        pb->timestamp_value->seconds = v->u.ts.sec;
+        pb->timestamp_value->nanos = v->u.ts.nsec;
+        return 0;
+    case VT_GEOPOINT:
+        pb->kind_case = CIRRUS__VALUE__KIND_GEOPOINT_VALUE;
+        pb->geopoint_value = cr_arena_alloc(a, sizeof *pb->geopoint_value);
+        if (!pb->geopoint_value)
+            return CR_ENOMEM;
+        cirrus__geo_point__init(pb->geopoint_value);
+        pb->geopoint_value->latitude = v->u.geo.lat;
+        pb->geopoint_value->longitude = v->u.geo.lng;
+        return 0;
+    case VT_ARRAY:
+        pb->kind_case = CIRRUS__VALUE__KIND_ARRAY_VALUE;
+        return array_to_pb(v, a, &pb->array_value);
+    case VT_SS:
+        pb->kind_case = CIRRUS__VALUE__KIND_STRING_SET;
+        return array_to_pb(v, a, &pb->string_set);
+    case VT_NS:
+        pb->kind_case = CIRRUS__VALUE__KIND_NUMBER_SET;
+        return array_to_pb(v, a, &pb->number_set);
+    case VT_BS:
+        pb->kind_case = CIRRUS__VALUE__KIND_BINARY_SET;
+        return array_to_pb(v, a, &pb->binary_set);
+    case VT_MAP:
+        pb->kind_case = CIRRUS__VALUE__KIND_MAP_VALUE;
+        return fields_to_pb(v, a, &pb->map_value);
+    }
+    return CR_EINVAL;
+}
+
+int wire_map_to_pb(const struct value *v, struct cr_arena *a, Cirrus__MapValue **out)
+{
+    if (v->type != VT_MAP)
+        return CR_ETYPE;
+    return fields_to_pb(v, a, out);
+}
+
+/* ---- tables ---------------------------------------------------------------------------- */
+
+static int key_attr_from_pb(const Cirrus__KeyAttribute *pb, const char *which, char *name,
+                            enum key_type *type, struct errmsg *e)
+{
+    size_t n = strlen(pb->name);
+
+    if (n == 0 || n > CR_MAX_NAME_LEN || !wire_utf8_valid(pb->name, n))
+        return errmsg_set(e, CR_ESCHEMA, "%s key attribute name must be 1..%d bytes of UTF-8",
+                          which, CR_MAX_NAME_LEN);
+    switch (pb->type) {
+    case CIRRUS__KEY_TYPE__KEY_TYPE_S:
+        *type = KEY_S;
+        break;
+    case CIRRUS__KEY_TYPE__KEY_TYPE_N:
+        *type = KEY_N;
+        break;
+    case CIRRUS__KEY_TYPE__KEY_TYPE_B:
+        *type = KEY_B;
+        break;
+    default:
+        return errmsg_set(e, CR_ESCHEMA, "%s key type %d is not S, N or B", which, (int)pb->type);
+    }
+    memcpy(name, pb->name, n + 1);
+    return 0;
+}
+
+int wire_schema_from_pb(const Cirrus__TableSchema *pb, struct table_def *out, struct errmsg *e)
+{
+    size_t n = strlen(pb->name);
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (n > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENAME, "table name is %zu bytes; the limit is %d", n,
+                          CR_MAX_NAME_LEN);
+    memcpy(out->name, pb->name, n + 1);
+    if (!pb->partition_key)
+        return errmsg_set(e, CR_ESCHEMA, "table schema has no partition key");
+    rc = key_attr_from_pb(pb->partition_key, "partition", out->pk_name, &out->pk_type, e);
+    if (rc < 0)
+        return rc;
+    if (pb->sort_key) {
+        rc = key_attr_from_pb(pb->sort_key, "sort", out->sk_name, &out->sk_type, e);
+        if (rc < 0)
+            return rc;
+        if (strcmp(out->sk_name, out->pk_name) == 0)
+            return errmsg_set(e, CR_ESCHEMA, "sort key '%s' has the partition key's name",
+                              out->sk_name);
+        out->has_sk = true;
+    }
+    return 0;
+}
+
+static Cirrus__KeyType key_type_to_pb(enum key_type t)
+{
+    return t == KEY_N   ? CIRRUS__KEY_TYPE__KEY_TYPE_N
+           : t == KEY_B ? CIRRUS__KEY_TYPE__KEY_TYPE_B
+                        : CIRRUS__KEY_TYPE__KEY_TYPE_S;
+}
+
+static Cirrus__KeyAttribute *key_attr_to_pb(const char *name, enum key_type t, struct cr_arena *a)
+{
+    Cirrus__KeyAttribute *k = cr_arena_alloc(a, sizeof *k);
+
+    if (!k)
+        return NULL;
+    cirrus__key_attribute__init(k);
+    k->name = cr_arena_strndup(a, name, strlen(name));
+    k->type = key_type_to_pb(t);
+    return k->name ? k : NULL;
+}
+
+int wire_schema_to_pb(const struct table_def *def, struct cr_arena *a, Cirrus__TableSchema **out)
+{
+    Cirrus__TableSchema *s = cr_arena_alloc(a, sizeof *s);
+
+    if (!s)
+        return CR_ENOMEM;
+    cirrus__table_schema__init(s);
+    s->name = cr_arena_strndup(a, def->name, strlen(def->name));
+    s->partition_key = key_attr_to_pb(def->pk_name, def->pk_type, a);
+    if (!s->name || !s->partition_key)
+        return CR_ENOMEM;
+    if (def->has_sk) {
+        s->sort_key = key_attr_to_pb(def->sk_name, def->sk_type, a);
+        if (!s->sort_key)
+            return CR_ENOMEM;
+    }
+    *out = s;
+    return 0;
+}
+
+int wire_table_desc_to_pb(const struct table_def *def, const struct table_stats *stats,
+                          struct cr_arena *a, Cirrus__TableDescription **out)
+{
+    Cirrus__TableDescription *d = cr_arena_alloc(a, sizeof *d);
+    int rc;
+
+    if (!d)
+        return CR_ENOMEM;
+    cirrus__table_description__init(d);
+    rc = wire_schema_to_pb(def, a, &d->schema);
+    if (rc < 0)
+        return rc;
+    d->table_id = def->id;
+    d->created_ms = def->created_ms;
+    d->created_index = def->created_index;
+    if (stats) {
+        d->item_count = stats->item_count;
+        d->size_bytes = stats->size_bytes;
+    }
+    *out = d;
+    return 0;
+}
+
+/* ---- conditions ------------------------------------------------------------------------ */
+
+int wire_condition_from_pb(const Cirrus__WriteCondition *pb, struct cr_arena *a,
+                           struct condition *out, struct errmsg *e)
+{
+    memset(out, 0, sizeof *out);
+    out->type = COND_NONE;
+    if (!pb)
+        return 0;
+    switch (pb->type) {
+    case CIRRUS__CONDITION__CONDITION_NONE:
+        return 0;
+    case CIRRUS__CONDITION__CONDITION_EXISTS:
+        out->type = COND_EXISTS;
+        return 0;
+    case CIRRUS__CONDITION__CONDITION_NOT_EXISTS:
+        out->type = COND_NOT_EXISTS;
+        return 0;
+    case CIRRUS__CONDITION__CONDITION_EQUALS:
+        out->type = COND_EQUALS;
+        out->attr = pb->attribute;
+        out->attr_len = strlen(pb->attribute);
+        if (out->attr_len == 0)
+            return errmsg_set(e, CR_EINVAL, "an EQUALS condition needs an attribute name");
+        if (!pb->value)
+            return errmsg_set(e, CR_EINVAL, "an EQUALS condition on '%.64s' needs a value",
+                              pb->attribute);
+        return wire_value_from_pb(pb->value, a, &out->value, e);
+    default:
+        return errmsg_set(e, CR_EINVAL, "condition type %d is unknown", (int)pb->type);
+    }
+}
+
+static int condition_to_pb(const struct condition *c, struct cr_arena *a,
+                           Cirrus__WriteCondition **out)
+{
+    Cirrus__WriteCondition *w;
+
+    *out = NULL;
+    if (c->type == COND_NONE)
+        return 0;
+    w = cr_arena_alloc(a, sizeof *w);
+    if (!w)
+        return CR_ENOMEM;
+    cirrus__write_condition__init(w);
+    switch (c->type) {
+    case COND_EXISTS:
+        w->type = CIRRUS__CONDITION__CONDITION_EXISTS;
+        break;
+    case COND_NOT_EXISTS:
+        w->type = CIRRUS__CONDITION__CONDITION_NOT_EXISTS;
+        break;
+    case COND_EQUALS:
+        w->type = CIRRUS__CONDITION__CONDITION_EQUALS;
+        w->attribute = cr_arena_strndup(a, c->attr, c->attr_len);
+        if (!w->attribute)
+            return CR_ENOMEM;
+        if (wire_value_to_pb(&c->value, a, &w->value) < 0)
+            return CR_ENOMEM;
+        break;
+    default:
+        return CR_EINVAL;
+    }
+    *out = w;
+    return 0;
+}
+
+/* ---- log entries ----------------------------------------------------------------------- */
+
+static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    int rc;
+
+    cirrus__mutation__init(pb);
+    switch (m->type) {
+    case MUT_CREATE_TABLE:
+        pb->type = CIRRUS__MUTATION_TYPE__MUTATION_CREATE_TABLE;
+        return wire_schema_to_pb(&m->table, a, &pb->schema);
+    case MUT_DELETE_TABLE:
+        pb->type = CIRRUS__MUTATION_TYPE__MUTATION_DELETE_TABLE;
+        break;
+    case MUT_PUT:
+        pb->type = CIRRUS__MUTATION_TYPE__MUTATION_PUT;
+        rc = wire_map_to_pb(&m->item, a, &pb->item);
+        if (rc < 0)
+            return rc;
+        break;
+    case MUT_DELETE:
+        pb->type = CIRRUS__MUTATION_TYPE__MUTATION_DELETE;
+        rc = wire_map_to_pb(&m->key, a, &pb->key);
+        if (rc < 0)
+            return rc;
+        break;
+    default:
+        return CR_EINVAL;
+    }
+    pb->table = cr_arena_strndup(a, m->table.name, strlen(m->table.name));
+    if (!pb->table)
+        return CR_ENOMEM;
+    pb->return_old = m->return_old;
+    return condition_to_pb(&m->cond, a, &pb->condition);
+}
+
+int wire_log_entry_encode(int64_t time_ms, const struct mutation *muts, size_t n,
+                          struct cr_arena *a, uint8_t **out, size_t *len)
+{
+    Cirrus__LogEntry entry = CIRRUS__LOG_ENTRY__INIT;
+    Cirrus__Mutation *pbs = NULL;
+    uint8_t *buf;
+    size_t size;
+    int rc;
+
+    entry.time_ms = time_ms;
+    entry.n_mutations = n;
+    if (n) {
+        pbs = cr_arena_alloc(a, n * sizeof *pbs);
+        entry.mutations = cr_arena_alloc(a, n * sizeof *entry.mutations);
+        if (!pbs || !entry.mutations)
+            return CR_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = mutation_to_pb(&muts[i], a, &pbs[i]);
+        if (rc < 0)
+            return rc;
+        entry.mutations[i] = &pbs[i];
+    }
+    size = cirrus__log_entry__get_packed_size(&entry);
+    buf = cr_arena_alloc(a, size ? size : 1);
+    if (!buf)
+        return CR_ENOMEM;
+    *len = cirrus__log_entry__pack(&entry, buf);
+    *out = buf;
+    return 0;
+}
+
+static int table_name_from_pb(const char *name, struct table_def *out, struct errmsg *e)
+{
+    size_t n = strlen(name);
+
+    if (n > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENAME, "table name is %zu bytes; the limit is %d", n,
+                          CR_MAX_NAME_LEN);
+    memcpy(out->name, name, n + 1);
+    return 0;
+}
+
+static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
+                            struct errmsg *e)
+{
+    int rc;
+
+    memset(m, 0, sizeof *m);
+    m->item.type = VT_NULL;
+    m->key.type = VT_NULL;
+    m->return_old = pb->return_old;
+    switch (pb->type) {
+    case CIRRUS__MUTATION_TYPE__MUTATION_CREATE_TABLE:
+        m->type = MUT_CREATE_TABLE;
+        if (!pb->schema)
+            return errmsg_set(e, CR_EPROTO, "create-table mutation without a schema");
+        return wire_schema_from_pb(pb->schema, &m->table, e);
+    case CIRRUS__MUTATION_TYPE__MUTATION_DELETE_TABLE:
+        m->type = MUT_DELETE_TABLE;
+        return table_name_from_pb(pb->table, &m->table, e);
+    case CIRRUS__MUTATION_TYPE__MUTATION_PUT:
+        m->type = MUT_PUT;
+        if (!pb->item)
+            return errmsg_set(e, CR_EPROTO, "put mutation without an item");
+        rc = wire_map_from_pb(pb->item, a, &m->item, e);
+        break;
+    case CIRRUS__MUTATION_TYPE__MUTATION_DELETE:
+        m->type = MUT_DELETE;
+        if (!pb->key)
+            return errmsg_set(e, CR_EPROTO, "delete mutation without a key");
+        rc = wire_map_from_pb(pb->key, a, &m->key, e);
+        break;
+    default:
+        return errmsg_set(e, CR_EPROTO, "mutation type %d is unknown", (int)pb->type);
+    }
+    if (rc == 0)
+        rc = table_name_from_pb(pb->table, &m->table, e);
+    if (rc == 0)
+        rc = wire_condition_from_pb(pb->condition, a, &m->cond, e);
+    return rc;
+}
+
+int wire_log_entry_decode(const uint8_t *p, size_t len, struct cr_arena *a, struct log_batch *out,
+                          struct errmsg *e)
+{
+    ProtobufCAllocator pa;
+    Cirrus__LogEntry *entry;
+    int rc;
+
+    wire_allocator(&pa, a);
+    entry = cirrus__log_entry__unpack(&pa, len, p);
+    if (!entry)
+        return errmsg_set(e, CR_EPROTO, "log entry does not unpack");
+    out->time_ms = entry->time_ms;
+    out->n = entry->n_mutations;
+    out->muts = NULL;
+    if (out->n) {
+        out->muts = cr_arena_alloc(a, out->n * sizeof *out->muts);
+        if (!out->muts)
+            return errmsg_set(e, CR_ENOMEM, "out of memory decoding a log entry");
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        rc = mutation_from_pb(entry->mutations[i], a, &out->muts[i], e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

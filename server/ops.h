@@ -1,0 +1,196 @@
+/*
+ * THE internal operation interface (DESIGN.md principle 3): every front end — the native
+ * protocol now, the DynamoDB, Firestore and Cosmos dialects later — translates its wire format
+ * into these calls and back. C structs in and out (struct value, struct table_def, storage's
+ * mutation structs); no protobuf, JSON or socket here. Errors are a CR_E* code plus specific
+ * text in struct errmsg.
+ *
+ * Reads run synchronously on the calling thread in the connection's read transaction: each
+ * read renews the snapshot if none is live, and its results borrow from it (and from the
+ * arena) until ops_conn_release(). Call ops_conn_release() after every request, once its
+ * results are encoded: a live snapshot pins old pages and would hide later writes.
+ *
+ * Writes are validated completely (names, table existence, keys, item size, batch size) BEFORE
+ * anything is proposed, then encoded as one LogEntry and proposed to the log; the result comes
+ * back through a callback on the thread that owns the connection's log_completer.
+ *
+ * Consistency: a cluster of one meets every level at once; SESSION tokens are checked.
+ */
+#ifndef CR_SERVER_OPS_H
+#define CR_SERVER_OPS_H
+
+#include "common/arena.h"
+#include "server/errmsg.h"
+#include "server/repl/log.h"
+#include "storage/storage.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_LIST_TABLES_DEFAULT 100 /* ListTables limit 0 */
+#define CR_LIST_TABLES_MAX 100     /* CR_EINVAL beyond, as DynamoDB */
+#define CR_MAX_SCAN_SEGMENTS 1000000
+
+/* Mirrors proto Consistency (the numbers are the same). OPS_DEFAULT reads as STRONG. */
+enum ops_consistency {
+    OPS_DEFAULT = 0,
+    OPS_STRONG = 1,
+    OPS_BOUNDED_STALENESS = 2,
+    OPS_SESSION = 3,
+    OPS_CONSISTENT_PREFIX = 4,
+    OPS_EVENTUAL = 5,
+};
+
+struct ops_read_opts {
+    enum ops_consistency level;
+    uint64_t session_token;   /* SESSION: the applied index the client has seen */
+    uint64_t max_lag_entries; /* BOUNDED_STALENESS */
+    uint64_t max_lag_ms;      /* BOUNDED_STALENESS */
+};
+
+/* Reported with every read result (and every write, for the entry's index). */
+struct ops_read_info {
+    uint64_t applied_index; /* of the snapshot that served the read: the session token */
+    uint64_t lag;           /* entries behind the commit index; 0 in a cluster of one */
+};
+
+/* Shared server state; allocated by the caller, lives for the process. */
+struct ops {
+    struct storage *storage;
+    struct log *log;
+    char data_dir[4096];
+    uint64_t map_size;
+    uint64_t start_ns; /* CLOCK_MONOTONIC */
+    _Atomic uint64_t connections, requests;
+};
+
+/* map_size: what storage was opened with (0: CR_DEFAULT_MAP_SIZE), reported by Stats. */
+void ops_init(struct ops *o, struct storage *s, struct log *l, const char *data_dir,
+              uint64_t map_size);
+
+/* Counts one request of any front end for Stats. */
+void ops_note_request(struct ops *o);
+
+/*
+ * One per client connection of any front end, owned by the connection's thread. The read
+ * transaction is begun lazily (one LMDB reader slot per connection: open storage with
+ * max_readers above the connection limit). `completer` receives this connection's write
+ * completions.
+ */
+struct ops_conn {
+    struct ops *ops;
+    struct log_completer *completer;
+    struct storage_txn *txn; /* NULL until the first read */
+    bool live;               /* txn holds a snapshot */
+};
+
+void ops_conn_init(struct ops *o, struct log_completer *completer, struct ops_conn *c);
+/* Ends the snapshot of the last request; everything borrowed from it becomes invalid. */
+void ops_conn_release(struct ops_conn *c);
+/* Releases and ends the read transaction. In-flight writes may still complete afterwards. */
+void ops_conn_close(struct ops_conn *c);
+
+/* ---- reads: 0 or a CR_E*, with text in e ----------------------------------------------- */
+
+/* CR_ENOTABLE. *stats may be NULL. */
+int ops_describe_table(struct ops_conn *c, const struct ops_read_opts *ro, const char *table,
+                       size_t table_len, struct table_def *def, struct table_stats *stats,
+                       struct ops_read_info *info, struct errmsg *e);
+
+/* Tables in name order strictly after `after` (NULL/empty: the first). limit 0 means
+ * CR_LIST_TABLES_DEFAULT; above CR_LIST_TABLES_MAX is CR_EINVAL. *defs is arena-allocated. */
+int ops_list_tables(struct ops_conn *c, const struct ops_read_opts *ro, const char *after,
+                    size_t after_len, uint32_t limit, struct cr_arena *a, struct table_def **defs,
+                    size_t *n, bool *more, struct ops_read_info *info, struct errmsg *e);
+
+/* key: a MAP with exactly the key attributes. *found false (and 0 returned) when there is no
+ * such item. CR_ENOTABLE, and kv_extract_key's errors. */
+int ops_get_item(struct ops_conn *c, const struct ops_read_opts *ro, const char *table,
+                 size_t table_len, const struct value *key, struct cr_arena *a, bool *found,
+                 struct value *item, struct ops_read_info *info, struct errmsg *e);
+
+struct ops_query {
+    const char *table;
+    size_t table_len;
+    struct value pk;
+    enum sk_op op;
+    struct value sk1, sk2; /* sk2: SK_BETWEEN only */
+    bool reverse;
+    uint32_t limit;
+    const uint8_t *cursor; /* from a previous page; NULL: first page */
+    size_t cursor_len;
+};
+
+/* CR_ENOTABLE, CR_ETYPE (key values of the wrong type), CR_EINVAL (a sort-key condition on a
+ * table without a sort key, BETWEEN backwards), CR_ECURSOR. */
+int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_query *q,
+              struct cr_arena *a, struct kv_page *out, struct ops_read_info *info,
+              struct errmsg *e);
+
+struct ops_scan {
+    const char *table;
+    size_t table_len;
+    uint32_t limit;
+    const uint8_t *cursor;
+    size_t cursor_len;
+    uint32_t segment, total_segments; /* total 0 or 1: the whole table */
+};
+
+/* CR_ENOTABLE, CR_EINVAL (segment out of range), CR_ECURSOR. */
+int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_scan *s,
+             struct cr_arena *a, struct kv_page *out, struct ops_read_info *info, struct errmsg *e);
+
+struct ops_stats {
+    uint64_t applied_index;
+    uint32_t tables;
+    uint64_t connections; /* open now, all front ends */
+    uint64_t requests;    /* since start */
+    uint64_t writes;      /* mutations applied successfully since start */
+    uint64_t commits;     /* group commits (write transactions) since start */
+    uint64_t uptime_ms;
+    uint64_t map_size;
+    uint64_t used_bytes; /* disk blocks of the data directory's files */
+};
+
+int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e);
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
+struct ops_write;
+typedef void (*ops_write_fn)(struct ops_write *w);
+
+/*
+ * One proposed write, allocated by the caller and kept (with its arena) until done() runs.
+ * The arena holds the encoded entry and, written by the log's thread while in flight, the
+ * results: the caller must not allocate from it until done().
+ */
+struct ops_write {
+    /* set by the caller */
+    struct cr_arena *arena;
+    ops_write_fn done;
+    void *data;
+    /* set before done() */
+    int code;                        /* 0: the entry was applied; see results. Else CR_EIO,
+                                        CR_EFULL, CR_ESHUTDOWN: nothing was applied. */
+    uint64_t index;                  /* the entry's log index (the session token) */
+    struct mutation_result *results; /* one per mutation, when code == 0 */
+    size_t n;
+    /* private */
+    struct log_proposal prop;
+};
+
+/*
+ * Validates muts[0..n) completely, encodes them as one LogEntry (all-or-nothing, time set
+ * here) and proposes it. Returns 0: w->done will run on the connection's completer thread; or
+ * an error, and then done() never runs and nothing was proposed: CR_EINVAL (n == 0),
+ * CR_ETOOMANY (n > CR_MAX_BATCH_MUTATIONS), CR_ENAME, CR_ESCHEMA, CR_ETABLEEXISTS,
+ * CR_ENOTABLE, CR_EMISSINGKEY, CR_ETYPE, CR_EKEYTOOBIG, CR_EITEMTOOBIG, CR_ENESTING,
+ * CR_ENUMBER, CR_EOVERLOAD (queue full), CR_ESHUTDOWN. The mutations are copied into the
+ * entry: the caller may free them once this returns.
+ */
+int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct ops_write *w,
+              struct errmsg *e);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * The log: the one path by which mutations reach storage (DESIGN.md principle 1). Front ends
+ * (through ops.c) propose LogEntry bytes; the log orders them, applies them and hands each
+ * proposal back, with its index and per-mutation results, on the thread that proposed it.
+ *
+ * This implementation is a cluster of one: ONE writer thread owns storage's write path.
+ * Proposals wait in a bounded queue (mutex + condvar). The writer takes everything queued,
+ * gives the entries consecutive indexes after the applied index, decodes them (wire.c) and calls
+ * storage_apply once for the whole group: one write transaction and one fsync however many
+ * proposals arrived together (group commit). The Raft issue replaces the inside of log.c and
+ * keeps this interface.
+ *
+ * Completion: each proposal names a log_completer, normally one per event loop. The writer
+ * appends finished proposals to the completer's list and calls its notify(); the owner thread
+ * then calls log_completer_run(), which calls each proposal's done() on that thread.
+ */
+#ifndef CR_SERVER_LOG_H
+#define CR_SERVER_LOG_H
+
+#include "common/arena.h"
+#include "storage/storage.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct log_proposal;
+struct log_completer;
+
+typedef void (*log_done_fn)(struct log_proposal *p);
+typedef void (*log_notify_fn)(struct log_completer *c);
+
+/* One per event loop (or per waiting thread), allocated and owned by its thread. */
+struct log_completer {
+    pthread_mutex_t mu;
+    struct log_proposal *head, *tail; /* finished, not yet run */
+    log_notify_fn notify;             /* called on the writer thread, no lock held */
+    void *data;                       /* for notify */
+};
+
+int log_completer_init(struct log_completer *c, log_notify_fn notify, void *data);
+/* The completer must have no proposal in flight. */
+void log_completer_close(struct log_completer *c);
+/* Calls done() of every proposal handed back so far, in completion order, on the calling
+ * thread (which must be the completer's owner). Returns how many ran. */
+size_t log_completer_run(struct log_completer *c);
+
+/*
+ * A proposal, allocated by the proposer, which must keep it, its entry bytes and its arena
+ * alive and untouched until done() runs. The writer thread allocates the results (and the old
+ * items they return) from `arena` while the proposal is in flight: the proposer must not use
+ * that arena meanwhile.
+ */
+struct log_proposal {
+    /* set by the proposer */
+    const uint8_t *entry; /* LogEntry protobuf bytes */
+    size_t len;
+    struct cr_arena *arena;
+    struct log_completer *completer;
+    log_done_fn done;
+    void *data;
+    /* set before done() runs */
+    int code;                        /* 0: applied, results valid; else the entry's failure
+                                        (CR_EIO, CR_EFULL, CR_ESHUTDOWN, CR_EPROTO) */
+    uint64_t index;                  /* the entry's log index when code == 0 */
+    struct mutation_result *results; /* n_results entries when code == 0 */
+    size_t n_results;
+    /* private */
+    struct log_proposal *next;
+};
+
+struct log_options {
+    size_t max_queue; /* proposals waiting or being applied; CR_EOVERLOAD beyond */
+};
+
+struct log_stats {
+    uint64_t applied_index;
+    uint64_t commits;  /* storage_apply calls that committed (group commits) */
+    uint64_t entries;  /* log entries applied */
+    uint64_t writes;   /* mutations that succeeded */
+    uint64_t failures; /* groups storage_apply failed as a whole */
+};
+
+/* Allocated by the caller; fields are private. */
+struct log {
+    struct storage *storage;
+    size_t max_queue;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct log_proposal *head, *tail; /* queued, not yet taken by the writer */
+    size_t pending;                   /* queued + being applied */
+    bool stopping;
+    pthread_t writer;
+    uint64_t next_index; /* writer thread only */
+    _Atomic uint64_t applied_index;
+    _Atomic uint64_t commits, entries, writes, failures;
+};
+
+/*
+ * Reads the applied index from storage and starts the writer thread. Returns 0, CR_EIO (no
+ * thread), or storage_read_begin's errors. On success close with log_close.
+ */
+int log_init(struct log *l, struct storage *s, const struct log_options *opt);
+
+/*
+ * Queues p. Returns 0 (p->done will run on p->completer's thread), CR_EOVERLOAD (the queue is
+ * full), CR_ESHUTDOWN (log_close has begun). On an error done() is never called.
+ * Thread-safe.
+ */
+int log_propose(struct log *l, struct log_proposal *p);
+
+/* The highest index applied to storage. Lock-free, any thread. */
+uint64_t log_applied_index(struct log *l);
+
+void log_get_stats(struct log *l, struct log_stats *out);
+
+/* Refuses new proposals (CR_ESHUTDOWN), lets the writer apply and complete everything already
+ * queued, joins it. The completers of those proposals must still be served afterwards. */
+void log_close(struct log *l);
+
+#endif

@@ -1,0 +1,416 @@
+/* wire.c: every value type both ways, the rejects (depth, set types, decimals, UTF-8, missing
+ * kinds), schemas, conditions and log entries. */
+#include "common/error.h"
+#include "server/wire.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct cr_arena arena;
+
+static int setup(void **state)
+{
+    cr_arena_init(&arena, 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    cr_arena_free(&arena);
+    return 0;
+}
+
+static struct value dec(const char *s)
+{
+    struct value v = {.type = VT_DECIMAL};
+    assert_int_equal(decimal_parse(s, strlen(s), &v.u.dec), 0);
+    return v;
+}
+
+static struct value str(const char *s)
+{
+    return value_string(s, strlen(s));
+}
+
+/* value -> Value -> bytes -> Value -> value, which must equal the original and keep its type. */
+static void roundtrip(const struct value *v)
+{
+    Cirrus__Value *pb, *back_pb;
+    struct value back;
+    ProtobufCAllocator pa;
+    struct errmsg e;
+    uint8_t *buf;
+    size_t len;
+
+    assert_int_equal(wire_value_to_pb(v, &arena, &pb), 0);
+    len = cirrus__value__get_packed_size(pb);
+    buf = cr_arena_alloc(&arena, len + 1);
+    assert_int_equal(cirrus__value__pack(pb, buf), len);
+    wire_allocator(&pa, &arena);
+    back_pb = cirrus__value__unpack(&pa, len, buf);
+    assert_non_null(back_pb);
+    assert_int_equal(wire_value_from_pb(back_pb, &arena, &back, &e), 0);
+    assert_int_equal(back.type, v->type);
+    assert_true(value_equal(&back, v));
+}
+
+static void test_roundtrip_every_type(void **state)
+{
+    struct value items[3], fields_v[3], inner_v, set_items[3];
+    struct value_field fields[3], inner_f;
+    struct value v;
+    static const uint8_t raw[] = {0, 1, 2, 0xff};
+
+    roundtrip(&(struct value){.type = VT_NULL});
+    roundtrip(&(struct value){.type = VT_BOOL, .u.b = true});
+    roundtrip(&(struct value){.type = VT_INT, .u.i = -9007199254740993LL});
+    roundtrip(&(struct value){.type = VT_DOUBLE, .u.d = -0.125});
+    v = dec("-12.5");
+    roundtrip(&v);
+    v = dec("12345678901234567890123456789012345678");
+    roundtrip(&v);
+    v = str("h\xc3\xa9llo \xf0\x9f\x98\x80");
+    roundtrip(&v);
+    v = value_bytes(raw, sizeof raw);
+    roundtrip(&v);
+    roundtrip(&(struct value){.type = VT_TIMESTAMP, .u.ts = {-5, 999999999}});
+    roundtrip(&(struct value){.type = VT_GEOPOINT, .u.geo = {-90.0, 180.0}});
+    v = (struct value){.type = VT_REF, .u.s = {"projects/p/docs/a", 17}};
+    roundtrip(&v);
+
+    items[0] = value_int(1);
+    items[1] = str("two");
+    items[2] = (struct value){.type = VT_NULL};
+    v = (struct value){.type = VT_ARRAY, .u.arr = {items, 3}};
+    roundtrip(&v);
+    v = (struct value){.type = VT_ARRAY, .u.arr = {NULL, 0}};
+    roundtrip(&v);
+
+    inner_v = value_bool(true);
+    inner_f = (struct value_field){"c", 1, &inner_v};
+    fields_v[0] = value_int(1);
+    fields_v[1] = (struct value){.type = VT_MAP, .u.map = {&inner_f, 1}};
+    fields_v[2] = (struct value){.type = VT_ARRAY, .u.arr = {items, 2}};
+    fields[0] = (struct value_field){"a", 1, &fields_v[0]};
+    fields[1] = (struct value_field){"b", 1, &fields_v[1]};
+    fields[2] = (struct value_field){"list", 4, &fields_v[2]};
+    v = (struct value){.type = VT_MAP, .u.map = {fields, 3}};
+    roundtrip(&v);
+
+    set_items[0] = str("a");
+    set_items[1] = str("b");
+    v = (struct value){.type = VT_SS, .u.arr = {set_items, 2}};
+    roundtrip(&v);
+    set_items[0] = value_int(3);
+    set_items[1] = dec("4.5");
+    set_items[2] = value_double(6.25);
+    v = (struct value){.type = VT_NS, .u.arr = {set_items, 3}};
+    roundtrip(&v);
+    set_items[0] = value_bytes(raw, 2);
+    set_items[1] = value_bytes(raw + 2, 2);
+    v = (struct value){.type = VT_BS, .u.arr = {set_items, 2}};
+    roundtrip(&v);
+}
+
+/* A Value nesting `depth` arrays around an int. */
+static Cirrus__Value *nested(int depth)
+{
+    Cirrus__Value *v = cr_arena_alloc(&arena, sizeof *v);
+
+    cirrus__value__init(v);
+    if (depth == 0) {
+        v->kind_case = CIRRUS__VALUE__KIND_INT_VALUE;
+        v->int_value = 1;
+        return v;
+    }
+    v->kind_case = CIRRUS__VALUE__KIND_ARRAY_VALUE;
+    v->array_value = cr_arena_alloc(&arena, sizeof *v->array_value);
+    cirrus__array_value__init(v->array_value);
+    v->array_value->n_values = 1;
+    v->array_value->values = cr_arena_alloc(&arena, sizeof(Cirrus__Value *));
+    v->array_value->values[0] = nested(depth - 1);
+    return v;
+}
+
+static int from_pb(Cirrus__Value *pb, struct errmsg *e)
+{
+    struct value v;
+    return wire_value_from_pb(pb, &arena, &v, e);
+}
+
+static void test_depth(void **state)
+{
+    struct errmsg e;
+
+    assert_int_equal(from_pb(nested(32), &e), 0);
+    assert_int_equal(from_pb(nested(33), &e), CR_ENESTING);
+    assert_non_null(strstr(e.text, "32"));
+}
+
+static Cirrus__Value *scalar(Cirrus__Value__KindCase k)
+{
+    Cirrus__Value *v = cr_arena_alloc(&arena, sizeof *v);
+
+    cirrus__value__init(v);
+    v->kind_case = k;
+    switch (k) {
+    case CIRRUS__VALUE__KIND_STRING_VALUE:
+        v->string_value = "s";
+        break;
+    case CIRRUS__VALUE__KIND_DECIMAL_VALUE:
+        v->decimal_value = "1.5";
+        break;
+    case CIRRUS__VALUE__KIND_BYTES_VALUE:
+        v->bytes_value.data = (uint8_t *)"b";
+        v->bytes_value.len = 1;
+        break;
+    default:
+        v->int_value = 7;
+        break;
+    }
+    return v;
+}
+
+static Cirrus__Value *set_of(Cirrus__Value__KindCase set, Cirrus__Value *a, Cirrus__Value *b)
+{
+    Cirrus__Value *v = cr_arena_alloc(&arena, sizeof *v);
+    Cirrus__ArrayValue *arr = cr_arena_alloc(&arena, sizeof *arr);
+
+    cirrus__value__init(v);
+    cirrus__array_value__init(arr);
+    arr->n_values = 2;
+    arr->values = cr_arena_alloc(&arena, 2 * sizeof(Cirrus__Value *));
+    arr->values[0] = a;
+    arr->values[1] = b;
+    v->kind_case = set;
+    v->string_set = arr; /* the union's three set members share the slot */
+    return v;
+}
+
+static void test_set_types(void **state)
+{
+    struct errmsg e;
+
+    assert_int_equal(
+        from_pb(set_of(CIRRUS__VALUE__KIND_STRING_SET, scalar(CIRRUS__VALUE__KIND_STRING_VALUE),
+                       scalar(CIRRUS__VALUE__KIND_INT_VALUE)),
+                &e),
+        CR_ETYPE);
+    assert_non_null(strstr(e.text, "string set element 1"));
+    assert_int_equal(
+        from_pb(set_of(CIRRUS__VALUE__KIND_NUMBER_SET, scalar(CIRRUS__VALUE__KIND_INT_VALUE),
+                       scalar(CIRRUS__VALUE__KIND_DECIMAL_VALUE)),
+                &e),
+        0);
+    assert_int_equal(
+        from_pb(set_of(CIRRUS__VALUE__KIND_NUMBER_SET, scalar(CIRRUS__VALUE__KIND_INT_VALUE),
+                       scalar(CIRRUS__VALUE__KIND_STRING_VALUE)),
+                &e),
+        CR_ETYPE);
+    assert_int_equal(
+        from_pb(set_of(CIRRUS__VALUE__KIND_BINARY_SET, scalar(CIRRUS__VALUE__KIND_BYTES_VALUE),
+                       scalar(CIRRUS__VALUE__KIND_STRING_VALUE)),
+                &e),
+        CR_ETYPE);
+    /* A set of arrays is not a set. */
+    assert_int_equal(from_pb(set_of(CIRRUS__VALUE__KIND_STRING_SET, nested(1), nested(1)), &e),
+                     CR_ETYPE);
+}
+
+static void test_scalar_rejects(void **state)
+{
+    Cirrus__Value v = CIRRUS__VALUE__INIT;
+    Cirrus__Timestamp ts = CIRRUS__TIMESTAMP__INIT;
+    Cirrus__GeoPoint geo = CIRRUS__GEO_POINT__INIT;
+    struct errmsg e;
+    struct value out;
+
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL); /* no kind */
+    v.kind_case = CIRRUS__VALUE__KIND_DECIMAL_VALUE;
+    v.decimal_value = "1.2.3";
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL);
+    v.decimal_value = "";
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL);
+    v.decimal_value = "123456789012345678901234567890123456789";
+    assert_int_equal(from_pb(&v, &e), CR_ENUMBER);
+    v.decimal_value = "1e200";
+    assert_int_equal(from_pb(&v, &e), CR_ENUMBER);
+    v.decimal_value = "-0.000125";
+    assert_int_equal(wire_value_from_pb(&v, &arena, &out, &e), 0);
+    assert_int_equal(out.type, VT_DECIMAL);
+
+    v.kind_case = CIRRUS__VALUE__KIND_STRING_VALUE;
+    v.string_value = "bad \xff utf8";
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL);
+    v.kind_case = CIRRUS__VALUE__KIND_TIMESTAMP_VALUE;
+    v.timestamp_value = &ts;
+    ts.nanos = 1000000000;
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL);
+    ts.nanos = -1;
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL);
+    v.kind_case = CIRRUS__VALUE__KIND_GEOPOINT_VALUE;
+    v.geopoint_value = &geo;
+    geo.latitude = 90.5;
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL);
+    geo.latitude = NAN;
+    assert_int_equal(from_pb(&v, &e), CR_EINVAL);
+    v.kind_case = CIRRUS__VALUE__KIND_NULL_VALUE;
+    v.null_value = 0; /* any value of the field means NULL */
+    assert_int_equal(wire_value_from_pb(&v, &arena, &out, &e), 0);
+    assert_int_equal(out.type, VT_NULL);
+}
+
+static void test_map_rejects(void **state)
+{
+    Cirrus__MapValue m = CIRRUS__MAP_VALUE__INIT;
+    Cirrus__Field f = CIRRUS__FIELD__INIT;
+    Cirrus__Field *fp = &f;
+    struct value out;
+    struct errmsg e;
+
+    m.n_fields = 1;
+    m.fields = &fp;
+    f.name = "x";
+    assert_int_equal(wire_map_from_pb(&m, &arena, &out, &e), CR_EINVAL); /* no value */
+    assert_non_null(strstr(e.text, "'x' has no value"));
+    f.value = scalar(CIRRUS__VALUE__KIND_INT_VALUE);
+    f.name = "\xc0\x80";
+    assert_int_equal(wire_map_from_pb(&m, &arena, &out, &e), CR_EINVAL);
+    f.name = "ok";
+    assert_int_equal(wire_map_from_pb(&m, &arena, &out, &e), 0);
+    assert_int_equal(out.type, VT_MAP);
+    assert_int_equal(out.u.map.n, 1);
+}
+
+static void test_utf8(void **state)
+{
+    assert_true(wire_utf8_valid("", 0));
+    assert_true(wire_utf8_valid("\xe2\x82\xac", 3));
+    assert_true(wire_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+    assert_false(wire_utf8_valid("\xc0\x80", 2));         /* overlong */
+    assert_false(wire_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(wire_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(wire_utf8_valid("\xe2\x82", 2));         /* truncated */
+    assert_false(wire_utf8_valid("\x80", 1));
+}
+
+static void test_schema(void **state)
+{
+    Cirrus__TableSchema s = CIRRUS__TABLE_SCHEMA__INIT, *back;
+    Cirrus__KeyAttribute pk = CIRRUS__KEY_ATTRIBUTE__INIT, sk = CIRRUS__KEY_ATTRIBUTE__INIT;
+    struct table_def def, def2;
+    struct errmsg e;
+    char longname[300];
+
+    s.name = "users";
+    assert_int_equal(wire_schema_from_pb(&s, &def, &e), CR_ESCHEMA);
+    s.partition_key = &pk;
+    pk.name = "id";
+    pk.type = CIRRUS__KEY_TYPE__KEY_TYPE_N;
+    assert_int_equal(wire_schema_from_pb(&s, &def, &e), 0);
+    assert_false(def.has_sk);
+    assert_int_equal(def.pk_type, KEY_N);
+    s.sort_key = &sk;
+    sk.name = "id";
+    assert_int_equal(wire_schema_from_pb(&s, &def, &e), CR_ESCHEMA);
+    sk.name = "";
+    assert_int_equal(wire_schema_from_pb(&s, &def, &e), CR_ESCHEMA);
+    sk.name = "ts";
+    sk.type = (Cirrus__KeyType)7;
+    assert_int_equal(wire_schema_from_pb(&s, &def, &e), CR_ESCHEMA);
+    sk.type = CIRRUS__KEY_TYPE__KEY_TYPE_B;
+    assert_int_equal(wire_schema_from_pb(&s, &def, &e), 0);
+    assert_true(def.has_sk);
+    assert_string_equal(def.sk_name, "ts");
+    assert_int_equal(def.sk_type, KEY_B);
+
+    assert_int_equal(wire_schema_to_pb(&def, &arena, &back), 0);
+    assert_int_equal(wire_schema_from_pb(back, &def2, &e), 0);
+    assert_string_equal(def2.name, "users");
+    assert_string_equal(def2.pk_name, "id");
+    assert_int_equal(def2.pk_type, KEY_N);
+    assert_string_equal(def2.sk_name, "ts");
+
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    s.name = longname;
+    assert_int_equal(wire_schema_from_pb(&s, &def, &e), CR_ENAME);
+}
+
+static void test_log_entry(void **state)
+{
+    struct mutation m[4];
+    struct value kv, vv, cv;
+    struct value_field kf[2];
+    struct log_batch b;
+    struct errmsg e;
+    uint8_t *bytes;
+    size_t len;
+
+    memset(m, 0, sizeof m);
+    m[0].type = MUT_CREATE_TABLE;
+    strcpy(m[0].table.name, "things");
+    strcpy(m[0].table.pk_name, "k");
+    m[0].table.pk_type = KEY_S;
+
+    kv = str("key1");
+    vv = value_int(5);
+    kf[0] = (struct value_field){"k", 1, &kv};
+    kf[1] = (struct value_field){"v", 1, &vv};
+    m[1].type = MUT_PUT;
+    strcpy(m[1].table.name, "things");
+    m[1].item = (struct value){.type = VT_MAP, .u.map = {kf, 2}};
+    cv = value_int(4);
+    m[1].cond = (struct condition){COND_EQUALS, "v", 1, cv};
+    m[1].return_old = true;
+
+    m[2].type = MUT_DELETE;
+    strcpy(m[2].table.name, "things");
+    m[2].key = (struct value){.type = VT_MAP, .u.map = {kf, 1}};
+    m[2].cond.type = COND_EXISTS;
+
+    m[3].type = MUT_DELETE_TABLE;
+    strcpy(m[3].table.name, "things");
+
+    assert_int_equal(wire_log_entry_encode(1234567, m, 4, &arena, &bytes, &len), 0);
+    assert_int_equal(wire_log_entry_decode(bytes, len, &arena, &b, &e), 0);
+    assert_int_equal(b.time_ms, 1234567);
+    assert_int_equal(b.n, 4);
+    assert_int_equal(b.muts[0].type, MUT_CREATE_TABLE);
+    assert_string_equal(b.muts[0].table.name, "things");
+    assert_string_equal(b.muts[0].table.pk_name, "k");
+    assert_int_equal(b.muts[1].type, MUT_PUT);
+    assert_true(value_equal(&b.muts[1].item, &m[1].item));
+    assert_int_equal(b.muts[1].cond.type, COND_EQUALS);
+    assert_int_equal(b.muts[1].cond.attr_len, 1);
+    assert_true(value_equal(&b.muts[1].cond.value, &cv));
+    assert_true(b.muts[1].return_old);
+    assert_int_equal(b.muts[2].type, MUT_DELETE);
+    assert_true(value_equal(&b.muts[2].key, &m[2].key));
+    assert_int_equal(b.muts[2].cond.type, COND_EXISTS);
+    assert_int_equal(b.muts[3].type, MUT_DELETE_TABLE);
+    assert_string_equal(b.muts[3].table.name, "things");
+
+    assert_int_equal(wire_log_entry_decode((const uint8_t *)"\xff\xff", 2, &arena, &b, &e),
+                     CR_EPROTO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_every_type),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_set_types),
+        cmocka_unit_test(test_scalar_rejects),
+        cmocka_unit_test(test_map_rejects),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_schema),
+        cmocka_unit_test(test_log_entry),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
