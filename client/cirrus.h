@@ -59,7 +59,8 @@ struct cirrus_field;
 
 /*
  * A value owns everything it points to. Strings (decimal, string, ref) are NUL-terminated
- * and also carry their length (a string may hold NUL bytes); bytes are not terminated.
+ * and also carry their length; bytes are not terminated. A string holding a NUL byte is sent
+ * only up to it (protobuf-c strings are C strings).
  * Arrays and the three sets use u.list; maps use u.map (fields in insertion order).
  * A zeroed struct is a valid CIRRUS_NULL.
  */
@@ -223,8 +224,8 @@ struct cirrus_table_desc {
 };
 
 struct cirrus_write_result {
-    int code;                      /* 0 or a CR_E* code */
-    struct cirrus_value old_item;  /* CIRRUS_NULL unless return_old found one */
+    int code;                     /* 0 or a CR_E* code */
+    struct cirrus_value old_item; /* CIRRUS_NULL unless return_old found one */
 };
 
 struct cirrus_stats {
@@ -245,19 +246,19 @@ struct cirrus_stats {
  * after any call, failed or not (a failed batch still carries its per-op codes).
  */
 struct cirrus_result {
-    struct cirrus_value item;          /* get: the item; put/delete + return_old: the old one */
-    struct cirrus_value *items;        /* query, scan */
-    size_t n_items;                    /* query, scan */
-    uint64_t scanned;                  /* query, scan: items examined */
-    void *cursor;                      /* query, scan: pass back to continue; NULL: done */
-    size_t cursor_len;                 /* query, scan */
-    char **tables;                     /* list_tables */
-    size_t n_tables;                   /* list_tables */
-    char *last_evaluated;              /* list_tables: start of the next page; NULL: done */
-    struct cirrus_table_desc table;    /* create_table, delete_table, describe_table */
+    struct cirrus_value item;           /* get: the item; put/delete + return_old: the old one */
+    struct cirrus_value *items;         /* query, scan */
+    size_t n_items;                     /* query, scan */
+    uint64_t scanned;                   /* query, scan: items examined */
+    void *cursor;                       /* query, scan: pass back to continue; NULL: done */
+    size_t cursor_len;                  /* query, scan */
+    char **tables;                      /* list_tables */
+    size_t n_tables;                    /* list_tables */
+    char *last_evaluated;               /* list_tables: start of the next page; NULL: done */
+    struct cirrus_table_desc table;     /* create_table, delete_table, describe_table */
     struct cirrus_write_result *writes; /* batch_write: one per op, in order */
-    size_t n_writes;                   /* batch_write */
-    struct cirrus_stats stats;         /* stats */
+    size_t n_writes;                    /* batch_write */
+    struct cirrus_stats stats;          /* stats */
 };
 
 void cirrus_result_free(struct cirrus_result *r);

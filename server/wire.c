@@ -67,10 +67,9 @@ bool wire_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-static int string_from_pb(const char *s, enum value_type t, struct value *out, struct errmsg *e)
+static int string_from_pb(const char *s, size_t n, enum value_type t, struct value *out,
+                          struct errmsg *e)
 {
-    size_t n = strlen(s);
-
     if (!wire_utf8_valid(s, n))
         return errmsg_set(e, CR_EINVAL, "string value is not valid UTF-8");
     out->type = t;
@@ -210,9 +209,10 @@ static int value_from_pb(const Cirrus__Value *pb, struct cr_arena *a, int depth,
     case CIRRUS__VALUE__KIND_DECIMAL_VALUE:
         return decimal_from_pb(pb->decimal_value, out, e);
     case CIRRUS__VALUE__KIND_STRING_VALUE:
-        return string_from_pb(pb->string_value, VT_STRING, out, e);
+        return string_from_pb((const char *)pb->string_value.data, pb->string_value.len, VT_STRING,
+                              out, e);
     case CIRRUS__VALUE__KIND_REFERENCE_VALUE:
-        return string_from_pb(pb->reference_value, VT_REF, out, e);
+        return string_from_pb(pb->reference_value, strlen(pb->reference_value), VT_REF, out, e);
     case CIRRUS__VALUE__KIND_BYTES_VALUE:
         *out = value_bytes(pb->bytes_value.data, pb->bytes_value.len);
         return 0;
@@ -360,8 +360,9 @@ int wire_value_to_pb(const struct value *v, struct cr_arena *a, Cirrus__Value **
         return pb->decimal_value ? 0 : CR_ENOMEM;
     case VT_STRING:
         pb->kind_case = CIRRUS__VALUE__KIND_STRING_VALUE;
-        pb->string_value = cr_arena_strndup(a, v->u.s.ptr, v->u.s.len);
-        return pb->string_value ? 0 : CR_ENOMEM;
+        pb->string_value.data = (uint8_t *)v->u.s.ptr;
+        pb->string_value.len = v->u.s.len;
+        return 0;
     case VT_REF:
         pb->kind_case = CIRRUS__VALUE__KIND_REFERENCE_VALUE;
         pb->reference_value = cr_arena_strndup(a, v->u.s.ptr, v->u.s.len);

@@ -11,11 +11,11 @@
 #include <sys/types.h>
 
 struct harness {
-    char dir[256];      /* the data directory (removed by harness_cleanup) */
+    char dir[256]; /* the data directory (removed by harness_cleanup) */
     char port_file[300];
-    pid_t pid;          /* 0 when not running */
+    pid_t pid; /* 0 when not running */
     int port;
-    char extra[8][64];  /* extra flags for every start */
+    char extra[8][64]; /* extra flags for every start */
     int n_extra;
 };
 

@@ -117,7 +117,8 @@ static Cirrus__Value *new_value(Cirrus__Value__KindCase k)
 Cirrus__Value *raw_str(const char *s)
 {
     Cirrus__Value *v = new_value(CIRRUS__VALUE__KIND_STRING_VALUE);
-    v->string_value = strdup(s);
+    v->string_value.len = strlen(s);
+    v->string_value.data = (uint8_t *)strdup(s);
     return v;
 }
 
@@ -186,7 +187,7 @@ void raw_value_free(Cirrus__Value *v)
         return;
     switch (v->kind_case) {
     case CIRRUS__VALUE__KIND_STRING_VALUE:
-        free(v->string_value);
+        free(v->string_value.data);
         break;
     case CIRRUS__VALUE__KIND_DECIMAL_VALUE:
         free(v->decimal_value);

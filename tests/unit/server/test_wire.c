@@ -160,7 +160,8 @@ static Cirrus__Value *scalar(Cirrus__Value__KindCase k)
     v->kind_case = k;
     switch (k) {
     case CIRRUS__VALUE__KIND_STRING_VALUE:
-        v->string_value = "s";
+        v->string_value.data = (uint8_t *)"s";
+        v->string_value.len = 1;
         break;
     case CIRRUS__VALUE__KIND_DECIMAL_VALUE:
         v->decimal_value = "1.5";
@@ -245,7 +246,8 @@ static void test_scalar_rejects(void **state)
     assert_int_equal(out.type, VT_DECIMAL);
 
     v.kind_case = CIRRUS__VALUE__KIND_STRING_VALUE;
-    v.string_value = "bad \xff utf8";
+    v.string_value.data = (uint8_t *)"bad \xff utf8";
+    v.string_value.len = strlen("bad \xff utf8");
     assert_int_equal(from_pb(&v, &e), CR_EINVAL);
     v.kind_case = CIRRUS__VALUE__KIND_TIMESTAMP_VALUE;
     v.timestamp_value = &ts;
