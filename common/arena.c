@@ -23,6 +23,8 @@ void *cr_arena_alloc(struct cr_arena *a, size_t n)
     struct cr_arena_block *b = a->head;
     size_t size;
 
+    if (n > SIZE_MAX - 15)
+        return NULL;
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
         n = 16;

@@ -32,8 +32,13 @@ int cr_buf_reserve(struct cr_buf *b, size_t more)
         return CR_ENOMEM;
     if (need <= b->cap)
         return 0;
-    while (cap < need)
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
         cap *= 2;
+    }
     p = realloc(b->data, cap);
     if (!p)
         return CR_ENOMEM;

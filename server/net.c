@@ -239,7 +239,7 @@ static void peer_name(int fd, char *buf, size_t cap)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    char host[INET6_ADDRSTRLEN], serv[8]; /* numeric: fits the caller's 64 bytes */
 
     snprintf(buf, cap, "?");
     if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&

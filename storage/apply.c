@@ -319,7 +319,7 @@ int storage_apply(struct storage *s, const struct log_batch *batches, size_t n,
     struct mutation_result *res = NULL;
     struct scratch sc;
     size_t total = 0, at = 0;
-    uint64_t last;
+    uint64_t last = 0;
     uint8_t applied[8];
     int rc;
 

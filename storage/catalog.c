@@ -226,7 +226,7 @@ int catalog_stats(struct storage_txn *t, const struct table_def *def, struct tab
 int catalog_stats_add(struct storage_txn *t, uint32_t id, int64_t count, int64_t size)
 {
     uint8_t key[STATS_KEY_LEN], val[16];
-    struct table_stats st;
+    struct table_stats st = {0, 0};
     int rc = read_stats(t, id, &st);
 
     if (rc)
@@ -290,7 +290,7 @@ int catalog_create(struct storage_txn *t, const struct table_def *def, uint64_t 
     struct table_def d;
     struct cr_buf rec;
     uint64_t count;
-    uint32_t id;
+    uint32_t id = 0;
     uint8_t next[4];
     int rc = check_def(def);
 

@@ -11,11 +11,12 @@
  * the concatenation of its components and compares component by component.
  *
  * Long components. LMDB keys are at most 511 bytes. A component whose full encoding is longer
- * than CR_KEY_COMPONENT_MAX is stored as its first CR_KEY_PREFIX bytes, a 2-byte marker that
- * sorts after any continuation of a shorter component, and the 8-byte xxh3 of the full encoding.
- * Consequence: components are ordered by value, except among long components that share their
- * first CR_KEY_PREFIX encoded bytes, which are ordered by hash. Equality of such a key is
- * checked against the full key kept in the row (storage does this). The full table is in
+ * than CR_KEY_PREFIX is stored as its first CR_KEY_PREFIX bytes, the 2-byte marker 0x00 0x02 and
+ * the 8-byte xxh3 of the full encoding: exactly CR_KEY_COMPONENT_MAX bytes. (The threshold is
+ * CR_KEY_PREFIX so that no stored short component can extend a long one's kept prefix: see
+ * keycodec.c.) Consequence: components are ordered by value, except among long components that
+ * share their first CR_KEY_PREFIX encoded bytes, which are ordered by hash. Equality of such a
+ * key is checked against the full key kept in the row (storage does this). The full table is in
  * keycodec.c.
  */
 #ifndef CR_KEYCODEC_H
@@ -31,24 +32,30 @@
 #define CR_KEY_PREFIX (CR_KEY_COMPONENT_MAX - 10)
 
 /* Appends the full (never truncated) order-preserving encoding of v. CR_ENESTING when deeper than
- * CR_MAX_DEPTH, CR_ENOMEM. */
+ * CR_MAX_DEPTH, CR_EINVAL for an invalid value (duplicate map field or set element, timestamp
+ * nsec out of range, unnormalized decimal), CR_ENOMEM. On error out is unchanged. */
 int keycodec_encode(const struct value *v, struct cr_buf *out);
 
 /* Appends the stored form of v: the full encoding, or prefix + marker + hash when that is longer
- * than CR_KEY_COMPONENT_MAX. *truncated tells which (may be NULL). */
+ * than CR_KEY_PREFIX. *truncated tells which (may be NULL). Errors as keycodec_encode. */
 int keycodec_encode_component(const struct value *v, struct cr_buf *out, bool *truncated);
 
 /* Appends the encoding of a STRING or BYTES value without its terminator: every key whose
- * component begins with v's bytes starts with these bytes (begins_with range reads). CR_ETYPE for
- * other types. */
+ * component begins with v's bytes starts with these bytes (begins_with range reads). A long
+ * stored component keeps only CR_KEY_PREFIX bytes, so when this prefix is longer, a range read
+ * uses its first CR_KEY_PREFIX bytes and filters on the full value. CR_ETYPE for other types. */
 int keycodec_encode_prefix(const struct value *v, struct cr_buf *out);
 
-/* Decodes one component from [*p, end), advancing *p past it. Strings and bytes are allocated from
- * the arena (escapes are removed). CR_ECORRUPT when malformed; CR_ETOOLONG when the component is
- * a truncated long one (its value is only in the row). */
+/* Decodes one stored component (keycodec_encode_component's output) from [*p, end), advancing *p
+ * past it. Strings and bytes are allocated from the arena (escapes are removed). CR_ECORRUPT when
+ * malformed, CR_ENOMEM; CR_ETOOLONG when the component is a truncated long one (its value is only
+ * in the row): *p is still advanced past it. A full keycodec_encode() output longer than
+ * CR_KEY_PREFIX is not a stored form and is not accepted. Errors are not logged: a caller that
+ * read the key from storage reports corruption itself (CR_CORRUPT()). */
 int keycodec_decode(const uint8_t **p, const uint8_t *end, struct cr_arena *a, struct value *out);
 
-/* Length of the component at [p, end) without decoding it; CR_ECORRUPT when malformed. */
+/* Length of the stored component at [p, end) without decoding it (CR_KEY_COMPONENT_MAX for a long
+ * one); CR_ECORRUPT when malformed. */
 int keycodec_skip(const uint8_t *p, const uint8_t *end, size_t *len);
 
 #endif

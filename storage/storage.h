@@ -41,8 +41,8 @@ struct storage;
 struct storage_txn;
 
 struct storage_options {
-    size_t map_size;  /* 0: CR_DEFAULT_MAP_SIZE */
-    bool no_sync;     /* --sync=none: commits are not fsync'ed (benchmarks only) */
+    size_t map_size;      /* 0: CR_DEFAULT_MAP_SIZE */
+    bool no_sync;         /* --sync=none: commits are not fsync'ed (benchmarks only) */
     unsigned max_readers; /* 0: 256 */
 };
 
@@ -132,7 +132,7 @@ struct kv_page {
     struct value *items; /* arena-allocated, in key order (reversed if asked); they borrow
                             from the transaction as kv_get's item does */
     size_t n;
-    uint64_t scanned;    /* rows read, matching or not */
+    uint64_t scanned; /* rows read, matching or not */
     /* Continuation: empty when the read is complete. Arena-allocated. */
     uint8_t *next;
     size_t next_len;
@@ -179,16 +179,16 @@ struct mutation {
     /* MUT_CREATE_TABLE: name and key schema in `table` (id, created_* are set by apply).
      * Others: `table.name` names the table; apply looks it up. */
     struct table_def table;
-    struct value item;    /* MUT_PUT: the whole item (a MAP) */
-    struct value key;     /* MUT_DELETE: a MAP holding the key attributes */
+    struct value item; /* MUT_PUT: the whole item (a MAP) */
+    struct value key;  /* MUT_DELETE: a MAP holding the key attributes */
     struct condition cond;
-    bool return_old;      /* put/delete: hand back the previous item in the result */
+    bool return_old; /* put/delete: hand back the previous item in the result */
 };
 
 /* One log entry: a batch applied all-or-nothing. */
 struct log_batch {
-    uint64_t index;   /* the entry's log index: strictly increasing across calls */
-    int64_t time_ms;  /* the proposer's clock for this entry (creation times) */
+    uint64_t index;  /* the entry's log index: strictly increasing across calls */
+    int64_t time_ms; /* the proposer's clock for this entry (creation times) */
     struct mutation *muts;
     size_t n;
 };
@@ -198,7 +198,7 @@ struct mutation_result {
      * validation error of this mutation (CR_ENOTABLE, CR_ETABLEEXISTS, CR_EITEMTOOBIG, ...). */
     int code;
     bool has_old;
-    struct value old; /* when return_old and the item existed; arena-allocated */
+    struct value old;       /* when return_old and the item existed; arena-allocated */
     struct table_def table; /* the created (MUT_CREATE_TABLE) or deleted (MUT_DELETE_TABLE)
                                definition */
 };

@@ -26,10 +26,11 @@
  *
  * value_equal(a, b) is exactly value_compare(a, b) == 0: INT 1 equals DECIMAL 1 and DOUBLE 1.0.
  *
- * A double is compared with an int64 or a decimal by its exact binary value: it is converted
- * with value_number_to_decimal(), which is exact for every double whose shortest round-trip
- * decimal has <= 17 significant digits (that is all of them): the decimal is the shortest string
- * that reads back to the same double, so 0.1 (double) == 0.1 (decimal).
+ * A double is compared with an int64 or a decimal through its shortest round-trip decimal (the
+ * shortest string that reads back to the same double, at most 17 digits), so 0.1 (double) ==
+ * 0.1 (decimal). That is not the double's exact binary value: DOUBLE 2^60 equals DECIMAL
+ * 1152921504606847000, not INT 1152921504606846976. Doubles among themselves, and ints among
+ * themselves, compare as usual (the shortest decimal is increasing in the double).
  *
  * Maps: fields may be given in any order; value_encode() writes them sorted by name, and
  * value_decode() returns them sorted. Duplicate names are an error (CR_EINVAL) on encode.
@@ -59,9 +60,9 @@
 
 struct decimal {
     bool neg;
-    uint8_t n;                         /* number of significant digits, 0..38 */
-    int16_t exp;                       /* see above */
-    uint8_t d[CR_DECIMAL_DIGITS];      /* digits 0..9, most significant first */
+    uint8_t n;                    /* number of significant digits, 0..38 */
+    int16_t exp;                  /* see above */
+    uint8_t d[CR_DECIMAL_DIGITS]; /* digits 0..9, most significant first */
 };
 
 /* Parses a DynamoDB number string ("-12.5e3", "0.001", "  " is invalid). Leading zeros and
@@ -79,9 +80,16 @@ void decimal_from_int64(int64_t v, struct decimal *out);
 /* Exact for DynamoDB-range values; returns CR_ENUMBER for NaN, infinities, and magnitudes out of
  * the decimal's range. */
 int decimal_from_double(double v, struct decimal *out);
+/* The shortest decimal that reads back to v, without DynamoDB's range check: exp may be anywhere
+ * in [-323, 309] (the key codec and value_compare order every finite double this way). NaN and
+ * the infinities give zero; callers handle them first. */
+void decimal_from_double_wide(double v, struct decimal *out);
 /* Nearest double. */
 double decimal_to_double(const struct decimal *d);
+/* Orders any two normalized decimals, wide ones included. Returns <0, 0, >0. */
 int decimal_compare(const struct decimal *a, const struct decimal *b);
+/* Normalized and within DynamoDB's range: what decimal_parse produces. */
+bool decimal_is_normal(const struct decimal *d);
 
 enum value_type {
     VT_NULL,
@@ -149,14 +157,21 @@ bool value_equal(const struct value *a, const struct value *b);
  * non-number, CR_ENUMBER for NaN, infinities or out-of-range doubles. */
 int value_number_to_decimal(const struct value *v, struct decimal *out);
 
+/* The order value_encode() writes a MAP's fields (by name) or a set's elements (by
+ * value_compare) in. *order is NULL when they are already strictly increasing, else a malloc'd
+ * array of the n member indexes in that order, which the caller frees. CR_EINVAL when two members
+ * are equal (duplicate field name or set element), CR_ENOMEM. */
+int value_sort_order(const struct value *v, size_t **order);
+
 /* Top-level field of a MAP by name; NULL when absent or when v is not a MAP. */
 const struct value *value_map_get(const struct value *v, const char *name, size_t name_len);
 
 /*
  * The stored item encoding: appends the encoding of v to out. Errors: CR_EINVAL (duplicate map
- * field or set element, empty set, invalid timestamp), CR_ENESTING (deeper than CR_MAX_DEPTH),
- * CR_ENOMEM. The format is the table in value.c's header comment; containers carry their byte
- * length so a reader can skip a field without decoding it.
+ * field or set element, empty set, set element of the wrong type, invalid timestamp, unnormalized
+ * decimal), CR_ENESTING (deeper than CR_MAX_DEPTH), CR_ENOMEM; on error out is unchanged. The
+ * format is the table in value.c's header comment; containers carry their byte length so a
+ * reader can skip a field without decoding it.
  */
 int value_encode(const struct value *v, struct cr_buf *out);
 
@@ -165,7 +180,7 @@ int value_encode(const struct value *v, struct cr_buf *out);
 int value_decode(const uint8_t *p, size_t n, struct cr_arena *a, struct value *out);
 
 /* Finds the top-level field `name` of an encoded MAP without decoding the rest: on success
- * *fp/*fn is the field value's encoding (decode it with value_decode). CR_ENOTFOUND when the
+ * *fp and *fn are the field value's encoding (decode it with value_decode). CR_ENOTFOUND when the
  * map has no such field, CR_ETYPE when the encoding is not a MAP, CR_ECORRUPT when malformed. */
 int value_map_find_encoded(const uint8_t *p, size_t n, const char *name, size_t name_len,
                            const uint8_t **fp, size_t *fn);

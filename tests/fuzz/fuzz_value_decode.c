@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 const uint8_t *fp;
                 size_t fn;
                 struct value fv;
-                CR_ASSERT(value_map_find_encoded(buf.data, buf.len, f->name, f->name_len, &fp,
-                                                 &fn) == 0);
+                CR_ASSERT(
+                    value_map_find_encoded(buf.data, buf.len, f->name, f->name_len, &fp, &fn) == 0);
                 CR_ASSERT(value_decode(fp, fn, &a, &fv) == 0);
                 CR_ASSERT(value_equal(&fv, f->value));
             }

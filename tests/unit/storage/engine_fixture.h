@@ -57,7 +57,7 @@ static inline void fx_close(struct fx *f)
 {
     DIR *d;
     struct dirent *e;
-    char path[320];
+    char path[512];
 
     storage_close(f->s);
     cr_arena_free(&f->a);
@@ -66,7 +66,7 @@ static inline void fx_close(struct fx *f)
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name);
+        assert_true(snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name) < (int)sizeof path);
         assert_int_equal(unlink(path), 0);
     }
     closedir(d);
