@@ -86,19 +86,25 @@ int cr_buf_put_u64be(struct cr_buf *b, uint64_t v)
     return cr_buf_append(b, p, 8);
 }
 
-int cr_buf_put_varint(struct cr_buf *b, uint64_t v)
+size_t cr_varint_encode(uint8_t *out, uint64_t v)
 {
-    uint8_t p[10];
     size_t n = 0;
 
     do {
-        p[n] = (uint8_t)(v & 0x7f);
+        out[n] = (uint8_t)(v & 0x7f);
         v >>= 7;
         if (v)
-            p[n] |= 0x80;
+            out[n] |= 0x80;
         n++;
     } while (v);
-    return cr_buf_append(b, p, n);
+    return n;
+}
+
+int cr_buf_put_varint(struct cr_buf *b, uint64_t v)
+{
+    uint8_t p[CR_VARINT_MAX];
+
+    return cr_buf_append(b, p, cr_varint_encode(p, v));
 }
 
 uint16_t cr_get_u16be(const uint8_t *p)

@@ -28,6 +28,9 @@ int cr_buf_put_u32be(struct cr_buf *b, uint32_t v);
 int cr_buf_put_u64be(struct cr_buf *b, uint64_t v);
 /* Unsigned LEB128 varint. */
 int cr_buf_put_varint(struct cr_buf *b, uint64_t v);
+/* Writes the varint of v to out (room for CR_VARINT_MAX bytes); returns its length. */
+#define CR_VARINT_MAX 10
+size_t cr_varint_encode(uint8_t *out, uint64_t v);
 
 uint16_t cr_get_u16be(const uint8_t *p);
 uint32_t cr_get_u32be(const uint8_t *p);

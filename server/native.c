@@ -142,9 +142,15 @@ static int table_name(const char *name, struct table_def *def, struct errmsg *e)
     return 0;
 }
 
-static int items_to_pb(const struct kv_page *page, struct cr_arena *a, Cirrus__QueryResponse *q,
-                       struct errmsg *e)
+/* A query or scan page as the response body both share. */
+static int page_to_pb(const struct kv_page *page, struct cr_arena *a, Cirrus__QueryResponse **out,
+                      struct errmsg *e)
 {
+    Cirrus__QueryResponse *q = PB_NEW(a, Cirrus__QueryResponse, CIRRUS__QUERY_RESPONSE__INIT);
+
+    if (!q)
+        return nomem(e);
+    *out = q;
     q->n_items = page->n;
     q->scanned = page->scanned;
     q->cursor.data = page->next;
@@ -268,7 +274,6 @@ static int op_query(struct native_req *r, Cirrus__QueryRequest *m, Cirrus__Respo
     struct ops_read_info info;
     struct ops_query q;
     struct kv_page page;
-    Cirrus__QueryResponse *qr;
     int rc;
 
     memset(&q, 0, sizeof q);
@@ -299,14 +304,10 @@ static int op_query(struct native_req *r, Cirrus__QueryRequest *m, Cirrus__Respo
     resp->applied_index = info.applied_index;
     if (rc < 0)
         return rc;
-    qr = PB_NEW(&r->arena, Cirrus__QueryResponse, CIRRUS__QUERY_RESPONSE__INIT);
-    if (!qr)
-        return nomem(e);
-    rc = items_to_pb(&page, &r->arena, qr, e);
+    rc = page_to_pb(&page, &r->arena, &resp->query, e);
     if (rc < 0)
         return rc;
     resp->result_case = CIRRUS__RESPONSE__RESULT_QUERY;
-    resp->query = qr;
     return 0;
 }
 
@@ -317,7 +318,6 @@ static int op_scan(struct native_req *r, Cirrus__ScanRequest *m, Cirrus__Respons
     struct ops_read_info info;
     struct ops_scan s;
     struct kv_page page;
-    Cirrus__QueryResponse *qr;
     int rc;
 
     s.table = m->table;
@@ -332,14 +332,10 @@ static int op_scan(struct native_req *r, Cirrus__ScanRequest *m, Cirrus__Respons
     resp->applied_index = info.applied_index;
     if (rc < 0)
         return rc;
-    qr = PB_NEW(&r->arena, Cirrus__QueryResponse, CIRRUS__QUERY_RESPONSE__INIT);
-    if (!qr)
-        return nomem(e);
-    rc = items_to_pb(&page, &r->arena, qr, e);
+    rc = page_to_pb(&page, &r->arena, &resp->scan, e);
     if (rc < 0)
         return rc;
     resp->result_case = CIRRUS__RESPONSE__RESULT_SCAN;
-    resp->scan = qr;
     return 0;
 }
 

@@ -29,8 +29,11 @@ void wire_allocator(ProtobufCAllocator *pa, struct cr_arena *a)
 
 bool wire_utf8_valid(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    const unsigned char *p = (const unsigned char *)s, *end;
 
+    if (n == 0)
+        return true; /* s may be NULL: protobuf-c leaves empty bytes fields without data */
+    end = p + n;
     while (p < end) {
         unsigned c = *p;
         size_t len;
@@ -73,7 +76,7 @@ static int string_from_pb(const char *s, size_t n, enum value_type t, struct val
     if (!wire_utf8_valid(s, n))
         return errmsg_set(e, CR_EINVAL, "string value is not valid UTF-8");
     out->type = t;
-    out->u.s.ptr = s;
+    out->u.s.ptr = s ? s : "";
     out->u.s.len = n;
     return 0;
 }
@@ -214,7 +217,8 @@ static int value_from_pb(const Cirrus__Value *pb, struct cr_arena *a, int depth,
     case CIRRUS__VALUE__KIND_REFERENCE_VALUE:
         return string_from_pb(pb->reference_value, strlen(pb->reference_value), VT_REF, out, e);
     case CIRRUS__VALUE__KIND_BYTES_VALUE:
-        *out = value_bytes(pb->bytes_value.data, pb->bytes_value.len);
+        *out = value_bytes(pb->bytes_value.data ? (const void *)pb->bytes_value.data : "",
+                           pb->bytes_value.len);
         return 0;
     case CIRRUS__VALUE__KIND_TIMESTAMP_VALUE:
         if (!pb->timestamp_value || pb->timestamp_value->nanos < 0 ||

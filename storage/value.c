@@ -411,20 +411,6 @@ int value_sort_order(const struct value *v, size_t **order)
     return 0;
 }
 
-static size_t varint_put(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-
-    do {
-        p[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            p[n] |= 0x80;
-        n++;
-    } while (v);
-    return n;
-}
-
 static uint64_t zigzag(int64_t v)
 {
     return v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1;
@@ -446,8 +432,8 @@ static uint64_t double_bits(double d)
 /* Inserts the varint of v at offset `at`, shifting what follows. */
 static int insert_varint(struct cr_buf *b, size_t at, uint64_t v)
 {
-    uint8_t tmp[10];
-    size_t k = varint_put(tmp, v);
+    uint8_t tmp[CR_VARINT_MAX];
+    size_t k = cr_varint_encode(tmp, v);
     int rc = cr_buf_reserve(b, k);
 
     if (rc)

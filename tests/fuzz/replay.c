@@ -2,6 +2,8 @@
  * Runs a fuzz target over every file of the corpus folders named on the command line, so the
  * corpus is a regression test in every build, without libFuzzer. Exits 0 when all ran.
  */
+#include "fuzz_quiet.h"
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +39,7 @@ int main(int argc, char **argv)
 {
     int files = 0;
 
+    fuzz_quiet();
     for (int i = 1; i < argc; i++) {
         DIR *d = opendir(argv[i]);
         struct dirent *e;
