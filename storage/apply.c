@@ -63,6 +63,14 @@ static bool is_mutation_error(int rc)
     }
 }
 
+/* Once a mutation has written anything, its failure cannot be a clean per-mutation outcome:
+ * it is reported as an environment error, which fails the whole call (apply_batch may have no
+ * nested transaction to roll the write back). */
+static int after_write(int rc)
+{
+    return is_mutation_error(rc) ? CR_EINTERNAL : rc;
+}
+
 /* Buffers reused across the mutations of one call. */
 struct scratch {
     struct cr_buf key, row;
@@ -184,10 +192,11 @@ static int apply_put(struct storage_txn *t, const struct log_batch *b, uint16_t 
     rc = env_put(t, ENV_DATA, sc->key.data, sc->key.len, sc->row.data, sc->row.len);
     if (rc == 0)
         rc = catalog_stats_add(t, def.id, exists ? 0 : 1, after - before);
-    if (rc)
-        return rc;
-    key_map(&def, &pk, &sk, fields, &keys);
-    return changes_write(t, b->index, ordinal, MUT_PUT, def.id, &keys, &sc->row);
+    if (rc == 0) {
+        key_map(&def, &pk, &sk, fields, &keys);
+        rc = changes_write(t, b->index, ordinal, MUT_PUT, def.id, &keys, &sc->row);
+    }
+    return after_write(rc);
 }
 
 static int apply_delete(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
@@ -212,14 +221,17 @@ static int apply_delete(struct storage_txn *t, const struct log_batch *b, uint16
         rc = old_size(row, &sc->arena, &before);
     if (rc == 0 && exists && m->return_old)
         rc = keep_old(row, a, res);
-    if (rc == 0 && exists)
+    if (rc)
+        return rc;
+    if (exists)
         rc = env_del(t, ENV_DATA, sc->key.data, sc->key.len);
     if (rc == 0 && exists)
         rc = catalog_stats_add(t, def.id, -1, -before);
-    if (rc)
-        return rc;
-    key_map(&def, &pk, &sk, fields, &keys);
-    return changes_write(t, b->index, ordinal, MUT_DELETE, def.id, &keys, NULL);
+    if (rc == 0) {
+        key_map(&def, &pk, &sk, fields, &keys);
+        rc = changes_write(t, b->index, ordinal, MUT_DELETE, def.id, &keys, NULL);
+    }
+    return after_write(rc);
 }
 
 static int apply_create_table(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
@@ -284,7 +296,12 @@ static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int
 }
 
 /* Applies one batch in a txn nested in parent. Returns 0 when the batch was applied or failed
- * cleanly (its results say which), or the environment error that must fail the whole call. */
+ * cleanly (its results say which), or the environment error that must fail the whole call.
+ *
+ * A batch of one put or delete needs no nested txn: such a mutation fails cleanly only before
+ * its first write (after_write), so there is nothing to roll back. This is the common case
+ * (every single-item write), and it saves LMDB's nested-txn set-up and its dirty-page merge,
+ * a large share of the writer's time when many small entries are grouped. */
 static int apply_batch(struct storage *s, struct storage_txn *parent, const struct log_batch *b,
                        struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
 {
@@ -294,6 +311,13 @@ static int apply_batch(struct storage *s, struct storage_txn *parent, const stru
     memset(res, 0, b->n * sizeof *res);
     if (b->n > CR_MAX_BATCH_MUTATIONS) {
         fail_batch(res, b->n, b->n, CR_ETOOMANY);
+        return 0;
+    }
+    if (b->n == 1 && (b->muts[0].type == MUT_PUT || b->muts[0].type == MUT_DELETE)) {
+        rc = apply_one(parent, b, 0, sc, a, &res[0]);
+        if (rc && !is_mutation_error(rc))
+            return rc;
+        res[0].code = rc;
         return 0;
     }
     rc = env_write_begin(s, parent, &t);
