@@ -186,8 +186,8 @@ static int read_frame(struct cirrus *c, int64_t deadline, const uint8_t **data, 
 /* Flushes queued requests, then reads and decodes the next response (any id). */
 static int next_response(struct cirrus *c, int64_t deadline, Cirrus__Response **out)
 {
-    const uint8_t *data;
-    size_t len;
+    const uint8_t *data = NULL;
+    size_t len = 0;
     int rc;
 
     if ((rc = flush_until(c, deadline)) != 0)

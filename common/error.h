@@ -39,7 +39,8 @@
     X(CR_ENAME, -27, "invalid name")                                                               \
     X(CR_ETOOLONG, -28, "value exceeds a length limit")                                            \
     X(CR_ECLOSED, -29, "connection closed")                                                        \
-    X(CR_ESCHEMA, -30, "invalid key schema")
+    X(CR_ESCHEMA, -30, "invalid key schema")                                                       \
+    X(CR_ELOCKED, -31, "the data directory is in use by another process")
 
 enum cr_error {
     CR_OK = 0,

@@ -24,6 +24,7 @@
     X("max-connections", "N", "open connections before refusing (default 1024)")                   \
     X("max-queue", "N", "pending write proposals before CR_EOVERLOAD (default 10000)")             \
     X("max-inflight", "N", "requests in flight per connection before reading pauses (1024)")       \
+    X("map-size", "BYTES", "largest size the data may grow to, suffix k/m/g (default 64g)")        \
     X("log-level", "LEVEL", "debug|info|warn|error (default info)")                                \
     X("port-file", "PATH", "write the bound native port to PATH once listening")
 
@@ -41,6 +42,7 @@ void config_defaults(struct config *out)
     out->max_connections = CR_DEFAULT_MAX_CONNECTIONS;
     out->max_queue = CR_DEFAULT_MAX_QUEUE;
     out->max_inflight = CR_DEFAULT_MAX_INFLIGHT;
+    out->map_size = CR_DEFAULT_MAP_SIZE;
     out->log_level = CR_LOG_INFO;
 }
 
@@ -177,6 +179,12 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
         rc = parse_uint(key, value, false, 1, 10000000, &v, e);
         if (rc == 0)
             c->max_queue = (size_t)v;
+        return rc;
+    }
+    if (strcmp(key, "map-size") == 0) {
+        rc = parse_uint(key, value, true, CR_MIN_MAP_SIZE, CR_MAX_MAP_SIZE, &v, e);
+        if (rc == 0)
+            c->map_size = (size_t)v;
         return rc;
     }
     if (strcmp(key, "max-inflight") == 0) {

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "server/errmsg.h"
+#include "storage/storage.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,8 @@
 #define CR_DEFAULT_MAX_QUEUE 10000       /* --max-queue: CR_EOVERLOAD beyond */
 #define CR_DEFAULT_MAX_INFLIGHT 1024     /* --max-inflight: per connection; reading pauses */
 #define CR_MAX_THREADS 256               /* --threads upper bound */
+#define CR_MIN_MAP_SIZE (1ull << 20)     /* --map-size bounds; default CR_DEFAULT_MAP_SIZE */
+#define CR_MAX_MAP_SIZE (1ull << 44)     /* storage beyond it: CR_EFULL */
 #define CR_CONFIG_PATH_MAX 4096
 #define CR_CONFIG_HOST_MAX 256
 
@@ -43,6 +46,7 @@ struct config {
     unsigned max_connections;
     size_t max_queue;
     unsigned max_inflight;
+    size_t map_size; /* LMDB map size: the data's upper bound (CR_EFULL beyond) */
     enum cr_log_level log_level;
     char port_file[CR_CONFIG_PATH_MAX]; /* empty: none */
 };

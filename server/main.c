@@ -111,6 +111,7 @@ int main(int argc, char **argv)
     }
     memset(&so, 0, sizeof so);
     so.no_sync = !cfg.sync;
+    so.map_size = cfg.map_size;
     so.max_readers = cfg.max_connections + cfg.threads + READER_SLACK;
     rc = storage_open(cfg.data_dir, &so, &storage);
     if (rc < 0) {

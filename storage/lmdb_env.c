@@ -13,10 +13,14 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_DBS 8
 #define DEFAULT_READERS 256
@@ -31,6 +35,7 @@ static const char *const db_names[ENV_NDB] = {
 struct storage {
     MDB_env *env;
     MDB_dbi dbi[ENV_NDB];
+    int lock_fd; /* holds an exclusive flock on DIR/cirrus.lock while open */
 };
 
 struct storage_txn {
@@ -134,6 +139,31 @@ static int open_dbs(struct storage *s)
     return map_error(mdb_txn_commit(txn));
 }
 
+/*
+ * LMDB lets several processes share an environment, but Cirrus's log assumes one writer process
+ * per data directory (it numbers entries from the applied index it read at start-up). A second
+ * server on the same directory would interleave indexes, so it is refused. flock is released by
+ * the kernel when the process dies, so a crash leaves no stale lock.
+ */
+static int lock_dir(const char *dir, int *fd_out)
+{
+    char path[4096];
+    int fd;
+
+    if (snprintf(path, sizeof path, "%s/cirrus.lock", dir) >= (int)sizeof path)
+        return CR_ETOOLONG;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return CR_EIO;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int err = errno;
+        close(fd);
+        return err == EWOULDBLOCK ? CR_ELOCKED : CR_EIO;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
 int storage_open(const char *dir, const struct storage_options *opt, struct storage **out)
 {
     struct storage *s;
@@ -147,8 +177,14 @@ int storage_open(const char *dir, const struct storage_options *opt, struct stor
     s = calloc(1, sizeof *s);
     if (!s)
         return CR_ENOMEM;
+    rc = lock_dir(dir, &s->lock_fd);
+    if (rc) {
+        free(s);
+        return rc;
+    }
     rc = mdb_env_create(&s->env);
     if (rc) {
+        close(s->lock_fd);
         free(s);
         return map_error(rc);
     }
@@ -164,6 +200,7 @@ int storage_open(const char *dir, const struct storage_options *opt, struct stor
         rc = open_dbs(s);
     if (rc) {
         mdb_env_close(s->env);
+        close(s->lock_fd);
         free(s);
         return rc;
     }
@@ -176,6 +213,7 @@ void storage_close(struct storage *s)
     if (!s)
         return;
     mdb_env_close(s->env);
+    close(s->lock_fd);
     free(s);
 }
 

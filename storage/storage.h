@@ -46,8 +46,9 @@ struct storage_options {
     unsigned max_readers; /* 0: 256 */
 };
 
-/* Opens or creates the environment in dir (created if missing). CR_EIO, CR_ECORRUPT, CR_ENOMEM.
- * On success *out must be closed with storage_close. */
+/* Opens or creates the environment in dir (created if missing) and locks the directory for this
+ * process. CR_ELOCKED when another process (or another open in this one) holds it; CR_EIO,
+ * CR_ECORRUPT, CR_ENOMEM. On success *out must be closed with storage_close. */
 int storage_open(const char *dir, const struct storage_options *opt, struct storage **out);
 void storage_close(struct storage *s);
 

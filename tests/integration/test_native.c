@@ -637,6 +637,19 @@ static void test_restart_keeps_data_and_stop_answers_in_flight(void **state)
     cirrus_close(c);
 }
 
+/* A second server on the same data directory is refused with a clear error, not allowed to
+ * interleave log indexes with the first. */
+static void test_second_server_on_same_data_is_refused(void **state)
+{
+    struct harness other = srv;
+
+    other.pid = 0;
+    snprintf(other.port_file, sizeof other.port_file, "%s.port2", srv.dir);
+    assert_int_not_equal(harness_start(&other), 0);
+    assert_true(harness_alive(&srv));
+    unlink(other.port_file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -650,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_consistency_and_applied_index),
         cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_restart_keeps_data_and_stop_answers_in_flight),
+        cmocka_unit_test(test_second_server_on_same_data_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

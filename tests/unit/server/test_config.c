@@ -61,8 +61,9 @@ static void test_flags(void **state)
     assert_int_equal(PARSE(&c, &act, &e, "--data", "/tmp/x", "--listen=127.0.0.1:0", "--sync",
                            "none", "--threads=3", "--max-frame", "1m", "--max-connections", "5",
                            "--max-queue=7", "--log-level", "debug", "--port-file", "/tmp/p",
-                           "--max-inflight", "9"),
+                           "--max-inflight", "9", "--map-size", "2g"),
                      0);
+    assert_int_equal(c.map_size, 2ull << 30);
     assert_string_equal(c.data_dir, "/tmp/x");
     assert_int_equal(c.port, 0);
     assert_false(c.sync);
@@ -73,6 +74,7 @@ static void test_flags(void **state)
     assert_int_equal(c.max_inflight, 9);
     assert_int_equal(c.log_level, CR_LOG_DEBUG);
     assert_string_equal(c.port_file, "/tmp/p");
+    assert_int_equal(PARSE(&c, &act, &e, "--map-size", "1k"), CR_EINVAL); /* below 1 MiB */
     assert_int_equal(PARSE(&c, &act, &e, "--listen", "[::1]:8080"), 0);
     assert_string_equal(c.host, "::1");
     assert_int_equal(c.port, 8080);

@@ -244,6 +244,22 @@ static void format_version_checked(void **state)
     fx_close(&f);
 }
 
+/* One server per data directory: a second open is refused while the first is open, and works
+ * once it is closed. */
+static void directory_locked_while_open(void **state)
+{
+    struct fx f;
+    struct storage *s;
+    struct storage_options opt = {.map_size = 1u << 20};
+
+    fx_open(&f);
+    assert_int_equal(storage_open(f.dir, &opt, &s), CR_ELOCKED);
+    storage_close(f.s);
+    assert_int_equal(storage_open(f.dir, &opt, &s), 0);
+    f.s = s;
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +270,7 @@ int main(void)
         cmocka_unit_test(delete_table_removes_rows),
         cmocka_unit_test(too_many_tables),
         cmocka_unit_test(format_version_checked),
+        cmocka_unit_test(directory_locked_while_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
