@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,6 +78,9 @@ int harness_start(struct harness *h)
     if (h->pid < 0)
         return -1;
     if (h->pid == 0) {
+        /* A test that fails half-way must not leave a server behind: it would hold the test's
+         * output pipe open and keep ctest waiting. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execv(bin, argv);
         perror("execv cirrusd");
         _exit(127);

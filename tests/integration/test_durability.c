@@ -143,7 +143,8 @@ static void verify_writer(int fd, struct writer *wr, int *acked_out)
         }
         assert_true(r->query->cursor.len <= sizeof cursor);
         cursor_len = r->query->cursor.len;
-        memcpy(cursor, r->query->cursor.data, cursor_len);
+        if (cursor_len)
+            memcpy(cursor, r->query->cursor.data, cursor_len);
         cirrus__response__free_unpacked(r, NULL);
     } while (cursor_len);
 
