@@ -258,6 +258,13 @@ static int call(struct cirrus *c, Cirrus__Request *req, Cirrus__Response **out)
             return rc;
         if (r->id == req->id)
             break;
+        if (r->id == 0 && r->error_code < 0) {
+            /* The server could not read a frame (too big, undecodable), so it could not know the
+             * request's id: the error is about the connection, which the server now closes. */
+            rc = response_code(c, r);
+            cirrus__response__free_unpacked(r, NULL);
+            return fail(c, rc);
+        }
         if (r->id > req->id) {
             rc = set_err(c, CR_EPROTO, "response to unknown request %llu",
                          (unsigned long long)r->id);

@@ -637,6 +637,36 @@ static void test_restart_keeps_data_and_stop_answers_in_flight(void **state)
     cirrus_close(c);
 }
 
+/* A request frame over the server's --max-frame is answered with CR_EFRAMETOOBIG (the server
+ * cannot know its id), and the client reports exactly that rather than a closed connection. */
+static void test_oversized_request_is_named(void **state)
+{
+    struct harness small;
+    struct cirrus *c = NULL;
+    struct cirrus_result r;
+    struct cirrus_value v = {0};
+    char *big = malloc(100000);
+
+    harness_init(&small);
+    harness_flag(&small, "--max-frame=64k");
+    assert_int_equal(harness_start(&small), 0);
+    assert_int_equal(cirrus_connect("127.0.0.1", small.port, 10000, &c), 0);
+    assert_int_equal(cirrus_create_table(c, "big", "p", CIRRUS_KEY_S, NULL, 0, &r), 0);
+    cirrus_result_free(&r);
+    memset(big, 'x', 99999);
+    big[99999] = 0;
+    item_ps(&v, "p", "k", NULL, 0);
+    set_str(&v, "data", big);
+    assert_int_equal(cirrus_put_item(c, "big", &v, NULL, &r), CR_EFRAMETOOBIG);
+    assert_non_null(strstr(cirrus_errmsg(c), "--max-frame"));
+    cirrus_result_free(&r);
+    cirrus_value_clear(&v);
+    cirrus_close(c);
+    free(big);
+    assert_int_equal(harness_stop(&small), 0);
+    harness_cleanup(&small);
+}
+
 /* A second server on the same data directory is refused with a clear error, not allowed to
  * interleave log indexes with the first. */
 static void test_second_server_on_same_data_is_refused(void **state)
@@ -664,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_restart_keeps_data_and_stop_answers_in_flight),
         cmocka_unit_test(test_second_server_on_same_data_is_refused),
+        cmocka_unit_test(test_oversized_request_is_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
