@@ -26,7 +26,12 @@
     X("max-inflight", "N", "requests in flight per connection before reading pauses (1024)")       \
     X("map-size", "BYTES", "largest size the data may grow to, suffix k/m/g (default 64g)")        \
     X("log-level", "LEVEL", "debug|info|warn|error (default info)")                                \
-    X("port-file", "PATH", "write the bound native port to PATH once listening")
+    X("port-file", "PATH", "write the bound native port to PATH once listening")                   \
+    X("http", "HOST:PORT",                                                                         \
+      "HTTP (DynamoDB) address (default 127.0.0.1:8000, port 0 when --listen's is 0; 'off' "       \
+      "disables)")                                                                                 \
+    X("http-max-body", "BYTES", "largest HTTP request body, suffix k/m/g (default 16m)")           \
+    X("http-port-file", "PATH", "write the bound HTTP port to PATH once listening")
 
 void config_defaults(struct config *out)
 {
@@ -44,6 +49,10 @@ void config_defaults(struct config *out)
     out->max_inflight = CR_DEFAULT_MAX_INFLIGHT;
     out->map_size = CR_DEFAULT_MAP_SIZE;
     out->log_level = CR_LOG_INFO;
+    out->http = true;
+    snprintf(out->http_host, sizeof out->http_host, "%s", CR_DEFAULT_HOST);
+    out->http_port = CR_DEFAULT_HTTP_PORT;
+    out->http_max_body = CR_DEFAULT_HTTP_MAX_BODY;
 }
 
 /* Unsigned decimal with an optional binary k/m/g suffix when `suffix`, within [lo, hi]. */
@@ -92,7 +101,9 @@ bad:
                       (unsigned long long)lo, (unsigned long long)hi);
 }
 
-static int parse_listen(struct config *c, const char *s, struct errmsg *e)
+/* HOST:PORT (IPv6 hosts may be bracketed) into host (CR_CONFIG_HOST_MAX bytes) and *port. */
+static int parse_address(const char *key, const char *s, char *host_out, uint16_t *port_out,
+                         struct errmsg *e)
 {
     const char *colon = strrchr(s, ':');
     const char *host = s;
@@ -100,19 +111,19 @@ static int parse_listen(struct config *c, const char *s, struct errmsg *e)
     uint64_t port;
 
     if (!colon)
-        return errmsg_set(e, CR_EINVAL, "--listen: '%s' is not HOST:PORT", s);
+        return errmsg_set(e, CR_EINVAL, "--%s: '%s' is not HOST:PORT", key, s);
     host_len = (size_t)(colon - s);
     if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
         host++;
         host_len -= 2;
     }
-    if (host_len == 0 || host_len >= sizeof c->host)
-        return errmsg_set(e, CR_EINVAL, "--listen: '%s' has no valid host", s);
-    if (parse_uint("listen", colon + 1, false, 0, 65535, &port, NULL) < 0)
-        return errmsg_set(e, CR_EINVAL, "--listen: '%s' has no port in 0..65535", s);
-    memcpy(c->host, host, host_len);
-    c->host[host_len] = 0;
-    c->port = (uint16_t)port;
+    if (host_len == 0 || host_len >= CR_CONFIG_HOST_MAX)
+        return errmsg_set(e, CR_EINVAL, "--%s: '%s' has no valid host", key, s);
+    if (parse_uint(key, colon + 1, false, 0, 65535, &port, NULL) < 0)
+        return errmsg_set(e, CR_EINVAL, "--%s: '%s' has no port in 0..65535", key, s);
+    memcpy(host_out, host, host_len);
+    host_out[host_len] = 0;
+    *port_out = (uint16_t)port;
     return 0;
 }
 
@@ -136,7 +147,20 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
     if (strcmp(key, "port-file") == 0)
         return set_path(c->port_file, sizeof c->port_file, key, value, e);
     if (strcmp(key, "listen") == 0)
-        return parse_listen(c, value, e);
+        return parse_address(key, value, c->host, &c->port, e);
+    if (strcmp(key, "http-port-file") == 0)
+        return set_path(c->http_port_file, sizeof c->http_port_file, key, value, e);
+    if (strcmp(key, "http") == 0) {
+        c->http_set = true;
+        c->http = strcmp(value, "off") != 0 && value[0] != 0;
+        return c->http ? parse_address(key, value, c->http_host, &c->http_port, e) : 0;
+    }
+    if (strcmp(key, "http-max-body") == 0) {
+        rc = parse_uint(key, value, true, CR_MIN_HTTP_MAX_BODY, CR_MAX_HTTP_MAX_BODY, &v, e);
+        if (rc == 0)
+            c->http_max_body = (size_t)v;
+        return rc;
+    }
     if (strcmp(key, "sync") == 0) {
         if (strcmp(value, "full") == 0)
             c->sync = true;
@@ -339,6 +363,8 @@ int config_parse(int argc, char **argv, struct config *out, enum config_action *
         if (rc < 0)
             return rc;
     }
+    if (!out->http_set && out->port == 0)
+        out->http_port = 0;
     return 0;
 }
 

@@ -24,15 +24,19 @@
 #define CR_DEFAULT_DATA_DIR "./cirrus-data"
 #define CR_DEFAULT_HOST "127.0.0.1"
 #define CR_DEFAULT_PORT 7070
-#define CR_DEFAULT_MAX_FRAME (16u << 20) /* --max-frame: CR_EFRAMETOOBIG beyond */
-#define CR_MIN_MAX_FRAME 1024u           /* room for any Response with an error */
-#define CR_MAX_MAX_FRAME (1u << 30)      /* a frame length is a u32; keep it sane */
-#define CR_DEFAULT_MAX_CONNECTIONS 1024  /* --max-connections: refused beyond */
-#define CR_DEFAULT_MAX_QUEUE 10000       /* --max-queue: CR_EOVERLOAD beyond */
-#define CR_DEFAULT_MAX_INFLIGHT 1024     /* --max-inflight: per connection; reading pauses */
-#define CR_MAX_THREADS 256               /* --threads upper bound */
-#define CR_MIN_MAP_SIZE (1ull << 20)     /* --map-size bounds; default CR_DEFAULT_MAP_SIZE */
-#define CR_MAX_MAP_SIZE (1ull << 44)     /* storage beyond it: CR_EFULL */
+#define CR_DEFAULT_MAX_FRAME (16u << 20)     /* --max-frame: CR_EFRAMETOOBIG beyond */
+#define CR_MIN_MAX_FRAME 1024u               /* room for any Response with an error */
+#define CR_MAX_MAX_FRAME (1u << 30)          /* a frame length is a u32; keep it sane */
+#define CR_DEFAULT_MAX_CONNECTIONS 1024      /* --max-connections: refused beyond */
+#define CR_DEFAULT_MAX_QUEUE 10000           /* --max-queue: CR_EOVERLOAD beyond */
+#define CR_DEFAULT_MAX_INFLIGHT 1024         /* --max-inflight: per connection; reading pauses */
+#define CR_MAX_THREADS 256                   /* --threads upper bound */
+#define CR_MIN_MAP_SIZE (1ull << 20)         /* --map-size bounds; default CR_DEFAULT_MAP_SIZE */
+#define CR_MAX_MAP_SIZE (1ull << 44)         /* storage beyond it: CR_EFULL */
+#define CR_DEFAULT_HTTP_PORT 8000            /* --http: the DynamoDB Local port */
+#define CR_DEFAULT_HTTP_MAX_BODY (16u << 20) /* --http-max-body: DynamoDB's largest request */
+#define CR_MIN_HTTP_MAX_BODY 1024u
+#define CR_MAX_HTTP_MAX_BODY (1u << 30)
 #define CR_CONFIG_PATH_MAX 4096
 #define CR_CONFIG_HOST_MAX 256
 
@@ -49,6 +53,14 @@ struct config {
     size_t map_size; /* LMDB map size: the data's upper bound (CR_EFULL beyond) */
     enum cr_log_level log_level;
     char port_file[CR_CONFIG_PATH_MAX]; /* empty: none */
+    bool http;                          /* --http off disables the HTTP listener */
+    bool http_set;                      /* --http given; unset with an ephemeral --listen port
+                                           means an ephemeral HTTP port too, so servers started
+                                           side by side (tests) never fight over 8000 */
+    char http_host[CR_CONFIG_HOST_MAX]; /* --http HOST:PORT, split like --listen */
+    uint16_t http_port;                 /* 0: ephemeral */
+    size_t http_max_body;               /* 413 beyond */
+    char http_port_file[CR_CONFIG_PATH_MAX];
 };
 
 enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };

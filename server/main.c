@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "server/config.h"
+#include "server/http/http.h"
 #include "server/net.h"
 #include "server/ops.h"
 #include "server/repl/log.h"
@@ -77,6 +78,9 @@ int main(int argc, char **argv)
     struct ops ops;
     struct net_options no;
     struct net *net = NULL;
+    struct http_options ho;
+    struct http_server *http = NULL;
+    char http_addr[CR_CONFIG_HOST_MAX + 16] = "off";
     sigset_t sigs;
     int rc, sig = 0;
 
@@ -112,7 +116,7 @@ int main(int argc, char **argv)
     memset(&so, 0, sizeof so);
     so.no_sync = !cfg.sync;
     so.map_size = cfg.map_size;
-    so.max_readers = cfg.max_connections + cfg.threads + READER_SLACK;
+    so.max_readers = cfg.max_connections + cfg.threads + 1 + READER_SLACK; /* +1: HTTP */
     rc = storage_open(cfg.data_dir, &so, &storage);
     if (rc < 0) {
         cr_log(CR_LOG_ERROR, "cannot open storage in '%s': %s", cfg.data_dir, cr_strerror(rc));
@@ -139,14 +143,35 @@ int main(int argc, char **argv)
         storage_close(storage);
         return 1;
     }
+    if (cfg.http) {
+        ho.host = cfg.http_host;
+        ho.port = cfg.http_port;
+        ho.max_body = cfg.http_max_body;
+        rc = http_start(&ops, &ho, &http, &e);
+        if (rc < 0) {
+            cr_log(CR_LOG_ERROR, "%s", errmsg_text(&e, rc));
+            net_stop(net);
+            log_close(&log);
+            net_free(net);
+            storage_close(storage);
+            return 1;
+        }
+        snprintf(http_addr, sizeof http_addr, "%s:%u", cfg.http_host, (unsigned)http_port(http));
+    }
     if (cfg.port_file[0]) {
         rc = write_port_file(cfg.port_file, net_port(net));
         if (rc < 0)
             cr_log(CR_LOG_ERROR, "cannot write port file '%s': %s", cfg.port_file, strerror(-rc));
     }
+    if (http && cfg.http_port_file[0]) {
+        rc = write_port_file(cfg.http_port_file, http_port(http));
+        if (rc < 0)
+            cr_log(CR_LOG_ERROR, "cannot write port file '%s': %s", cfg.http_port_file,
+                   strerror(-rc));
+    }
     cr_log(CR_LOG_INFO,
-           "cirrusd ready: native %s:%u, data %s, sync %s, applied index %llu, in %.1f ms",
-           cfg.host, (unsigned)net_port(net), cfg.data_dir, sync_names[cfg.sync],
+           "cirrusd ready: native %s:%u, http %s, data %s, sync %s, applied index %llu, in %.1f ms",
+           cfg.host, (unsigned)net_port(net), http_addr, cfg.data_dir, sync_names[cfg.sync],
            (unsigned long long)log_applied_index(&log), elapsed_ms(&started));
 
     while (sigwait(&sigs, &sig) != 0)
@@ -155,7 +180,11 @@ int main(int argc, char **argv)
     cr_log(CR_LOG_INFO, "cirrusd stopping on %s: finishing in-flight requests",
            sig == SIGINT ? "SIGINT" : "SIGTERM");
     net_stop(net);
+    if (http)
+        http_stop(http);
     log_close(&log);
+    if (http)
+        http_free(http);
     net_free(net);
     storage_close(storage);
     cr_log(CR_LOG_INFO, "cirrusd stopped: applied index %llu, in %.1f ms",

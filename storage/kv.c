@@ -694,3 +694,30 @@ int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *c
     range_free(&r);
     return rc;
 }
+
+int kv_cursor_from_key(const struct table_def *def, const struct value *key, struct cr_arena *a,
+                       uint8_t **out, size_t *out_len)
+{
+    struct value pk, sk = value_null();
+    struct cr_buf row;
+    bool truncated;
+    int rc = kv_extract_key(def, key, true, &pk, &sk);
+
+    if (rc)
+        return rc;
+    cr_buf_init(&row);
+    rc = cr_buf_putc(&row, CURSOR_VERSION);
+    if (rc == 0)
+        rc = kv_row_key(def, &pk, &sk, &row, &truncated);
+    if (rc == 0) {
+        *out = cr_arena_alloc(a, row.len);
+        if (*out) {
+            memcpy(*out, row.data, row.len);
+            *out_len = row.len;
+        } else {
+            rc = CR_ENOMEM;
+        }
+    }
+    cr_buf_free(&row);
+    return rc;
+}

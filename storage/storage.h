@@ -157,6 +157,13 @@ int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *c
             size_t cursor_len, uint32_t limit, uint32_t segment, uint32_t total_segments,
             struct cr_arena *a, struct kv_page *out);
 
+/* The continuation that resumes a query or scan of `def` strictly after (before, in reverse)
+ * the item whose key is `key` (a MAP of exactly the key attributes): how a front end turns a
+ * key-shaped position (DynamoDB's ExclusiveStartKey) into a cursor for kv_query / kv_scan.
+ * The item need not exist. *out is arena-allocated. kv_extract_key's errors; CR_ENOMEM. */
+int kv_cursor_from_key(const struct table_def *def, const struct value *key, struct cr_arena *a,
+                       uint8_t **out, size_t *out_len);
+
 /* ---- mutations and apply ---------------------------------------------------------------- */
 
 enum mut_type { MUT_CREATE_TABLE, MUT_DELETE_TABLE, MUT_PUT, MUT_DELETE };

@@ -1,0 +1,58 @@
+/*
+ * What http.c offers the dialects (dynamodb.c, later firestore.c and cosmos.c): the request
+ * being served and the one way to answer it. Private to server/http/.
+ *
+ * Lifecycle of a struct http_req: http.c creates it for each routed request, with the body
+ * pulled up into one contiguous block, and calls the dialect's handler on the loop thread.
+ * The handler must eventually call http_reply exactly once: before returning (reads), or from
+ * a write's completion, which ops.h runs on this same loop thread. http_reply frees the
+ * request and its arena. Reads must be finished with the snapshot before the handler returns:
+ * http.c calls ops_conn_release right after it.
+ */
+#ifndef CR_SERVER_HTTP_INT_H
+#define CR_SERVER_HTTP_INT_H
+
+#include "common/arena.h"
+#include "server/ops.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct evhttp_request;
+
+#define CR_HTTP_REQUEST_ID_LEN 32
+#define CR_HTTP_REGION_MAX 32
+
+struct http_req {
+    struct evhttp_request *ev;
+    struct ops_conn *oc;   /* the loop's: reads and writes go through it */
+    struct cr_arena arena; /* freed by http_reply; owned by a write while it is in flight */
+    const char *body;      /* not NUL-terminated; valid until http_reply */
+    size_t body_len;
+    char id[CR_HTTP_REQUEST_ID_LEN + 1]; /* x-amzn-RequestId */
+    char region[CR_HTTP_REGION_MAX + 1]; /* from the SigV4 credential scope, else us-east-1 */
+    void *data;                          /* the dialect's */
+    void (*cleanup)(struct http_req *r); /* the dialect's, run by http_reply; may be NULL */
+    struct http_server *server;
+};
+
+/* A header of the request, NULL when absent. */
+const char *http_header(const struct http_req *r, const char *name);
+
+/*
+ * Sends the response and frees r. Takes ownership of body (malloc'd, freed once written; may
+ * be NULL when len is 0). Adds Content-Type, x-amzn-RequestId and x-amz-crc32 (CRC-32 of the
+ * body). Safe when the client has gone away meanwhile: the response is then dropped.
+ */
+void http_reply(struct http_req *r, int status, const char *content_type, char *body, size_t len);
+
+/* ---- dialects: each has a matcher (does this request belong to me?) and a handler ------- */
+
+bool dynamodb_match(const struct http_req *r, const char *method, const char *path);
+void dynamodb_handle(struct http_req *r);
+
+/* Every dialect, in the order they are tried. One list, expanded in http.c's router. */
+#define HTTP_ROUTES(X) X(dynamodb, dynamodb_match, dynamodb_handle)
+
+#endif

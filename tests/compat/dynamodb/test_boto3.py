@@ -1,0 +1,659 @@
+"""DynamoDB compatibility: the real boto3 SDK, unchanged, against a real cirrusd.
+
+Usage: test_boto3.py CIRRUSD [unittest args]. Starts cirrusd on ephemeral loopback ports in a
+temporary data directory and checks results, error types and DynamoDB's message texts.
+"""
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import zlib
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+CIRRUSD = None
+SERVER = None
+PORT = None
+DATA = None
+INVALID = "One or more parameter values were invalid: "
+
+
+def setUpModule():
+    global SERVER, PORT, DATA
+    DATA = tempfile.mkdtemp(prefix="cirrus-ddb-")
+    port_file = os.path.join(DATA, "http.port")
+    SERVER = subprocess.Popen(
+        [CIRRUSD, "--data", os.path.join(DATA, "data"), "--listen", "127.0.0.1:0",
+         "--http", "127.0.0.1:0", "--http-port-file", port_file, "--sync", "none",
+         "--log-level", "warn", "--threads", "2"])
+    deadline = time.time() + 20
+    while not os.path.exists(port_file):
+        if SERVER.poll() is not None or time.time() > deadline:
+            raise RuntimeError("cirrusd did not start")
+        time.sleep(0.05)
+    PORT = int(open(port_file).read())
+
+
+def tearDownModule():
+    SERVER.send_signal(signal.SIGTERM)
+    rc = SERVER.wait(timeout=30)
+    shutil.rmtree(DATA, ignore_errors=True)
+    if rc != 0:
+        raise RuntimeError("cirrusd exited with %d" % rc)
+
+
+def client(region="us-east-1", validate=True):
+    return boto3.client(
+        "dynamodb", endpoint_url="http://127.0.0.1:%d" % PORT, region_name=region,
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+        config=Config(parameter_validation=validate, retries={"total_max_attempts": 1}))
+
+
+def S(v):
+    return {"S": v}
+
+
+def N(v):
+    return {"N": str(v)}
+
+
+class DynamoTest(unittest.TestCase):
+    counter = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = client()
+        cls.raw = client(validate=False)  # lets invalid input reach the server
+
+    def name(self, prefix="t"):
+        DynamoTest.counter += 1
+        return "%s_%s_%d" % (prefix, self.id().split(".")[-1][:40], DynamoTest.counter)
+
+    def make_table(self, sk=None, pk_type="S", sk_type="N"):
+        name = self.name()
+        ks = [{"AttributeName": "id", "KeyType": "HASH"}]
+        ad = [{"AttributeName": "id", "AttributeType": pk_type}]
+        if sk:
+            ks.append({"AttributeName": sk, "KeyType": "RANGE"})
+            ad.append({"AttributeName": sk, "AttributeType": sk_type})
+        self.c.create_table(TableName=name, KeySchema=ks, AttributeDefinitions=ad,
+                            BillingMode="PAY_PER_REQUEST")
+        return name
+
+    def assertError(self, code, message, fn, **kw):
+        with self.assertRaises(ClientError) as cm:
+            fn(**kw)
+        err = cm.exception.response["Error"]
+        self.assertEqual(code, err["Code"], err)
+        if message is not None:
+            self.assertEqual(message, err["Message"])
+        return cm.exception.response
+
+
+class TestTables(DynamoTest):
+    def test_create_describe_delete(self):
+        name = self.name()
+        d = self.c.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "N"}],
+            BillingMode="PAY_PER_REQUEST")["TableDescription"]
+        self.assertEqual(name, d["TableName"])
+        self.assertEqual("ACTIVE", d["TableStatus"])
+        self.assertEqual("PAY_PER_REQUEST", d["BillingModeSummary"]["BillingMode"])
+        self.assertEqual([{"AttributeName": "pk", "KeyType": "HASH"},
+                          {"AttributeName": "sk", "KeyType": "RANGE"}], d["KeySchema"])
+        self.c.get_waiter("table_exists").wait(TableName=name)
+        t = self.c.describe_table(TableName=name)["Table"]
+        self.assertEqual("ACTIVE", t["TableStatus"])
+        self.assertEqual(0, t["ItemCount"])
+        self.assertEqual(0, t["TableSizeBytes"])
+        self.assertEqual("arn:aws:dynamodb:us-east-1:000000000000:table/" + name, t["TableArn"])
+        self.assertRegex(t["TableId"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+        self.assertEqual(t["TableId"], self.c.describe_table(TableName=name)["Table"]["TableId"])
+        self.assertEqual(t["TableId"], d["TableId"])
+        self.assertLess(abs(t["CreationDateTime"].timestamp() - time.time()), 300)
+        self.assertEqual([{"AttributeName": "pk", "AttributeType": "S"},
+                          {"AttributeName": "sk", "AttributeType": "N"}],
+                         t["AttributeDefinitions"])
+        self.c.put_item(TableName=name, Item={"pk": S("a"), "sk": N(1), "v": S("xyz")})
+        t = self.c.describe_table(TableName=name)["Table"]
+        self.assertEqual(1, t["ItemCount"])
+        self.assertGreater(t["TableSizeBytes"], 0)
+        d = self.c.delete_table(TableName=name)["TableDescription"]
+        self.assertEqual("DELETING", d["TableStatus"])
+        self.assertEqual(1, d["ItemCount"])
+        self.c.get_waiter("table_not_exists").wait(TableName=name)
+        self.assertError("ResourceNotFoundException",
+                         "Requested resource not found: Table: %s not found" % name,
+                         self.c.describe_table, TableName=name)
+        self.assertError("ResourceNotFoundException",
+                         "Requested resource not found: Table: %s not found" % name,
+                         self.c.delete_table, TableName=name)
+
+    def test_provisioned_echo_and_region(self):
+        name = self.name()
+        d = client("eu-west-3").create_table(
+            TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "B"}],
+            ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 7})
+        d = d["TableDescription"]
+        self.assertEqual(5, d["ProvisionedThroughput"]["ReadCapacityUnits"])
+        self.assertEqual(7, d["ProvisionedThroughput"]["WriteCapacityUnits"])
+        self.assertEqual("PROVISIONED", d["BillingModeSummary"]["BillingMode"])
+        self.assertEqual("arn:aws:dynamodb:eu-west-3:000000000000:table/" + name, d["TableArn"])
+
+    def test_create_existing(self):
+        name = self.make_table()
+        self.assertError("ResourceInUseException", "Table already exists: " + name,
+                         self.c.create_table, TableName=name,
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+
+    def test_create_validation(self):
+        hash_id = [{"AttributeName": "id", "KeyType": "HASH"}]
+        def_id = [{"AttributeName": "id", "AttributeType": "S"}]
+        cases = [
+            (dict(KeySchema=[{"AttributeName": "id", "KeyType": "RANGE"}], AttributeDefinitions=def_id),
+             "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"),
+            (dict(KeySchema=hash_id + [{"AttributeName": "r", "KeyType": "HASH"}],
+                  AttributeDefinitions=def_id + [{"AttributeName": "r", "AttributeType": "S"}]),
+             "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"),
+            (dict(KeySchema=hash_id, AttributeDefinitions=[{"AttributeName": "x", "AttributeType": "S"}]),
+             "Invalid KeySchema: Some index key attribute have no definition"),
+            (dict(KeySchema=hash_id, AttributeDefinitions=def_id + [{"AttributeName": "x", "AttributeType": "S"}]),
+             INVALID + "Number of attributes in KeySchema does not exactly match number of "
+                       "attributes defined in AttributeDefinitions"),
+            (dict(KeySchema=hash_id, AttributeDefinitions=def_id),
+             INVALID + "ReadCapacityUnits and WriteCapacityUnits must both be specified when "
+                       "BillingMode is PROVISIONED"),
+            (dict(KeySchema=hash_id, AttributeDefinitions=def_id, BillingMode="PAY_PER_REQUEST",
+                  ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}),
+             INVALID + "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when "
+                       "BillingMode is PAY_PER_REQUEST"),
+            (dict(KeySchema=hash_id, AttributeDefinitions=def_id, BillingMode="PAY_PER_REQUEST",
+                  GlobalSecondaryIndexes=[{"IndexName": "gsi1", "KeySchema": hash_id,
+                                           "Projection": {"ProjectionType": "ALL"}}]),
+             "GlobalSecondaryIndexes is not supported by this server yet"),
+        ]
+        for kw, message in cases:
+            with self.subTest(message=message):
+                self.assertError("ValidationException", message, self.c.create_table,
+                                 TableName=self.name(), **kw)
+        self.assertError("ValidationException",
+                         "1 validation error detected: Value 'X' at "
+                         "'attributeDefinitions.1.member.attributeType' failed to satisfy "
+                         "constraint: Member must satisfy enum value set: [B, N, S]",
+                         self.raw.create_table, TableName=self.name(), KeySchema=hash_id,
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "X"}],
+                         BillingMode="PAY_PER_REQUEST")
+        self.assertError("ValidationException",
+                         "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy "
+                         "constraint: Member must have length greater than or equal to 3",
+                         self.raw.create_table, TableName="ab", KeySchema=hash_id,
+                         AttributeDefinitions=def_id, BillingMode="PAY_PER_REQUEST")
+        self.assertError("ValidationException",
+                         "1 validation error detected: Value 'a b c' at 'tableName' failed to "
+                         "satisfy constraint: Member must satisfy regular expression pattern: "
+                         "[a-zA-Z0-9_.-]+",
+                         self.raw.create_table, TableName="a b c", KeySchema=hash_id,
+                         AttributeDefinitions=def_id, BillingMode="PAY_PER_REQUEST")
+        self.assertError("ValidationException",
+                         "1 validation error detected: Value null at 'keySchema' failed to "
+                         "satisfy constraint: Member must not be null",
+                         self.raw.create_table, TableName=self.name(),
+                         AttributeDefinitions=def_id, BillingMode="PAY_PER_REQUEST")
+
+    def test_list_tables(self):
+        prefix = "lst_%d_" % os.getpid()
+        names = []
+        for i in range(3):
+            names.append(prefix + str(i))
+            self.c.create_table(TableName=names[-1],
+                                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                                BillingMode="PAY_PER_REQUEST")
+        all_names = self.c.list_tables()["TableNames"]
+        self.assertEqual(sorted(all_names), all_names)
+        for n in names:
+            self.assertIn(n, all_names)
+        page = self.c.list_tables(ExclusiveStartTableName=names[0], Limit=1)
+        self.assertEqual([names[1]], page["TableNames"])
+        self.assertEqual(names[1], page["LastEvaluatedTableName"])
+        seen = []
+        for p in self.c.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 2}):
+            seen += p["TableNames"]
+        self.assertEqual(all_names, seen)
+        self.assertError("ValidationException",
+                         "1 validation error detected: Value '0' at 'limit' failed to satisfy "
+                         "constraint: Member must have value greater than or equal to 1",
+                         self.raw.list_tables, Limit=0)
+        self.assertError("ValidationException",
+                         "1 validation error detected: Value '101' at 'limit' failed to satisfy "
+                         "constraint: Member must have value less than or equal to 100",
+                         self.raw.list_tables, Limit=101)
+
+
+class TestItems(DynamoTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.t = "items_%d" % os.getpid()
+        cls.c.create_table(TableName=cls.t, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                           BillingMode="PAY_PER_REQUEST")
+
+    def put(self, item, **kw):
+        return self.raw.put_item(TableName=self.t, Item=item, **kw)
+
+    def test_all_types_round_trip(self):
+        item = {"id": S("all"), "s": S("héllo"), "n": N("-012.50"), "big": N("1" * 38),
+                "tiny": N("1E-130"), "b": {"B": b"\x00\xff\x10"}, "ss": {"SS": ["b", "a"]},
+                "ns": {"NS": ["3", "1.5", "-2"]}, "bs": {"BS": [b"\x01", b"\x00"]},
+                "m": {"M": {"k": S("v"), "inner": {"M": {"x": N(1)}}}},
+                "l": {"L": [S("x"), N(2), {"NULL": True}, {"BOOL": False}, {"L": []}]},
+                "nul": {"NULL": True}, "t": {"BOOL": True}, "empty": S("")}
+        self.c.put_item(TableName=self.t, Item=item)
+        for consistent in (True, False):
+            got = self.c.get_item(TableName=self.t, Key={"id": S("all")},
+                                  ConsistentRead=consistent)["Item"]
+            self.assertEqual("héllo", got["s"]["S"])
+            self.assertEqual("-12.5", got["n"]["N"])
+            self.assertEqual("1" * 38, got["big"]["N"])
+            self.assertEqual("0." + "0" * 129 + "1", got["tiny"]["N"])
+            self.assertEqual(b"\x00\xff\x10", got["b"]["B"])
+            self.assertEqual({"a", "b"}, set(got["ss"]["SS"]))
+            self.assertEqual({"3", "1.5", "-2"}, set(got["ns"]["NS"]))
+            self.assertEqual({b"\x00", b"\x01"}, set(got["bs"]["BS"]))
+            self.assertEqual(item["m"], got["m"])
+            self.assertEqual([S("x"), N(2), {"NULL": True}, {"BOOL": False}, {"L": []}],
+                             got["l"]["L"])
+            self.assertEqual({"NULL": True}, got["nul"])
+            self.assertEqual({"BOOL": True}, got["t"])
+            self.assertEqual(S(""), got["empty"])
+        got = self.c.get_item(TableName=self.t, Key={"id": S("all")},
+                              AttributesToGet=["s", "t", "missing"])["Item"]
+        self.assertEqual({"s": S("héllo"), "t": {"BOOL": True}}, got)
+        self.assertNotIn("Item", self.c.get_item(TableName=self.t, Key={"id": S("none")}))
+
+    def test_numbers(self):
+        cases = [
+            ("1" * 39, "Attempting to store more than 38 significant digits in a Number"),
+            ("1E+126", "Number overflow. Attempting to store a number with magnitude larger "
+                       "than supported range"),
+            ("1E-131", "Number underflow. Attempting to store a number with magnitude smaller "
+                       "than supported range"),
+            ("abc", "The parameter cannot be converted to a numeric value: abc"),
+        ]
+        for text, message in cases:
+            with self.subTest(text=text):
+                self.assertError("ValidationException", message, self.put,
+                                 item={"id": S("n"), "x": N(text)})
+        self.put({"id": S("n"), "x": N("9.9999999999999999999999999999999999999E+125")})
+
+    def test_value_validation(self):
+        cases = [
+            ({"SS": []}, INVALID + "An string set  may not be empty"),
+            ({"NS": []}, INVALID + "An number set  may not be empty"),
+            ({"SS": ["a", "a"]}, INVALID + "Input collection [a, a] contains duplicates."),
+            ({"NS": ["1", "1.0"]}, INVALID + "Input collection [1, 1.0] contains duplicates."),
+            ({"NULL": False}, INVALID + "Null attribute value types must have the value of true"),
+            ({}, INVALID + "Supplied AttributeValue is empty, must contain exactly one of the "
+                           "supported datatypes"),
+            ({"S": "a", "N": "1"}, INVALID + "Supplied AttributeValue has more than one "
+                                             "datatypes set, must contain exactly one of the "
+                                             "supported datatypes"),
+        ]
+        for av, message in cases:
+            with self.subTest(av=av):
+                self.assertError("ValidationException", message, self.put,
+                                 item={"id": S("v"), "x": av})
+        deep = S("leaf")
+        for _ in range(40):
+            deep = {"M": {"d": deep}}
+        self.assertError("ValidationException", "Nesting Levels have exceeded supported limits",
+                         self.put, item={"id": S("v"), "x": deep})
+        self.assertError("ValidationException", "Item size has exceeded the maximum allowed size",
+                         self.put, item={"id": S("v"), "x": S("x" * (400 * 1024))})
+        self.assertNotIn("Item", self.c.get_item(TableName=self.t, Key={"id": S("v")}))
+
+    def test_key_validation(self):
+        self.assertError("ValidationException",
+                         INVALID + "Type mismatch for key id expected: S actual: N",
+                         self.put, item={"id": N(1)})
+        self.assertError("ValidationException", INVALID + "Missing the key id in the item",
+                         self.put, item={"x": N(1)})
+        self.assertError("ValidationException",
+                         "One or more parameter values are not valid. The AttributeValue for a "
+                         "key attribute cannot contain an empty string value. Key: id",
+                         self.put, item={"id": S("")})
+        self.assertError("ValidationException",
+                         INVALID + "Size of hashkey has exceeded the maximum size limit of2048 bytes",
+                         self.put, item={"id": S("k" * 2049)})
+        for key in ({"id": N(1)}, {"other": S("a")}, {"id": S("a"), "x": S("b")}):
+            with self.subTest(key=key):
+                self.assertError("ValidationException",
+                                 "The provided key element does not match the schema",
+                                 self.c.get_item, TableName=self.t, Key=key)
+                self.assertError("ValidationException",
+                                 "The provided key element does not match the schema",
+                                 self.c.delete_item, TableName=self.t, Key=key)
+
+    def test_missing_table(self):
+        for fn, kw in ((self.c.put_item, {"Item": {"id": S("a")}}),
+                       (self.c.get_item, {"Key": {"id": S("a")}}),
+                       (self.c.delete_item, {"Key": {"id": S("a")}})):
+            self.assertError("ResourceNotFoundException", "Requested resource not found", fn,
+                             TableName="no_such_table", **kw)
+
+    def test_return_values_and_delete(self):
+        r = self.c.put_item(TableName=self.t, Item={"id": S("rv"), "v": N(1)}, ReturnValues="ALL_OLD")
+        self.assertNotIn("Attributes", r)
+        r = self.c.put_item(TableName=self.t, Item={"id": S("rv"), "v": N(2)}, ReturnValues="ALL_OLD")
+        self.assertEqual({"id": S("rv"), "v": N(1)}, r["Attributes"])
+        r = self.c.put_item(TableName=self.t, Item={"id": S("rv"), "v": N(3)})
+        self.assertNotIn("Attributes", r)
+        self.assertError("ValidationException", "ReturnValues can only be ALL_OLD or NONE",
+                         self.c.put_item, TableName=self.t, Item={"id": S("rv")},
+                         ReturnValues="ALL_NEW")
+        r = self.c.delete_item(TableName=self.t, Key={"id": S("rv")}, ReturnValues="ALL_OLD")
+        self.assertEqual({"id": S("rv"), "v": N(3)}, r["Attributes"])
+        r = self.c.delete_item(TableName=self.t, Key={"id": S("rv")}, ReturnValues="ALL_OLD")
+        self.assertNotIn("Attributes", r)
+        self.assertNotIn("Item", self.c.get_item(TableName=self.t, Key={"id": S("rv")}))
+
+    def test_expected(self):
+        self.c.put_item(TableName=self.t, Item={"id": S("cond"), "v": N(1)},
+                        Expected={"id": {"Exists": False}})
+        self.assertError("ConditionalCheckFailedException", "The conditional request failed",
+                         self.c.put_item, TableName=self.t, Item={"id": S("cond"), "v": N(2)},
+                         Expected={"id": {"Exists": False}})
+        self.c.put_item(TableName=self.t, Item={"id": S("cond"), "v": N(2)},
+                        Expected={"v": {"Value": N(1)}})
+        self.assertError("ConditionalCheckFailedException", "The conditional request failed",
+                         self.c.delete_item, TableName=self.t, Key={"id": S("cond")},
+                         Expected={"v": {"ComparisonOperator": "EQ",
+                                         "AttributeValueList": [N(1)]}})
+        got = self.c.get_item(TableName=self.t, Key={"id": S("cond")})["Item"]
+        self.assertEqual(N(2), got["v"])
+
+    def test_expressions_not_yet(self):
+        self.assertError("ValidationException",
+                         "ConditionExpression is not supported by this server yet",
+                         self.c.put_item, TableName=self.t, Item={"id": S("e")},
+                         ConditionExpression="attribute_not_exists(id)")
+        self.assertError("ValidationException",
+                         "ProjectionExpression is not supported by this server yet",
+                         self.c.get_item, TableName=self.t, Key={"id": S("e")},
+                         ProjectionExpression="id")
+
+
+class TestBatches(DynamoTest):
+    def test_batch_write_and_get(self):
+        a, b = self.make_table(), self.make_table(sk="n")
+        self.c.put_item(TableName=a, Item={"id": S("gone")})
+        r = self.c.batch_write_item(RequestItems={
+            a: [{"PutRequest": {"Item": {"id": S(str(i)), "v": N(i)}}} for i in range(10)] +
+               [{"DeleteRequest": {"Key": {"id": S("gone")}}}],
+            b: [{"PutRequest": {"Item": {"id": S("x"), "n": N(i)}}} for i in range(5)]})
+        self.assertEqual({}, r["UnprocessedItems"])
+        r = self.c.batch_get_item(RequestItems={
+            a: {"Keys": [{"id": S(str(i))} for i in range(10)] + [{"id": S("gone")}]},
+            b: {"Keys": [{"id": S("x"), "n": N(i)} for i in range(3)], "ConsistentRead": True,
+                "AttributesToGet": ["n"]}})
+        self.assertEqual({}, r["UnprocessedKeys"])
+        self.assertEqual(sorted(str(i) for i in range(10)),
+                         sorted(it["id"]["S"] for it in r["Responses"][a]))
+        self.assertEqual(sorted([{"n": N(i)} for i in range(3)], key=str),
+                         sorted(r["Responses"][b], key=str))
+
+    def test_batch_limits_and_atomicity(self):
+        a = self.make_table()
+        self.assertError("ValidationException",
+                         "Too many items requested for the BatchWriteItem call",
+                         self.raw.batch_write_item, RequestItems={
+                             a: [{"PutRequest": {"Item": {"id": S(str(i))}}} for i in range(26)]})
+        self.assertError("ValidationException", "Provided list of item keys contains duplicates",
+                         self.c.batch_write_item, RequestItems={
+                             a: [{"PutRequest": {"Item": {"id": S("d")}}},
+                                 {"DeleteRequest": {"Key": {"id": S("d")}}}]})
+        self.assertError("ValidationException",
+                         INVALID + "Type mismatch for key id expected: S actual: N",
+                         self.c.batch_write_item, RequestItems={
+                             a: [{"PutRequest": {"Item": {"id": S("ok")}}},
+                                 {"PutRequest": {"Item": {"id": N(1)}}}]})
+        self.assertNotIn("Item", self.c.get_item(TableName=a, Key={"id": S("ok")}))
+        self.assertError("ResourceNotFoundException", "Requested resource not found",
+                         self.c.batch_write_item, RequestItems={
+                             "no_such_table": [{"PutRequest": {"Item": {"id": S("x")}}}]})
+        self.assertError("ValidationException",
+                         "Too many items requested for the BatchGetItem call",
+                         self.raw.batch_get_item, RequestItems={
+                             a: {"Keys": [{"id": S(str(i))} for i in range(101)]}})
+        self.assertError("ValidationException", "Provided list of item keys contains duplicates",
+                         self.c.batch_get_item, RequestItems={
+                             a: {"Keys": [{"id": S("k")}, {"id": S("k")}]}})
+        self.assertError("ResourceNotFoundException", "Requested resource not found",
+                         self.c.batch_get_item, RequestItems={
+                             "no_such_table": {"Keys": [{"id": S("k")}]}})
+
+
+class TestQueryScan(DynamoTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.t = "qs_%d" % os.getpid()
+        cls.c.create_table(TableName=cls.t,
+                           KeySchema=[{"AttributeName": "id", "KeyType": "HASH"},
+                                      {"AttributeName": "n", "KeyType": "RANGE"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                                                 {"AttributeName": "n", "AttributeType": "N"}],
+                           BillingMode="PAY_PER_REQUEST")
+        for p in ("a", "b", "c"):
+            reqs = [{"PutRequest": {"Item": {"id": S(p), "n": N(i), "v": S(p * 3)}}}
+                    for i in range(20)]
+            cls.c.batch_write_item(RequestItems={cls.t: reqs})
+
+    def query(self, **kw):
+        kc = {"id": {"ComparisonOperator": "EQ", "AttributeValueList": [S("b")]}}
+        kc.update(kw.pop("sk", {}))
+        return self.c.query(TableName=self.t, KeyConditions=kc, **kw)
+
+    def ns(self, r):
+        return [int(it["n"]["N"]) for it in r["Items"]]
+
+    def test_key_conditions(self):
+        def cond(op, *vals):
+            return {"sk": {"n": {"ComparisonOperator": op,
+                                 "AttributeValueList": [N(v) for v in vals]}}}
+        self.assertEqual(list(range(20)), self.ns(self.query()))
+        self.assertEqual([7], self.ns(self.query(**cond("EQ", 7))))
+        self.assertEqual([0, 1, 2], self.ns(self.query(**cond("LT", 3))))
+        self.assertEqual([0, 1, 2, 3], self.ns(self.query(**cond("LE", 3))))
+        self.assertEqual([18, 19], self.ns(self.query(**cond("GT", 17))))
+        self.assertEqual([17, 18, 19], self.ns(self.query(**cond("GE", 17))))
+        self.assertEqual([5, 6, 7], self.ns(self.query(**cond("BETWEEN", 5, 7))))
+        self.assertEqual(list(range(19, -1, -1)), self.ns(self.query(ScanIndexForward=False)))
+        r = self.query(Select="COUNT")
+        self.assertEqual(20, r["Count"])
+        self.assertEqual(20, r["ScannedCount"])
+        self.assertNotIn("Items", r)
+
+    def test_begins_with(self):
+        t = self.make_table(sk="s", sk_type="S")
+        for s in ("apple", "apricot", "banana"):
+            self.c.put_item(TableName=t, Item={"id": S("p"), "s": S(s)})
+        r = self.c.query(TableName=t, KeyConditions={
+            "id": {"ComparisonOperator": "EQ", "AttributeValueList": [S("p")]},
+            "s": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [S("ap")]}})
+        self.assertEqual(["apple", "apricot"], [it["s"]["S"] for it in r["Items"]])
+
+    def test_paging(self):
+        for forward in (True, False):
+            seen, esk, pages = [], None, 0
+            while True:
+                kw = {"Limit": 6, "ScanIndexForward": forward}
+                if esk:
+                    kw["ExclusiveStartKey"] = esk
+                r = self.query(**kw)
+                pages += 1
+                seen += self.ns(r)
+                esk = r.get("LastEvaluatedKey")
+                if not esk:
+                    break
+                self.assertEqual({"id": S("b"), "n": N(seen[-1])}, esk)
+            expect = list(range(20)) if forward else list(range(19, -1, -1))
+            self.assertEqual(expect, seen)
+            self.assertEqual(4, pages)
+        pages = self.c.get_paginator("query").paginate(
+            TableName=self.t, PaginationConfig={"PageSize": 7},
+            KeyConditions={"id": {"ComparisonOperator": "EQ", "AttributeValueList": [S("a")]}})
+        self.assertEqual(list(range(20)), [int(it["n"]["N"]) for p in pages for it in p["Items"]])
+        r = self.query(ExclusiveStartKey={"id": S("b"), "n": N("4.5")})
+        self.assertEqual(list(range(5, 20)), self.ns(r))
+
+    def test_query_validation(self):
+        kc_a = {"id": {"ComparisonOperator": "EQ", "AttributeValueList": [S("a")]}}
+        self.assertError("ValidationException", "Query condition missed key schema element: id",
+                         self.c.query, TableName=self.t, KeyConditions={
+                             "n": {"ComparisonOperator": "EQ", "AttributeValueList": [N(1)]}})
+        self.assertError("ValidationException", "Query key condition not supported",
+                         self.c.query, TableName=self.t, KeyConditions={
+                             "id": {"ComparisonOperator": "GT", "AttributeValueList": [S("a")]}})
+        self.assertError("ValidationException",
+                         "Either the KeyConditions or KeyConditionExpression parameter must be "
+                         "specified in the request.", self.c.query, TableName=self.t)
+        self.assertError("ValidationException",
+                         "KeyConditionExpression (use KeyConditions) is not supported by this "
+                         "server yet", self.c.query, TableName=self.t,
+                         KeyConditionExpression="id = :a",
+                         ExpressionAttributeValues={":a": S("a")})
+        self.assertError("ValidationException",
+                         INVALID + "Condition parameter type does not match schema type",
+                         self.c.query, TableName=self.t, KeyConditions={
+                             "id": {"ComparisonOperator": "EQ", "AttributeValueList": [N(1)]}})
+        self.assertError("ValidationException",
+                         INVALID + "Invalid number of argument(s) for the BETWEEN ComparisonOperator",
+                         self.c.query, TableName=self.t, KeyConditions=dict(kc_a, n={
+                             "ComparisonOperator": "BETWEEN", "AttributeValueList": [N(1)]}))
+        self.assertError("ValidationException",
+                         "Invalid KeyConditionExpression: The BETWEEN operator requires upper "
+                         "bound to be greater than or equal to lower bound",
+                         self.c.query, TableName=self.t, KeyConditions=dict(kc_a, n={
+                             "ComparisonOperator": "BETWEEN", "AttributeValueList": [N(5), N(1)]}))
+        self.assertError("ValidationException",
+                         "1 validation error detected: Value '0' at 'limit' failed to satisfy "
+                         "constraint: Member must have value greater than or equal to 1",
+                         self.raw.query, TableName=self.t, KeyConditions=kc_a, Limit=0)
+        self.assertError("ValidationException",
+                         "The provided starting key is invalid: The provided key element does "
+                         "not match the schema", self.c.query, TableName=self.t,
+                         KeyConditions=kc_a, ExclusiveStartKey={"id": S("a")})
+        self.assertError("ResourceNotFoundException", "Requested resource not found",
+                         self.c.query, TableName="no_such_table", KeyConditions=kc_a)
+
+    def test_scan(self):
+        r = self.c.scan(TableName=self.t)
+        self.assertEqual(60, r["Count"])
+        self.assertEqual(60, r["ScannedCount"])
+        self.assertNotIn("LastEvaluatedKey", r)
+        keys = [(it["id"]["S"], int(it["n"]["N"])) for it in r["Items"]]
+        self.assertEqual(sorted(keys), keys)
+        seen = []
+        for p in self.c.get_paginator("scan").paginate(TableName=self.t,
+                                                      PaginationConfig={"PageSize": 7}):
+            seen += [(it["id"]["S"], int(it["n"]["N"])) for it in p["Items"]]
+        self.assertEqual(keys, seen)
+        parts = []
+        for seg in range(4):
+            got = []
+            for p in self.c.get_paginator("scan").paginate(
+                    TableName=self.t, Segment=seg, TotalSegments=4,
+                    PaginationConfig={"PageSize": 5}):
+                got += [(it["id"]["S"], int(it["n"]["N"])) for it in p["Items"]]
+            parts += got
+        self.assertEqual(sorted(keys), sorted(parts))
+        self.assertEqual(60, self.c.scan(TableName=self.t, Select="COUNT")["Count"])
+        self.assertEqual(60, self.c.scan(TableName=self.t, ConsistentRead=True)["Count"])
+
+    def test_scan_validation(self):
+        self.assertError("ValidationException",
+                         "The Segment parameter is required but was not present in the request "
+                         "when parameter TotalSegments is present",
+                         self.c.scan, TableName=self.t, TotalSegments=2)
+        self.assertError("ValidationException",
+                         "The Segment parameter is zero-based and must be less than parameter "
+                         "TotalSegments: Segment: 2 is not less than TotalSegments: 2",
+                         self.c.scan, TableName=self.t, Segment=2, TotalSegments=2)
+        self.assertError("ValidationException",
+                         "FilterExpression is not supported by this server yet",
+                         self.c.scan, TableName=self.t, FilterExpression="v = :v",
+                         ExpressionAttributeValues={":v": S("a")})
+        self.assertError("ResourceNotFoundException", "Requested resource not found",
+                         self.c.scan, TableName="no_such_table")
+
+
+class TestProtocol(unittest.TestCase):
+    def post(self, conn, target, body, headers=None):
+        h = {"Content-Type": "application/x-amz-json-1.0"}
+        if target:
+            h["X-Amz-Target"] = target
+        h.update(headers or {})
+        conn.request("POST", "/", body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        return r, data
+
+    def test_headers_keepalive_and_errors(self):
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+        r, body = self.post(conn, "DynamoDB_20120810.ListTables", b"{}")
+        self.assertEqual(200, r.status)
+        self.assertEqual("application/x-amz-json-1.0", r.getheader("Content-Type"))
+        self.assertEqual(str(zlib.crc32(body)), r.getheader("x-amz-crc32"))
+        self.assertRegex(r.getheader("x-amzn-RequestId"), r"^[0-9A-F]{32}$")
+        first_id = r.getheader("x-amzn-RequestId")
+        r, body = self.post(conn, "DynamoDB_20120810.NoSuchOp", b"{}")  # same connection
+        self.assertEqual(400, r.status)
+        self.assertNotEqual(first_id, r.getheader("x-amzn-RequestId"))
+        self.assertIn(b"com.amazonaws.dynamodb.v20120810#UnknownOperationException", body)
+        r, body = self.post(conn, "DynamoDB_20120810.ListTables", b"{not json")
+        self.assertEqual(400, r.status)
+        self.assertIn(b"#SerializationException", body)
+        self.assertEqual(str(zlib.crc32(body)), r.getheader("x-amz-crc32"))
+        r, body = self.post(conn, "DynamoDB_20120810.DescribeTable", b"[1]")
+        self.assertIn(b"#SerializationException", body)
+        r, body = self.post(conn, "DynamoDB_20120810.DescribeTable", b'{"TableName": 5}')
+        self.assertIn(b"#SerializationException", body)
+        r, body = self.post(conn, None, b"{}")
+        self.assertEqual(404, r.status)
+        conn.request("GET", "/v1/projects/p/databases/d/documents")
+        r = conn.getresponse()
+        self.assertEqual(404, r.status)
+        self.assertIn(b'"message"', r.read())
+        conn.close()
+
+    def test_body_limit(self):
+        s = socket.create_connection(("127.0.0.1", PORT), timeout=10)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (17 << 20))
+        reply = s.recv(4096)
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply)
+        self.assertIn("TableNames", client().list_tables())  # still serving
+
+
+if __name__ == "__main__":
+    CIRRUSD = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
