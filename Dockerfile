@@ -7,9 +7,9 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCIRRUS_TESTS=OFF \
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIRRUS_TESTS=OFF \
     && cmake --build /build -j"$(nproc)" \
-    && install -m 0755 /build/server/cirrusd /build/tools/cirrus /usr/local/bin/
+    && install -s -m 0755 /build/server/cirrusd /build/tools/cirrus /usr/local/bin/
 
 FROM debian:12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -21,4 +21,4 @@ COPY --from=build /usr/local/bin/cirrusd /usr/local/bin/cirrus /usr/local/bin/
 USER cirrus
 VOLUME /data
 EXPOSE 7070 8000
-ENTRYPOINT ["cirrusd", "--data", "/data", "--listen", "0.0.0.0:7070"]
+ENTRYPOINT ["cirrusd", "--data", "/data", "--listen", "0.0.0.0:7070", "--http", "0.0.0.0:8000"]

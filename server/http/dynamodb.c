@@ -429,7 +429,7 @@ static int attributes_to_get(struct ddb *d, const json_t *obj, json_t **out)
 static json_t *item_json(const struct value *item, const json_t *only)
 {
     json_t *o = ddb_item_from_value(item);
-    const char *name;
+    const char *name = NULL;
     json_t *v, *el;
     void *tmp;
     size_t i;
@@ -684,8 +684,8 @@ static int op_create_table(struct ddb *d, json_t **out)
 {
     static const char *const later[] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes", NULL};
     struct mutation mut;
-    const char *name;
-    json_t *ks, *ad;
+    const char *name = NULL;
+    json_t *ks = NULL, *ad = NULL;
     int rc;
 
     memset(&mut, 0, sizeof mut);
@@ -729,7 +729,7 @@ static int done_create_table(struct ddb *d, json_t **out)
 static int op_delete_table(struct ddb *d, json_t **out)
 {
     struct mutation mut;
-    const char *name;
+    const char *name = NULL;
     int rc = table_name(d, d->in, "TableName", "tableName", &name);
 
     if (rc == 0)
@@ -750,7 +750,7 @@ static int done_delete_table(struct ddb *d, json_t **out)
 
 static int op_describe_table(struct ddb *d, json_t **out)
 {
-    const char *name;
+    const char *name = NULL;
     int rc = table_name(d, d->in, "TableName", "tableName", &name);
 
     if (rc == 0)
@@ -889,7 +889,7 @@ static const char *const write_later[] = {"ConditionExpression", "ExpressionAttr
 static int op_put_item(struct ddb *d, json_t **out)
 {
     struct mutation mut;
-    const char *name;
+    const char *name = NULL;
     int rc;
 
     memset(&mut, 0, sizeof mut);
@@ -916,7 +916,7 @@ static int op_put_item(struct ddb *d, json_t **out)
 static int op_delete_item(struct ddb *d, json_t **out)
 {
     struct mutation mut;
-    const char *name;
+    const char *name = NULL;
     int rc;
 
     memset(&mut, 0, sizeof mut);
@@ -958,7 +958,7 @@ static int op_get_item(struct ddb *d, json_t **out)
     struct ops_read_opts ro;
     struct ops_read_info info;
     struct value key, item;
-    const char *name;
+    const char *name = NULL;
     json_t *only;
     bool consistent = false, found = false;
     int rc;
@@ -1109,7 +1109,7 @@ static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_
     struct ops_read_opts ro;
     struct ops_read_info info;
     struct value *keys;
-    json_t *list, *only, *found_items, *k;
+    json_t *list = NULL, *only, *found_items, *k;
     bool consistent = false, found = false;
     size_t i;
     int rc;
@@ -1215,7 +1215,7 @@ struct page_opts {
 /* Limit, Select, ConsistentRead, AttributesToGet, ExclusiveStartKey: shared by Query and Scan. */
 static int page_opts(struct ddb *d, struct page_opts *p)
 {
-    json_t *limit, *select, *esk;
+    json_t *limit = NULL, *select = NULL, *esk = NULL;
     bool consistent = false;
     int rc;
 
@@ -1413,7 +1413,7 @@ static int op_query(struct ddb *d, json_t **out)
     struct ops_query q;
     struct page_opts p;
     struct kv_page page;
-    const char *name;
+    const char *name = NULL;
     json_t *fwd;
     int rc;
 
@@ -1447,7 +1447,7 @@ static int op_query(struct ddb *d, json_t **out)
 
 static int segments(struct ddb *d, uint32_t *segment, uint32_t *total)
 {
-    json_t *seg, *tot;
+    json_t *seg = NULL, *tot = NULL;
     char text[32];
     int rc = member(d, d->in, "Segment", JSON_INTEGER, &seg);
 
@@ -1501,7 +1501,7 @@ static int op_scan(struct ddb *d, json_t **out)
     struct ops_scan s;
     struct page_opts p;
     struct kv_page page;
-    const char *name;
+    const char *name = NULL;
     int rc;
 
     memset(&s, 0, sizeof s);
