@@ -274,3 +274,100 @@ int decimal_compare(const struct decimal *a, const struct decimal *b)
     }
     return sa * mag;
 }
+
+/*
+ * Digit places: digit i of d stands for 10^(exp - 1 - i). Inputs in DynamoDB's range have places
+ * in [CR_DECIMAL_EXP_MIN - CR_DECIMAL_DIGITS, CR_DECIMAL_EXP_MAX - 1], so a sum fits in
+ * SUM_PLACES digits plus a carry.
+ */
+#define SUM_PLACES (CR_DECIMAL_EXP_MAX - CR_DECIMAL_EXP_MIN + CR_DECIMAL_DIGITS + 2)
+
+/* Adds the magnitude of d (sign -1 subtracts) into acc, indexed by place - lo. */
+static void accumulate(int *acc, int lo, const struct decimal *d, int sign)
+{
+    int i;
+
+    for (i = 0; i < d->n; i++)
+        acc[d->exp - 1 - i - lo] += sign * d->d[i];
+}
+
+int decimal_add(const struct decimal *a, const struct decimal *b, struct decimal *out)
+{
+    int acc[SUM_PLACES + 1], lo, hi, top, bottom, i, carry, sign_a, sign_b;
+    struct decimal r;
+    const struct decimal *big, *small;
+
+    if (a->n == 0 || b->n == 0) {
+        r = a->n == 0 ? *b : *a;
+        *out = r;
+        return 0;
+    }
+    if (a->n > CR_DECIMAL_DIGITS || b->n > CR_DECIMAL_DIGITS || a->exp > CR_DECIMAL_EXP_MAX ||
+        b->exp > CR_DECIMAL_EXP_MAX || a->exp < CR_DECIMAL_EXP_MIN || b->exp < CR_DECIMAL_EXP_MIN)
+        return CR_ENUMBER;
+    /* Subtract the smaller magnitude from the bigger one so the accumulator stays >= 0. */
+    sign_a = a->neg ? -1 : 1;
+    sign_b = b->neg ? -1 : 1;
+    big = a;
+    small = b;
+    {
+        struct decimal ma = *a, mb = *b;
+
+        ma.neg = mb.neg = false;
+        if (decimal_compare(&ma, &mb) < 0) {
+            big = b;
+            small = a;
+        }
+    }
+    lo = a->exp - a->n < b->exp - b->n ? a->exp - a->n : b->exp - b->n;
+    hi = a->exp > b->exp ? a->exp : b->exp; /* one place above the highest digit, for a carry */
+    CR_ASSERT(hi - lo <= SUM_PLACES);
+    memset(acc, 0, sizeof acc);
+    accumulate(acc, lo, big, 1);
+    accumulate(acc, lo, small, sign_a == sign_b ? 1 : -1);
+    carry = 0;
+    for (i = 0; i <= hi - lo; i++) {
+        acc[i] += carry;
+        carry = 0;
+        while (acc[i] < 0) {
+            acc[i] += 10;
+            carry--;
+        }
+        while (acc[i] > 9) {
+            acc[i] -= 10;
+            carry++;
+        }
+    }
+    CR_ASSERT(carry == 0);
+    top = hi - lo;
+    while (top >= 0 && acc[top] == 0)
+        top--;
+    if (top < 0) {
+        set_zero(out);
+        return 0;
+    }
+    bottom = 0;
+    while (acc[bottom] == 0)
+        bottom++;
+    if (top - bottom + 1 > CR_DECIMAL_DIGITS)
+        return CR_ENUMBER;
+    memset(&r, 0, sizeof r);
+    r.neg = big->neg;
+    r.n = (uint8_t)(top - bottom + 1);
+    r.exp = (int16_t)(top + lo + 1);
+    for (i = 0; i < r.n; i++)
+        r.d[i] = (uint8_t)acc[top - i];
+    if (r.exp > CR_DECIMAL_EXP_MAX || r.exp < CR_DECIMAL_EXP_MIN)
+        return CR_ENUMBER;
+    *out = r;
+    return 0;
+}
+
+int decimal_sub(const struct decimal *a, const struct decimal *b, struct decimal *out)
+{
+    struct decimal nb = *b;
+
+    if (nb.n)
+        nb.neg = !nb.neg;
+    return decimal_add(a, &nb, out);
+}

@@ -90,6 +90,13 @@ double decimal_to_double(const struct decimal *d);
 int decimal_compare(const struct decimal *a, const struct decimal *b);
 /* Normalized and within DynamoDB's range: what decimal_parse produces. */
 bool decimal_is_normal(const struct decimal *d);
+/* Exact sums for DynamoDB's arithmetic (UpdateExpression SET a = a + :v, ADD). The operands
+ * are normalized decimals in DynamoDB's range. Returns 0, or CR_ENUMBER when the exact result
+ * needs more than 38 significant digits or falls outside DynamoDB's range (DynamoDB rounds
+ * neither); *out is unchanged on error and may alias an operand. */
+int decimal_add(const struct decimal *a, const struct decimal *b, struct decimal *out);
+/* a - b, as decimal_add. */
+int decimal_sub(const struct decimal *a, const struct decimal *b, struct decimal *out);
 
 enum value_type {
     VT_NULL,
