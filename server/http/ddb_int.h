@@ -1,0 +1,86 @@
+/*
+ * Private to the DynamoDB dialect (server/http/dynamodb.c and its ddb_*.c files): the request
+ * state every operation handler works on, and the helpers they share. dynamodb.c owns dispatch,
+ * the error table and these helpers; ddb_tables.c, ddb_items.c and ddb_query.c hold the
+ * operations. Nothing outside server/http includes this.
+ */
+#ifndef CR_HTTP_DDB_INT_H
+#define CR_HTTP_DDB_INT_H
+
+#include "server/http/ddb_av.h"
+#include "server/http/http_int.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PENDING 1 /* a handler proposed a write; the operation's done handler answers */
+#define INVALID "One or more parameter values were invalid: "
+#define MAX_BATCH_WRITE 25 /* DynamoDB's BatchWriteItem limit */
+#define MAX_BATCH_GET 100  /* DynamoDB's BatchGetItem limit */
+#define MAX_SEGMENTS 1000000
+#define ACCOUNT "000000000000"
+
+struct ddb;
+typedef int (*ddb_op_fn)(struct ddb *d, json_t **out);
+
+struct ddb {
+    struct http_req *r;
+    json_t *in;
+    size_t op;
+    struct errmsg e;
+    bool own_text;         /* e.text is DynamoDB's words */
+    struct errmsg scratch; /* Cirrus texts from ops.c: never shown */
+    struct table_def def;  /* the table of a single-table operation */
+    struct table_stats stats;
+    json_t *billing;    /* CreateTable: BillingMode, echoed; borrowed from in */
+    json_t *throughput; /* CreateTable: ProvisionedThroughput, echoed; borrowed from in */
+    bool return_old;
+    struct ops_write w;
+};
+
+/* ---- errors: each sets d->e with DynamoDB's text and returns the code ---- */
+
+int ddb_attributes_to_get(struct ddb *d, const json_t *obj, json_t **out);
+int ddb_check_key(struct ddb *d, const struct table_def *def, const struct value *m, bool in_item);
+int ddb_constraint(struct ddb *d, const char *value, const char *path, const char *what);
+int ddb_fail(struct ddb *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ddb_flag(struct ddb *d, const json_t *obj, const char *name, bool *out);
+json_t *ddb_item_json(const struct value *item, const json_t *only);
+const char *ddb_json_type_name(const json_t *j);
+const char *ddb_key_code(enum key_type t);
+json_t *ddb_key_json(const struct table_def *def, const struct value *item);
+int ddb_key_or_item(struct ddb *d, const json_t *obj, const char *name, const char *path,
+                    const struct table_def *def, bool in_item, struct value *out);
+int ddb_load_table(struct ddb *d, const char *name, bool describe, struct table_def *def,
+                   struct table_stats *stats);
+int ddb_member(struct ddb *d, const json_t *obj, const char *name, json_type type, json_t **out);
+int ddb_nomem(struct ddb *d);
+int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n);
+void ddb_read_opts(bool consistent, struct ops_read_opts *ro);
+int ddb_reject(struct ddb *d, const json_t *obj, const char *const *names);
+int ddb_table_name(struct ddb *d, const json_t *obj, const char *name, const char *path,
+                   const char **out);
+bool ddb_type_matches(enum key_type t, enum value_type v);
+int ddb_unsupported(struct ddb *d, const char *param);
+
+/* ---- operations: a handler returns 0 with *out, PENDING after proposing a write (its done
+ * handler then builds *out from d->w), or an error ---- */
+
+int ddb_done_create_table(struct ddb *d, json_t **out);
+int ddb_done_delete_table(struct ddb *d, json_t **out);
+int ddb_op_create_table(struct ddb *d, json_t **out);
+int ddb_op_delete_table(struct ddb *d, json_t **out);
+int ddb_op_describe_table(struct ddb *d, json_t **out);
+int ddb_op_list_tables(struct ddb *d, json_t **out);
+int ddb_done_batch_write_item(struct ddb *d, json_t **out);
+int ddb_done_item_write(struct ddb *d, json_t **out);
+int ddb_op_batch_get_item(struct ddb *d, json_t **out);
+int ddb_op_batch_write_item(struct ddb *d, json_t **out);
+int ddb_op_delete_item(struct ddb *d, json_t **out);
+int ddb_op_get_item(struct ddb *d, json_t **out);
+int ddb_op_put_item(struct ddb *d, json_t **out);
+int ddb_op_query(struct ddb *d, json_t **out);
+int ddb_op_scan(struct ddb *d, json_t **out);
+
+#endif

@@ -1,0 +1,340 @@
+/* DynamoDB range reads: Query and Scan, with DynamoDB-shaped pagination. */
+#include "common/error.h"
+#include "server/http/ddb_int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- query and scan ------------------------------------------------------------------------ */
+
+struct page_opts {
+    struct ops_read_opts ro;
+    uint32_t limit;
+    bool count_only;
+    json_t *only;
+    uint8_t *cursor;
+    size_t cursor_len;
+};
+
+/* Limit, Select, ConsistentRead, AttributesToGet, ExclusiveStartKey: shared by Query and Scan. */
+static int page_opts(struct ddb *d, struct page_opts *p)
+{
+    json_t *limit = NULL, *select = NULL, *esk = NULL;
+    bool consistent = false;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    rc = ddb_member(d, d->in, "Limit", JSON_INTEGER, &limit);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "Select", JSON_STRING, &select);
+    if (rc == 0)
+        rc = ddb_flag(d, d->in, "ConsistentRead", &consistent);
+    if (rc == 0)
+        rc = ddb_attributes_to_get(d, d->in, &p->only);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "ExclusiveStartKey", JSON_OBJECT, &esk);
+    if (rc < 0)
+        return rc;
+    ddb_read_opts(consistent, &p->ro);
+    if (limit) {
+        json_int_t v = json_integer_value(limit);
+        char text[32];
+
+        snprintf(text, sizeof text, "%lld", (long long)v);
+        if (v < 1)
+            return ddb_constraint(d, text, "limit",
+                                  "Member must have value greater than or equal to 1");
+        p->limit = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+    }
+    if (select) {
+        const char *s = json_string_value(select);
+
+        if (strcmp(s, "COUNT") == 0)
+            p->count_only = true;
+        else if (strcmp(s, "ALL_PROJECTED_ATTRIBUTES") == 0)
+            return ddb_fail(d, CR_EINVAL,
+                            INVALID "Select type ALL_PROJECTED_ATTRIBUTES is "
+                                    "supported only for index queries");
+        else if (strcmp(s, "SPECIFIC_ATTRIBUTES") == 0 && !p->only)
+            return ddb_unsupported(d, "Select SPECIFIC_ATTRIBUTES without AttributesToGet");
+        else if (strcmp(s, "SPECIFIC_ATTRIBUTES") != 0 && strcmp(s, "ALL_ATTRIBUTES") != 0)
+            return ddb_constraint(d, s, "select",
+                                  "Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, "
+                                  "COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]");
+    }
+    if (esk) {
+        struct value key;
+
+        rc = ddb_item_to_value(esk, &d->r->arena, &key, &d->e);
+        if (rc < 0) {
+            d->own_text = true;
+            return rc;
+        }
+        rc = ddb_check_key(d, &d->def, &key, false);
+        if (rc == 0)
+            rc = kv_cursor_from_key(&d->def, &key, &d->r->arena, &p->cursor, &p->cursor_len);
+        if (rc < 0)
+            return ddb_fail(d, CR_ECURSOR,
+                            "The provided starting key is invalid: The provided key "
+                            "element does not match the schema");
+    }
+    return 0;
+}
+
+static int page_json(struct ddb *d, const struct page_opts *p, const struct kv_page *page,
+                     json_t **out)
+{
+    json_t *items = NULL;
+
+    if (!p->count_only) {
+        items = json_array();
+        for (size_t i = 0; items && i < page->n; i++) {
+            if (json_array_append_new(items, ddb_item_json(&page->items[i], p->only)) < 0) {
+                json_decref(items);
+                items = NULL;
+            }
+        }
+        if (!items)
+            return ddb_nomem(d);
+    }
+    *out = json_pack("{s:I,s:I}", "Count", (json_int_t)page->n, "ScannedCount",
+                     (json_int_t)page->scanned);
+    if (*out && items)
+        json_object_set_new(*out, "Items", items);
+    else
+        json_decref(items);
+    if (*out && page->next_len && page->n)
+        json_object_set_new(*out, "LastEvaluatedKey",
+                            ddb_key_json(&d->def, &page->items[page->n - 1]));
+    return *out ? 0 : ddb_nomem(d);
+}
+
+static const struct {
+    const char *name;
+    enum sk_op op;
+    size_t args;
+} key_ops[] = {
+    {"EQ", SK_EQ, 1},
+    {"LT", SK_LT, 1},
+    {"LE", SK_LE, 1},
+    {"GT", SK_GT, 1},
+    {"GE", SK_GE, 1},
+    {"BETWEEN", SK_BETWEEN, 2},
+    {"BEGINS_WITH", SK_BEGINS_WITH, 1},
+};
+
+/* One KeyConditions entry: its operator and values, type-checked against the key. */
+static int key_condition(struct ddb *d, const char *attr, const json_t *cond, enum key_type type,
+                         enum sk_op *op, struct value *v1, struct value *v2)
+{
+    const char *name = json_string_value(json_object_get(cond, "ComparisonOperator"));
+    json_t *list = json_object_get(cond, "AttributeValueList");
+    size_t k;
+    int rc;
+
+    if (!json_is_object(cond) || !name)
+        return ddb_constraint(d, NULL, "keyConditions.member.comparisonOperator",
+                              "Member must not be null");
+    for (k = 0; k < sizeof key_ops / sizeof key_ops[0]; k++) {
+        if (strcmp(key_ops[k].name, name) == 0)
+            break;
+    }
+    if (k == sizeof key_ops / sizeof key_ops[0])
+        return ddb_fail(d, CR_EINVAL, "Query key condition not supported");
+    if (!json_is_array(list) || json_array_size(list) != key_ops[k].args)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Invalid number of argument(s) for the %s "
+                                "ComparisonOperator",
+                        name);
+    *op = key_ops[k].op;
+    rc = ddb_av_to_value(json_array_get(list, 0), &d->r->arena, v1, &d->e);
+    if (rc == 0 && key_ops[k].args == 2)
+        rc = ddb_av_to_value(json_array_get(list, 1), &d->r->arena, v2, &d->e);
+    if (rc < 0) {
+        d->own_text = true;
+        return rc;
+    }
+    if (!ddb_type_matches(type, v1->type) ||
+        (key_ops[k].args == 2 && !ddb_type_matches(type, v2->type)))
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Condition parameter type does not match schema type");
+    if (*op == SK_BEGINS_WITH && type == KEY_N)
+        return ddb_fail(d, CR_EINVAL, "Query key condition not supported");
+    if (*op == SK_BETWEEN && value_compare(v1, v2) > 0)
+        return ddb_fail(
+            d, CR_EINVAL,
+            "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to "
+            "be greater than or equal to lower bound");
+    return 0;
+}
+
+static int key_conditions(struct ddb *d, struct ops_query *q)
+{
+    json_t *kc, *cond;
+    const char *attr;
+    bool have_pk = false;
+    int rc = ddb_member(d, d->in, "KeyConditions", JSON_OBJECT, &kc);
+
+    if (rc < 0)
+        return rc;
+    if (!kc)
+        return ddb_fail(d, CR_EINVAL,
+                        "Either the KeyConditions or KeyConditionExpression parameter "
+                        "must be specified in the request.");
+    if (json_object_size(kc) > 2)
+        return ddb_fail(d, CR_EINVAL, "Conditions can be of length 1 or 2 only");
+    json_object_foreach(kc, attr, cond)
+    {
+        enum sk_op op;
+        struct value dummy;
+
+        if (strcmp(attr, d->def.pk_name) == 0) {
+            rc = key_condition(d, attr, cond, d->def.pk_type, &op, &q->pk, &dummy);
+            if (rc == 0 && op != SK_EQ)
+                rc = ddb_fail(d, CR_EINVAL, "Query key condition not supported");
+            have_pk = true;
+        } else if (d->def.has_sk && strcmp(attr, d->def.sk_name) == 0) {
+            rc = key_condition(d, attr, cond, d->def.sk_type, &q->op, &q->sk1, &q->sk2);
+        } else {
+            rc = ddb_fail(d, CR_EINVAL, "Query condition missed key schema element: %s",
+                          d->def.pk_name);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if (!have_pk)
+        return ddb_fail(d, CR_EINVAL, "Query condition missed key schema element: %s",
+                        d->def.pk_name);
+    return 0;
+}
+
+int ddb_op_query(struct ddb *d, json_t **out)
+{
+    static const char *const later[] = {"IndexName",
+                                        "FilterExpression",
+                                        "ProjectionExpression",
+                                        "ExpressionAttributeNames",
+                                        "ExpressionAttributeValues",
+                                        "QueryFilter",
+                                        "ConditionalOperator",
+                                        NULL};
+    struct ops_read_info info;
+    struct ops_query q;
+    struct page_opts p;
+    struct kv_page page;
+    const char *name = NULL;
+    json_t *fwd;
+    int rc;
+
+    memset(&q, 0, sizeof q);
+    rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
+    if (rc == 0 && json_object_get(d->in, "KeyConditionExpression"))
+        rc = ddb_unsupported(d, "KeyConditionExpression (use KeyConditions)");
+    if (rc == 0)
+        rc = ddb_reject(d, d->in, later);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "ScanIndexForward", JSON_TRUE, &fwd);
+    if (rc == 0)
+        rc = ddb_load_table(d, name, false, &d->def, NULL);
+    if (rc == 0)
+        rc = key_conditions(d, &q);
+    if (rc == 0)
+        rc = page_opts(d, &p);
+    if (rc < 0)
+        return rc;
+    q.table = name;
+    q.table_len = strlen(name);
+    q.reverse = fwd && json_is_false(fwd);
+    q.limit = p.limit;
+    q.cursor = p.cursor;
+    q.cursor_len = p.cursor_len;
+    rc = ops_query(d->r->oc, &p.ro, &q, &d->r->arena, &page, &info, &d->scratch);
+    if (rc < 0)
+        return rc;
+    return page_json(d, &p, &page, out);
+}
+
+static int segments(struct ddb *d, uint32_t *segment, uint32_t *total)
+{
+    json_t *seg = NULL, *tot = NULL;
+    char text[32];
+    int rc = ddb_member(d, d->in, "Segment", JSON_INTEGER, &seg);
+
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "TotalSegments", JSON_INTEGER, &tot);
+    if (rc < 0)
+        return rc;
+    *segment = 0;
+    *total = 0;
+    if (seg && !tot)
+        return ddb_fail(d, CR_EINVAL,
+                        "The TotalSegments parameter is required but was not present "
+                        "in the request when Segment parameter is present");
+    if (tot && !seg)
+        return ddb_fail(d, CR_EINVAL,
+                        "The Segment parameter is required but was not present in the "
+                        "request when parameter TotalSegments is present");
+    if (!seg)
+        return 0;
+    snprintf(text, sizeof text, "%lld", (long long)json_integer_value(tot));
+    if (json_integer_value(tot) < 1)
+        return ddb_constraint(d, text, "totalSegments",
+                              "Member must have value greater than or equal to 1");
+    if (json_integer_value(tot) > MAX_SEGMENTS)
+        return ddb_constraint(d, text, "totalSegments",
+                              "Member must have value less than or equal to 1000000");
+    snprintf(text, sizeof text, "%lld", (long long)json_integer_value(seg));
+    if (json_integer_value(seg) < 0)
+        return ddb_constraint(d, text, "segment",
+                              "Member must have value greater than or equal to 0");
+    if (json_integer_value(seg) >= json_integer_value(tot))
+        return ddb_fail(d, CR_EINVAL,
+                        "The Segment parameter is zero-based and must be less than parameter "
+                        "TotalSegments: Segment: %lld is not less than TotalSegments: %lld",
+                        (long long)json_integer_value(seg), (long long)json_integer_value(tot));
+    *segment = (uint32_t)json_integer_value(seg);
+    *total = (uint32_t)json_integer_value(tot);
+    return 0;
+}
+
+int ddb_op_scan(struct ddb *d, json_t **out)
+{
+    static const char *const later[] = {"IndexName",
+                                        "FilterExpression",
+                                        "ProjectionExpression",
+                                        "ExpressionAttributeNames",
+                                        "ExpressionAttributeValues",
+                                        "ScanFilter",
+                                        "ConditionalOperator",
+                                        NULL};
+    struct ops_read_info info;
+    struct ops_scan s;
+    struct page_opts p;
+    struct kv_page page;
+    const char *name = NULL;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
+    if (rc == 0)
+        rc = ddb_reject(d, d->in, later);
+    if (rc == 0)
+        rc = segments(d, &s.segment, &s.total_segments);
+    if (rc == 0)
+        rc = ddb_load_table(d, name, false, &d->def, NULL);
+    if (rc == 0)
+        rc = page_opts(d, &p);
+    if (rc < 0)
+        return rc;
+    s.table = name;
+    s.table_len = strlen(name);
+    s.limit = p.limit;
+    s.cursor = p.cursor;
+    s.cursor_len = p.cursor_len;
+    rc = ops_scan(d->r->oc, &p.ro, &s, &d->r->arena, &page, &info, &d->scratch);
+    if (rc < 0)
+        return rc;
+    return page_json(d, &p, &page, out);
+}
