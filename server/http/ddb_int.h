@@ -1,7 +1,7 @@
 /*
  * Private to the DynamoDB dialect (server/http/dynamodb.c and its ddb_*.c files): the request
  * state every operation handler works on, and the helpers they share. dynamodb.c owns dispatch,
- * the error table and these helpers; ddb_tables.c, ddb_items.c and ddb_query.c hold the
+ * the error table and these helpers; ddb_tables.c, ddb_writes.c and ddb_reads.c hold the
  * operations. Nothing outside server/http includes this.
  */
 #ifndef CR_HTTP_DDB_INT_H
@@ -63,6 +63,9 @@ int ddb_table_name(struct ddb *d, const json_t *obj, const char *name, const cha
                    const char **out);
 bool ddb_type_matches(enum key_type t, enum value_type v);
 int ddb_unsupported(struct ddb *d, const char *param);
+
+bool ddb_same_key(const struct table_def *def, const struct value *a, const struct value *b);
+int ddb_request_items(struct ddb *d, json_t **items);
 
 /* ---- operations: a handler returns 0 with *out, PENDING after proposing a write (its done
  * handler then builds *out from d->w), or an error ---- */

@@ -7,7 +7,7 @@
  * query/ddb_expr's job), and must answer every request exactly once.
  *
  * This file: dispatch (the DDB_OPS table), the error table, and the helpers every operation
- * shares (ddb_int.h). The operations live in ddb_tables.c, ddb_items.c and ddb_query.c.
+ * shares (ddb_int.h). The operations live in ddb_tables.c, ddb_writes.c and ddb_reads.c.
  *
  * BatchWriteItem is applied as ONE log entry: every request is validated first, then all of
  * them apply or none does. DynamoDB itself is not atomic across a batch, but an all-or-nothing

@@ -1,4 +1,4 @@
-/* DynamoDB item operations: PutItem, GetItem, DeleteItem, BatchWriteItem, BatchGetItem. */
+/* DynamoDB writes: PutItem, DeleteItem, BatchWriteItem. */
 #include "common/error.h"
 #include "server/http/ddb_int.h"
 
@@ -154,45 +154,9 @@ int ddb_done_item_write(struct ddb *d, json_t **out)
     return *out ? 0 : ddb_nomem(d);
 }
 
-static const char *const read_later[] = {"ProjectionExpression", "ExpressionAttributeNames", NULL};
-
-int ddb_op_get_item(struct ddb *d, json_t **out)
-{
-    struct ops_read_opts ro;
-    struct ops_read_info info;
-    struct value key, item;
-    const char *name = NULL;
-    json_t *only;
-    bool consistent = false, found = false;
-    int rc;
-
-    rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
-    if (rc == 0)
-        rc = ddb_reject(d, d->in, read_later);
-    if (rc == 0)
-        rc = ddb_flag(d, d->in, "ConsistentRead", &consistent);
-    if (rc == 0)
-        rc = ddb_attributes_to_get(d, d->in, &only);
-    if (rc == 0)
-        rc = ddb_load_table(d, name, false, &d->def, NULL);
-    if (rc == 0)
-        rc = ddb_key_or_item(d, d->in, "Key", "key", &d->def, false, &key);
-    if (rc < 0)
-        return rc;
-    ddb_read_opts(consistent, &ro);
-    rc = ops_get_item(d->r->oc, &ro, name, strlen(name), &key, &d->r->arena, &found, &item, &info,
-                      &d->scratch);
-    if (rc < 0)
-        return rc;
-    *out = json_object();
-    if (*out && found)
-        json_object_set_new(*out, "Item", ddb_item_json(&item, only));
-    return *out ? 0 : ddb_nomem(d);
-}
-
 /* ---- batches ------------------------------------------------------------------------------- */
 
-static bool same_key(const struct table_def *def, const struct value *a, const struct value *b)
+bool ddb_same_key(const struct table_def *def, const struct value *a, const struct value *b)
 {
     const struct value *pa = value_map_get(a, def->pk_name, strlen(def->pk_name));
     const struct value *pb = value_map_get(b, def->pk_name, strlen(def->pk_name));
@@ -205,7 +169,7 @@ static bool same_key(const struct table_def *def, const struct value *a, const s
                        value_map_get(b, def->sk_name, strlen(def->sk_name)));
 }
 
-static int request_items(struct ddb *d, json_t **items)
+int ddb_request_items(struct ddb *d, json_t **items)
 {
     int rc = ddb_member(d, d->in, "RequestItems", JSON_OBJECT, items);
 
@@ -253,7 +217,7 @@ int ddb_op_batch_write_item(struct ddb *d, json_t **out)
     json_t *items, *list, *req;
     const char *table;
     size_t n = 0, i;
-    int rc = request_items(d, &items);
+    int rc = ddb_request_items(d, &items);
 
     if (rc < 0)
         return rc;
@@ -294,7 +258,7 @@ int ddb_op_batch_write_item(struct ddb *d, json_t **out)
                 const struct value *a = muts[k].type == MUT_PUT ? &muts[k].item : &muts[k].key;
                 const struct value *b = muts[n].type == MUT_PUT ? &muts[n].item : &muts[n].key;
 
-                if (same_key(&d->def, a, b))
+                if (ddb_same_key(&d->def, a, b))
                     return ddb_fail(d, CR_EINVAL, "Provided list of item keys contains duplicates");
             }
             n++;
@@ -307,102 +271,4 @@ int ddb_done_batch_write_item(struct ddb *d, json_t **out)
 {
     *out = json_pack("{s:{}}", "UnprocessedItems");
     return *out ? 0 : ddb_nomem(d);
-}
-
-static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_t *responses)
-{
-    struct ops_read_opts ro;
-    struct ops_read_info info;
-    struct value *keys;
-    json_t *list = NULL, *only, *found_items, *k;
-    bool consistent = false, found = false;
-    size_t i;
-    int rc;
-
-    if (!json_is_object(spec))
-        return ddb_fail(d, CR_EPROTO, "Unexpected %s in RequestItems", ddb_json_type_name(spec));
-    rc = ddb_reject(d, spec, read_later);
-    if (rc == 0)
-        rc = ddb_member(d, spec, "Keys", JSON_ARRAY, &list);
-    if (rc == 0)
-        rc = ddb_flag(d, spec, "ConsistentRead", &consistent);
-    if (rc == 0)
-        rc = ddb_attributes_to_get(d, spec, &only);
-    if (rc < 0)
-        return rc;
-    if (!list || json_array_size(list) == 0)
-        return ddb_constraint(d, list ? "[]" : NULL, "requestItems.member.keys",
-                              "Member must have length greater than or equal to 1");
-    rc = ddb_load_table(d, table, false, &d->def, NULL);
-    if (rc < 0)
-        return rc;
-    keys = cr_arena_alloc(&d->r->arena, json_array_size(list) * sizeof *keys);
-    if (!keys)
-        return ddb_nomem(d);
-    json_array_foreach(list, i, k)
-    {
-        if (!json_is_object(k))
-            return ddb_fail(d, CR_EPROTO, "Unexpected %s in Keys", ddb_json_type_name(k));
-        rc = ddb_item_to_value(k, &d->r->arena, &keys[i], &d->e);
-        if (rc < 0) {
-            d->own_text = true;
-            return rc;
-        }
-        rc = ddb_check_key(d, &d->def, &keys[i], false);
-        if (rc < 0)
-            return rc;
-        for (size_t j = 0; j < i; j++) {
-            if (same_key(&d->def, &keys[j], &keys[i]))
-                return ddb_fail(d, CR_EINVAL, "Provided list of item keys contains duplicates");
-        }
-    }
-    found_items = json_array();
-    if (!found_items || json_object_set_new(responses, table, found_items) < 0)
-        return ddb_nomem(d);
-    ddb_read_opts(consistent, &ro);
-    for (i = 0; i < json_array_size(list); i++) {
-        struct value item;
-
-        rc = ops_get_item(d->r->oc, &ro, table, strlen(table), &keys[i], &d->r->arena, &found,
-                          &item, &info, &d->scratch);
-        if (rc < 0)
-            return rc;
-        if (found && json_array_append_new(found_items, ddb_item_json(&item, only)) < 0)
-            return ddb_nomem(d);
-    }
-    return 0;
-}
-
-int ddb_op_batch_get_item(struct ddb *d, json_t **out)
-{
-    json_t *items, *spec, *responses;
-    const char *table;
-    size_t n = 0;
-    int rc = request_items(d, &items);
-
-    if (rc < 0)
-        return rc;
-    json_object_foreach(items, table, spec)
-    {
-        json_t *keys = json_is_object(spec) ? json_object_get(spec, "Keys") : NULL;
-
-        n += json_is_array(keys) ? json_array_size(keys) : 0;
-    }
-    if (n > MAX_BATCH_GET)
-        return ddb_fail(d, CR_ETOOMANY, "Too many items requested for the BatchGetItem call");
-    *out = json_pack("{s:{},s:{}}", "Responses", "UnprocessedKeys");
-    if (!*out)
-        return ddb_nomem(d);
-    responses = json_object_get(*out, "Responses");
-    json_object_foreach(items, table, spec)
-    {
-        if (catalog_check_name(table, strlen(table)) < 0)
-            return ddb_constraint(
-                d, table, "requestItems.key",
-                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
-        rc = batch_get_table(d, table, spec, responses);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
 }
