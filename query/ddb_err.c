@@ -25,7 +25,7 @@ const char *ddb_kind_name(enum ddb_kind kind)
     return "Expression";
 }
 
-int ddb_fail(struct ddb_err *err, enum ddb_kind kind, const char *fmt, ...)
+int ddb_err_set(struct ddb_err *err, enum ddb_kind kind, const char *fmt, ...)
 {
     va_list ap;
     int k;
@@ -49,7 +49,7 @@ int ddb_fail_plain(struct ddb_err *err, int code, const char *fmt, ...)
     return code;
 }
 
-int ddb_nomem(struct ddb_err *err)
+int ddb_err_nomem(struct ddb_err *err)
 {
     return ddb_fail_plain(err, CR_ENOMEM, "%s", cr_strerror(CR_ENOMEM));
 }

@@ -13,12 +13,12 @@
 /* ---- errors (ddb_err.c) ---- */
 
 /* "Invalid <Kind>: " + the formatted text, code CR_EINVAL. Returns CR_EINVAL. */
-int ddb_fail(struct ddb_err *err, enum ddb_kind kind, const char *fmt, ...)
+int ddb_err_set(struct ddb_err *err, enum ddb_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The formatted text alone, with the given code. Returns code. */
 int ddb_fail_plain(struct ddb_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int ddb_nomem(struct ddb_err *err);
+int ddb_err_nomem(struct ddb_err *err);
 const char *ddb_kind_name(enum ddb_kind kind);
 
 /* ---- reserved words (ddb_reserved.c) ---- */

@@ -68,8 +68,8 @@ static int key_path(const struct ddb_operand *o, const struct ddb_elem **key, st
     if (o->kind != OPND_PATH)
         return not_supported(err);
     if (o->path.n != 1)
-        return ddb_fail(err, DDB_KEY_CONDITION,
-                        "KeyConditionExpressions cannot have conditions on nested attributes");
+        return ddb_err_set(err, DDB_KEY_CONDITION,
+                           "KeyConditionExpressions cannot have conditions on nested attributes");
     *key = &o->path.e[0];
     return 0;
 }

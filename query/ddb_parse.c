@@ -70,7 +70,7 @@ int ddb_ctx_init(struct ddb_ctx *ctx, struct cr_arena *a, const struct ddb_name 
     ctx->name_used = cr_arena_calloc(a, n_names + 1);
     ctx->value_used = cr_arena_calloc(a, n_values + 1);
     if (!ctx->name_used || !ctx->value_used)
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     return 0;
 }
 
@@ -177,10 +177,10 @@ int ddb_syntax_error(struct parser *ps)
     const char *near_end = t->p + t->len;
 
     if (t->type == TK_EOF)
-        return ddb_fail(ps->err, ps->kind, "Syntax error; token: \"<EOF>\", near: \"%.*s\"",
-                        (int)(near_end - prev->p), prev->p);
-    return ddb_fail(ps->err, ps->kind, "Syntax error; token: \"%.*s\", near: \"%.*s\"", (int)t->len,
-                    t->p, (int)(near_end - prev->p), prev->p);
+        return ddb_err_set(ps->err, ps->kind, "Syntax error; token: \"<EOF>\", near: \"%.*s\"",
+                           (int)(near_end - prev->p), prev->p);
+    return ddb_err_set(ps->err, ps->kind, "Syntax error; token: \"%.*s\", near: \"%.*s\"",
+                       (int)t->len, t->p, (int)(near_end - prev->p), prev->p);
 }
 
 static int expect(struct parser *ps, enum tok_type type)
@@ -194,9 +194,9 @@ static int expect(struct parser *ps, enum tok_type type)
 int ddb_count_operator(struct parser *ps)
 {
     if (++ps->operators > DDB_MAX_OPERATORS)
-        return ddb_fail(ps->err, ps->kind,
-                        "The expression contains too many operators; operator count: %d",
-                        ps->operators);
+        return ddb_err_set(ps->err, ps->kind,
+                           "The expression contains too many operators; operator count: %d",
+                           ps->operators);
     return 0;
 }
 
@@ -213,17 +213,18 @@ int ddb_parser_init(struct parser *ps, struct ddb_ctx *ctx, enum ddb_kind kind, 
     err->code = 0;
     err->msg[0] = '\0';
     if (len > DDB_EXPR_MAX_LEN)
-        return ddb_fail(err, kind,
-                        "Expression size has exceeded the maximum allowed size; expression size: "
-                        "%zu",
-                        len);
+        return ddb_err_set(
+            err, kind,
+            "Expression size has exceeded the maximum allowed size; expression size: "
+            "%zu",
+            len);
     for (i = 0; i < len; i++)
         if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
             break;
     if (i == len)
-        return ddb_fail(err, kind, "The expression can not be empty;");
+        return ddb_err_set(err, kind, "The expression can not be empty;");
     rc = ddb_lex(text, len, ctx->arena, &ps->toks, &ps->n);
-    return rc ? ddb_nomem(err) : 0;
+    return rc ? ddb_err_nomem(err) : 0;
 }
 
 /* ---- placeholders and paths ---- */
@@ -242,10 +243,10 @@ static int lookup_name(struct parser *ps, const struct tok *t, const char **name
             return 0;
         }
     }
-    return ddb_fail(ps->err, ps->kind,
-                    "An expression attribute name used in the document path is not defined; "
-                    "attribute name: %.*s",
-                    (int)t->len, t->p);
+    return ddb_err_set(ps->err, ps->kind,
+                       "An expression attribute name used in the document path is not defined; "
+                       "attribute name: %.*s",
+                       (int)t->len, t->p);
 }
 
 static int lookup_value(struct parser *ps, const struct tok *t, const struct value **out)
@@ -261,10 +262,10 @@ static int lookup_value(struct parser *ps, const struct tok *t, const struct val
             return 0;
         }
     }
-    return ddb_fail(ps->err, ps->kind,
-                    "An expression attribute value used in expression is not defined; "
-                    "attribute value: %.*s",
-                    (int)t->len, t->p);
+    return ddb_err_set(ps->err, ps->kind,
+                       "An expression attribute value used in expression is not defined; "
+                       "attribute value: %.*s",
+                       (int)t->len, t->p);
 }
 
 static int name_elem(struct parser *ps, struct ddb_elem *e)
@@ -279,9 +280,9 @@ static int name_elem(struct parser *ps, struct ddb_elem *e)
     if (t->type != TK_IDENT)
         return ddb_syntax_error(ps);
     if (ddb_is_reserved(t->p, t->len))
-        return ddb_fail(ps->err, ps->kind,
-                        "Attribute name is a reserved keyword; reserved keyword: %.*s", (int)t->len,
-                        t->p);
+        return ddb_err_set(ps->err, ps->kind,
+                           "Attribute name is a reserved keyword; reserved keyword: %.*s",
+                           (int)t->len, t->p);
     next(ps);
     e->name = t->p;
     e->name_len = t->len;
@@ -326,14 +327,14 @@ int ddb_parse_path(struct parser *ps, struct ddb_path *out)
         if (rc)
             return rc;
         if (n == CR_MAX_DEPTH)
-            return ddb_fail(ps->err, ps->kind,
-                            "The document path has too many nesting levels; nesting levels: %d",
-                            CR_MAX_DEPTH + 1);
+            return ddb_err_set(ps->err, ps->kind,
+                               "The document path has too many nesting levels; nesting levels: %d",
+                               CR_MAX_DEPTH + 1);
         elems[n++] = e;
     }
     out->e = cr_arena_alloc(ps->ctx->arena, n * sizeof *out->e);
     if (!out->e)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     memcpy(out->e, elems, n * sizeof *out->e);
     out->n = n;
     return 0;
@@ -352,26 +353,27 @@ static struct ddb_operand *new_operand(struct parser *ps, enum opnd_kind kind)
 
 static int func_args_error(struct parser *ps, const struct tok *fn, size_t n)
 {
-    return ddb_fail(ps->err, ps->kind,
-                    "Incorrect number of operands for operator or function; operator or "
-                    "function: %.*s, number of operands: %zu",
-                    (int)fn->len, fn->p, n);
+    return ddb_err_set(ps->err, ps->kind,
+                       "Incorrect number of operands for operator or function; operator or "
+                       "function: %.*s, number of operands: %zu",
+                       (int)fn->len, fn->p, n);
 }
 
 static int needs_path(struct parser *ps, const char *fn)
 {
-    return ddb_fail(ps->err, ps->kind,
-                    "Operator or function requires a document path; operator or function: %s", fn);
+    return ddb_err_set(ps->err, ps->kind,
+                       "Operator or function requires a document path; operator or function: %s",
+                       fn);
 }
 
 static int operand_type_error(struct parser *ps, const char *fn, const struct value *v)
 {
     const char *t = ddb_type_name(v->type);
 
-    return ddb_fail(ps->err, ps->kind,
-                    "Incorrect operand type for operator or function; operator or function: %s, "
-                    "operand type: %s",
-                    fn, t ? t : value_type_name(v->type));
+    return ddb_err_set(ps->err, ps->kind,
+                       "Incorrect operand type for operator or function; operator or function: %s, "
+                       "operand type: %s",
+                       fn, t ? t : value_type_name(v->type));
 }
 
 static int parse_value_operand(struct parser *ps, struct ddb_operand **out)
@@ -381,7 +383,7 @@ static int parse_value_operand(struct parser *ps, struct ddb_operand **out)
     int rc;
 
     if (!o)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     rc = lookup_value(ps, t, &o->value);
     if (rc)
         return rc;
@@ -396,7 +398,7 @@ static int parse_path_operand(struct parser *ps, enum opnd_kind kind, struct ddb
     struct ddb_operand *o = new_operand(ps, kind);
 
     if (!o)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     *out = o;
     return ddb_parse_path(ps, &o->path);
 }
@@ -412,7 +414,7 @@ static int parse_args(struct parser *ps, bool update, struct ddb_operand ***args
     int rc;
 
     if (!v)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     for (;;) {
         if (k == max + 1)
             break;
@@ -459,8 +461,8 @@ static int parse_cond_operand(struct parser *ps, struct ddb_operand **out)
     if (t->type == TK_IDENT && peek2(ps)->type == TK_LPAREN) {
         if (tok_is_func(t, "size"))
             return parse_size(ps, out);
-        return ddb_fail(ps->err, ps->kind, "Invalid function name; function: %.*s", (int)t->len,
-                        t->p);
+        return ddb_err_set(ps->err, ps->kind, "Invalid function name; function: %.*s", (int)t->len,
+                           t->p);
     }
     if (t->type == TK_IDENT || t->type == TK_NAME)
         return parse_path_operand(ps, OPND_PATH, out);
@@ -491,12 +493,12 @@ int ddb_parse_update_operand(struct parser *ps, struct ddb_operand **out)
 
         for (i = 0; i < sizeof cond_funcs / sizeof cond_funcs[0]; i++)
             if (tok_is_func(t, cond_funcs[i]))
-                return ddb_fail(ps->err, ps->kind,
-                                "The function is not allowed in an update expression; "
-                                "function: %s",
-                                cond_funcs[i]);
-        return ddb_fail(ps->err, ps->kind, "Invalid function name; function: %.*s", (int)t->len,
-                        t->p);
+                return ddb_err_set(ps->err, ps->kind,
+                                   "The function is not allowed in an update expression; "
+                                   "function: %s",
+                                   cond_funcs[i]);
+        return ddb_err_set(ps->err, ps->kind, "Invalid function name; function: %.*s", (int)t->len,
+                           t->p);
     }
     next(ps);
     next(ps);
@@ -506,7 +508,7 @@ int ddb_parse_update_operand(struct parser *ps, struct ddb_operand **out)
         return func_args_error(ps, t, n);
     o = new_operand(ps, ine ? OPND_IF_NOT_EXISTS : OPND_LIST_APPEND);
     if (!o)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     if (ine) {
         if (args[0]->kind != OPND_PATH)
             return needs_path(ps, "if_not_exists");
@@ -597,8 +599,8 @@ static int parse_function(struct parser *ps, struct ddb_cond **out)
         if (tok_is_func(fn, cond_funcs[i].name))
             break;
     if (i == sizeof cond_funcs / sizeof cond_funcs[0])
-        return ddb_fail(ps->err, ps->kind, "Invalid function name; function: %.*s", (int)fn->len,
-                        fn->p);
+        return ddb_err_set(ps->err, ps->kind, "Invalid function name; function: %.*s", (int)fn->len,
+                           fn->p);
     next(ps);
     next(ps);
     if ((rc = ddb_count_operator(ps)) ||
@@ -615,30 +617,30 @@ static int parse_function(struct parser *ps, struct ddb_cond **out)
             if (v->type != VT_STRING)
                 return operand_type_error(ps, cond_funcs[i].name, v);
             if (!valid_type_name(v))
-                return ddb_fail(ps->err, ps->kind,
-                                "Invalid attribute type name found; type: %.*s, valid types: "
-                                "{ B,NULL,SS,BOOL,L,BS,N,NS,S,M }",
-                                (int)v->u.s.len, v->u.s.ptr);
+                return ddb_err_set(ps->err, ps->kind,
+                                   "Invalid attribute type name found; type: %.*s, valid types: "
+                                   "{ B,NULL,SS,BOOL,L,BS,N,NS,S,M }",
+                                   (int)v->u.s.len, v->u.s.ptr);
         } else if (cond_funcs[i].kind == C_BEGINS && v->type != VT_STRING && v->type != VT_BYTES) {
             return operand_type_error(ps, cond_funcs[i].name, v);
         }
     }
     c = new_cond(ps, cond_funcs[i].kind);
     if (!c)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     c->n_args = n;
     /* parse_args returned an array of pointers; keep the operands contiguous for evaluation. */
     c->args = cr_arena_alloc(ps->ctx->arena, n * sizeof *c->args);
     if (!c->args)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     for (i = 0; i < n; i++)
         c->args[i] = *args[i];
     if (is_cmp(peek(ps), &c->cmp) || ddb_tok_is_word(peek(ps), "BETWEEN") ||
         ddb_tok_is_word(peek(ps), "IN"))
-        return ddb_fail(ps->err, ps->kind,
-                        "The function is not allowed to be used this way in an expression; "
-                        "function: %.*s",
-                        (int)fn->len, fn->p);
+        return ddb_err_set(ps->err, ps->kind,
+                           "The function is not allowed to be used this way in an expression; "
+                           "function: %.*s",
+                           (int)fn->len, fn->p);
     *out = c;
     return 0;
 }
@@ -676,11 +678,11 @@ static int check_between_bounds(struct parser *ps, const struct ddb_operand *lo,
         return 0;
     describe(lo->value, a, sizeof a);
     describe(hi->value, b, sizeof b);
-    return ddb_fail(ps->err, ps->kind,
-                    "The BETWEEN operator requires upper bound to be greater than or equal to "
-                    "lower bound; lower bound operand: AttributeValue: %s, upper bound operand: "
-                    "AttributeValue: %s",
-                    a, b);
+    return ddb_err_set(ps->err, ps->kind,
+                       "The BETWEEN operator requires upper bound to be greater than or equal to "
+                       "lower bound; lower bound operand: AttributeValue: %s, upper bound operand: "
+                       "AttributeValue: %s",
+                       a, b);
 }
 
 static int parse_comparison(struct parser *ps, struct ddb_cond **out)
@@ -698,7 +700,7 @@ static int parse_comparison(struct parser *ps, struct ddb_cond **out)
         c = new_cond(ps, C_CMP);
         rest = cr_arena_alloc(ps->ctx->arena, sizeof *rest);
         if (!c || !rest)
-            return ddb_nomem(ps->err);
+            return ddb_err_nomem(ps->err);
         c->cmp = op;
         n = 1;
         rc = parse_cond_operand(ps, &rest[0]);
@@ -707,7 +709,7 @@ static int parse_comparison(struct parser *ps, struct ddb_cond **out)
         c = new_cond(ps, C_BETWEEN);
         rest = cr_arena_alloc(ps->ctx->arena, 2 * sizeof *rest);
         if (!c || !rest)
-            return ddb_nomem(ps->err);
+            return ddb_err_nomem(ps->err);
         n = 2;
         if (!(rc = parse_cond_operand(ps, &rest[0]))) {
             if (!ddb_tok_is_word(peek(ps), "AND"))
@@ -721,15 +723,15 @@ static int parse_comparison(struct parser *ps, struct ddb_cond **out)
 
         c = new_cond(ps, C_IN);
         if (!c)
-            return ddb_nomem(ps->err);
+            return ddb_err_nomem(ps->err);
         if ((rc = expect(ps, TK_LPAREN)) ||
             (rc = parse_args(ps, false, &rest, &n, DDB_MAX_IN_OPERANDS)))
             return rc;
         if (n > DDB_MAX_IN_OPERANDS)
-            return ddb_fail(ps->err, ps->kind,
-                            "Too many operands for operator or function; operator or function: "
-                            "%.*s, number of operands: %zu",
-                            (int)in->len, in->p, n);
+            return ddb_err_set(ps->err, ps->kind,
+                               "Too many operands for operator or function; operator or function: "
+                               "%.*s, number of operands: %zu",
+                               (int)in->len, in->p, n);
     } else {
         return ddb_syntax_error(ps);
     }
@@ -738,7 +740,7 @@ static int parse_comparison(struct parser *ps, struct ddb_cond **out)
     c->n_args = n + 1;
     c->args = cr_arena_alloc(ps->ctx->arena, c->n_args * sizeof *c->args);
     if (!c->args)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     c->args[0] = *first;
     for (i = 0; i < n; i++)
         c->args[i + 1] = *rest[i];
@@ -756,7 +758,7 @@ static int parse_primary(struct parser *ps, struct ddb_cond **out)
         if ((rc = parse_or(ps, out)))
             return rc;
         if ((*out)->parens)
-            return ddb_fail(ps->err, ps->kind, "The expression has redundant parentheses;");
+            return ddb_err_set(ps->err, ps->kind, "The expression has redundant parentheses;");
         if ((rc = expect(ps, TK_RPAREN)))
             return rc;
         (*out)->parens = true;
@@ -779,7 +781,7 @@ static int parse_not(struct parser *ps, struct ddb_cond **out)
         return rc;
     c = new_cond(ps, C_NOT);
     if (!c)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     if ((rc = parse_not(ps, &c->l)))
         return rc;
     *out = c;
@@ -802,7 +804,7 @@ static int parse_binary(struct parser *ps, const char *word, enum cond_kind kind
             return rc;
         c = new_cond(ps, kind);
         if (!c)
-            return ddb_nomem(ps->err);
+            return ddb_err_nomem(ps->err);
         c->l = l;
         if ((rc = operand(ps, &c->r)))
             return rc;
@@ -857,11 +859,11 @@ int ddb_parse_projection(struct ddb_ctx *ctx, const char *text, size_t len,
     paths = cr_arena_alloc(ctx->arena, (ps.n / 2 + 1) * sizeof *paths);
     p = cr_arena_calloc(ctx->arena, sizeof *p);
     if (!paths || !p)
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     for (;;) {
         paths[n] = cr_arena_alloc(ctx->arena, sizeof **paths);
         if (!paths[n])
-            return ddb_nomem(err);
+            return ddb_err_nomem(err);
         if (peek(&ps)->type != TK_IDENT && peek(&ps)->type != TK_NAME)
             return ddb_syntax_error(&ps);
         if ((rc = ddb_parse_path(&ps, paths[n])))
@@ -875,7 +877,7 @@ int ddb_parse_projection(struct ddb_ctx *ctx, const char *text, size_t len,
     if ((rc = ddb_paths_check((const struct ddb_path *const *)paths, n, DDB_PROJECTION, err)))
         return rc;
     if (ddb_ptree_build((const struct ddb_path *const *)paths, n, ctx->arena, &p->root))
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     *out = p;
     return 0;
 }

@@ -65,10 +65,10 @@ static int check_arith(struct parser *ps, const char *op, const struct ddb_opera
     if (o->kind != OPND_VALUE || is_number(o->value))
         return 0;
     t = ddb_type_name(o->value->type);
-    return ddb_fail(ps->err, ps->kind,
-                    "Incorrect operand type for operator or function; operator or function: %s, "
-                    "operand type: %s",
-                    op, t ? t : value_type_name(o->value->type));
+    return ddb_err_set(ps->err, ps->kind,
+                       "Incorrect operand type for operator or function; operator or function: %s, "
+                       "operand type: %s",
+                       op, t ? t : value_type_name(o->value->type));
 }
 
 static int parse_set_value(struct parser *ps, struct ddb_operand **out)
@@ -92,7 +92,7 @@ static int parse_set_value(struct parser *ps, struct ddb_operand **out)
         return rc;
     o = cr_arena_calloc(ps->ctx->arena, sizeof *o);
     if (!o)
-        return ddb_nomem(ps->err);
+        return ddb_err_nomem(ps->err);
     o->kind = t == TK_PLUS ? OPND_PLUS : OPND_MINUS;
     o->a = a;
     o->b = b;
@@ -112,11 +112,12 @@ static int parse_set_operand(struct parser *ps, enum upd_kind kind, struct ddb_o
         return rc;
     v = o->value;
     if (kind == U_ADD ? !(is_number(v) || is_set(v)) : !is_set(v))
-        return ddb_fail(ps->err, ps->kind,
-                        "Incorrect operand type for operator or function; operator: %s, operand "
-                        "type: %s, typeSet: %s",
-                        kind == U_ADD ? "ADD" : "DELETE", long_type_name(v->type),
-                        kind == U_ADD ? "ALLOWED_FOR_ADD_OPERAND" : "ALLOWED_FOR_DELETE_OPERAND");
+        return ddb_err_set(ps->err, ps->kind,
+                           "Incorrect operand type for operator or function; operator: %s, operand "
+                           "type: %s, typeSet: %s",
+                           kind == U_ADD ? "ADD" : "DELETE", long_type_name(v->type),
+                           kind == U_ADD ? "ALLOWED_FOR_ADD_OPERAND"
+                                         : "ALLOWED_FOR_DELETE_OPERAND");
     *out = o;
     return 0;
 }
@@ -181,7 +182,7 @@ int ddb_parse_update(struct ddb_ctx *ctx, const char *text, size_t len,
     u = cr_arena_calloc(ctx->arena, sizeof *u);
     /* Every action takes at least one token. */
     if (!u || !(u->actions = cr_arena_alloc(ctx->arena, ps.n * sizeof *u->actions)))
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     while (ps.toks[ps.i].type != TK_EOF) {
         enum upd_kind kind;
 
@@ -192,9 +193,9 @@ int ddb_parse_update(struct ddb_ctx *ctx, const char *text, size_t len,
             return ddb_syntax_error(&ps);
         kind = (enum upd_kind)i;
         if (seen[kind])
-            return ddb_fail(err, DDB_UPDATE,
-                            "The \"%s\" section can only be used once in an update expression;",
-                            clause_names[kind]);
+            return ddb_err_set(err, DDB_UPDATE,
+                               "The \"%s\" section can only be used once in an update expression;",
+                               clause_names[kind]);
         seen[kind] = true;
         ps.i++;
         for (;;) {
@@ -210,13 +211,13 @@ int ddb_parse_update(struct ddb_ctx *ctx, const char *text, size_t len,
         return rc;
     paths = cr_arena_alloc(ctx->arena, u->n * sizeof *paths);
     if (!paths)
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     for (i = 0; i < u->n; i++)
         paths[i] = &u->actions[i].path;
     if ((rc = ddb_paths_check(paths, u->n, DDB_UPDATE, err)))
         return rc;
     if (ddb_ptree_build(paths, u->n, ctx->arena, &u->targets))
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     *out = u;
     return 0;
 }

@@ -74,10 +74,10 @@ int ddb_paths_check(const struct ddb_path *const *paths, size_t n, enum ddb_kind
                 continue;
             path_text(a, one, sizeof one);
             path_text(b, two, sizeof two);
-            return ddb_fail(err, kind,
-                            "Two document paths %s with each other; must remove or rewrite one "
-                            "of these paths; path one: %s, path two: %s",
-                            what, one, two);
+            return ddb_err_set(err, kind,
+                               "Two document paths %s with each other; must remove or rewrite one "
+                               "of these paths; path one: %s, path two: %s",
+                               what, one, two);
         }
     }
     return 0;

@@ -161,7 +161,7 @@ static int eval_operand(const struct ddb_operand *o, const struct value *old, st
             return bad_type(err);
         items = cr_arena_alloc(a, (x.u.arr.n + y.u.arr.n) * sizeof *items + 1);
         if (!items)
-            return ddb_nomem(err);
+            return ddb_err_nomem(err);
         if (x.u.arr.n)
             memcpy(items, x.u.arr.items, x.u.arr.n * sizeof *items);
         if (y.u.arr.n)
@@ -195,7 +195,7 @@ static int set_op(const struct value *cur, const struct value *v, bool add, stru
     size_t i, n = 0;
 
     if (!items)
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     for (i = 0; i < cur->u.arr.n; i++)
         if (add || !in_set(v, &cur->u.arr.items[i]))
             items[n++] = cur->u.arr.items[i];
@@ -317,7 +317,7 @@ static int write_value(struct value *item, const struct ddb_path *p, const struc
         }
         items = cr_arena_alloc(a, (parent->u.arr.n + 1) * sizeof *items);
         if (!items)
-            return ddb_nomem(err);
+            return ddb_err_nomem(err);
         if (parent->u.arr.n)
             memcpy(items, parent->u.arr.items, parent->u.arr.n * sizeof *items);
         items[parent->u.arr.n] = *nv;
@@ -333,7 +333,7 @@ static int write_value(struct value *item, const struct ddb_path *p, const struc
 
         slot = cr_arena_alloc(a, sizeof *slot);
         if (!f || !slot)
-            return ddb_nomem(err);
+            return ddb_err_nomem(err);
         if (parent->u.map.n)
             memcpy(f, parent->u.map.fields, parent->u.map.n * sizeof *f);
         f[parent->u.map.n].name = last->name;
@@ -429,14 +429,14 @@ int ddb_apply_update(const struct ddb_update *u, const struct value *old_item, s
     remove = cr_arena_alloc(a, u->n * sizeof *remove + 1);
     skip = cr_arena_alloc(a, u->n * sizeof *skip + 1);
     if (!results || !remove || !skip)
-        return ddb_nomem(err);
+        return ddb_err_nomem(err);
     for (i = 0; i < u->n; i++)
         if ((rc = action_result(&u->actions[i], old_item, a, &results[i], &remove[i], &skip[i],
                                 err)))
             return rc;
     if (old_item) {
         if (dup_tree(old_item, a, &item))
-            return ddb_nomem(err);
+            return ddb_err_nomem(err);
     } else {
         item.type = VT_MAP;
         item.u.map.fields = NULL;

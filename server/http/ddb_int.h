@@ -7,6 +7,7 @@
 #ifndef CR_HTTP_DDB_INT_H
 #define CR_HTTP_DDB_INT_H
 
+#include "query/ddb_expr.h"
 #include "server/http/ddb_av.h"
 #include "server/http/http_int.h"
 
@@ -63,6 +64,17 @@ int ddb_table_name(struct ddb *d, const json_t *obj, const char *name, const cha
                    const char **out);
 bool ddb_type_matches(enum key_type t, enum value_type v);
 int ddb_unsupported(struct ddb *d, const char *param);
+
+/* ---- expressions (query/ddb_expr.h) ---- */
+
+/* Binds obj's ExpressionAttributeNames and ExpressionAttributeValues to ctx. `expressions`: the
+ * request carries at least one expression; placeholders without one are DynamoDB's
+ * ValidationException. After parsing every expression, call ddb_expr_done (unused
+ * placeholders are errors too). */
+int ddb_expr_ctx(struct ddb *d, const json_t *obj, bool expressions, struct ddb_ctx *ctx);
+int ddb_expr_done(struct ddb *d, const struct ddb_ctx *ctx);
+/* An expression error, in DynamoDB's words, as d's error. */
+int ddb_expr_fail(struct ddb *d, const struct ddb_err *err);
 
 bool ddb_same_key(const struct table_def *def, const struct value *a, const struct value *b);
 int ddb_request_items(struct ddb *d, json_t **items);

@@ -427,6 +427,75 @@ json_t *ddb_item_json(const struct value *item, const json_t *only)
     return o;
 }
 
+/* ---- expressions ---------------------------------------------------------------------------- */
+
+int ddb_expr_fail(struct ddb *d, const struct ddb_err *err)
+{
+    return ddb_fail(d, err->code, "%s", err->msg);
+}
+
+int ddb_expr_ctx(struct ddb *d, const json_t *obj, bool expressions, struct ddb_ctx *ctx)
+{
+    struct ddb_name *names = NULL;
+    struct ddb_value *values = NULL;
+    json_t *jn = NULL, *jv = NULL, *el;
+    const char *key;
+    struct ddb_err err;
+    size_t i = 0;
+    int rc = ddb_member(d, obj, "ExpressionAttributeNames", JSON_OBJECT, &jn);
+
+    if (rc == 0)
+        rc = ddb_member(d, obj, "ExpressionAttributeValues", JSON_OBJECT, &jv);
+    if (rc < 0)
+        return rc;
+    if (!expressions && jn)
+        return ddb_fail(d, CR_EINVAL,
+                        "ExpressionAttributeNames can only be specified when using expressions");
+    if (!expressions && jv)
+        return ddb_fail(d, CR_EINVAL,
+                        "ExpressionAttributeValues can only be specified when using expressions");
+    if (jn && json_object_size(jn) == 0)
+        return ddb_fail(d, CR_EINVAL, "ExpressionAttributeNames must not be empty");
+    if (jv && json_object_size(jv) == 0)
+        return ddb_fail(d, CR_EINVAL, "ExpressionAttributeValues must not be empty");
+    if (jn && !(names = cr_arena_alloc(&d->r->arena, json_object_size(jn) * sizeof *names)))
+        return ddb_nomem(d);
+    if (jv && !(values = cr_arena_alloc(&d->r->arena, json_object_size(jv) * sizeof *values)))
+        return ddb_nomem(d);
+    json_object_foreach(jn, key, el)
+    {
+        if (!json_is_string(el))
+            return ddb_fail(d, CR_EPROTO, "Unexpected %s in ExpressionAttributeNames",
+                            ddb_json_type_name(el));
+        names[i++] =
+            (struct ddb_name){key, strlen(key), json_string_value(el), json_string_length(el)};
+    }
+    i = 0;
+    json_object_foreach(jv, key, el)
+    {
+        struct value *v = cr_arena_alloc(&d->r->arena, sizeof *v);
+
+        if (!v)
+            return ddb_nomem(d);
+        rc = ddb_av_to_value(el, &d->r->arena, v, &d->e);
+        if (rc < 0) {
+            d->own_text = true;
+            return rc;
+        }
+        values[i++] = (struct ddb_value){key, strlen(key), v};
+    }
+    rc = ddb_ctx_init(ctx, &d->r->arena, names, jn ? json_object_size(jn) : 0, values,
+                      jv ? json_object_size(jv) : 0, &err);
+    return rc < 0 ? ddb_expr_fail(d, &err) : 0;
+}
+
+int ddb_expr_done(struct ddb *d, const struct ddb_ctx *ctx)
+{
+    struct ddb_err err;
+
+    return ddb_ctx_check_unused(ctx, &err) < 0 ? ddb_expr_fail(d, &err) : 0;
+}
+
 static void write_done(struct ops_write *w);
 
 int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n)
