@@ -7,27 +7,131 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- single items -------------------------------------------------------------------------- */
+/* ---- expressions ---------------------------------------------------------------------------- */
 
-static const char *const read_later[] = {"ProjectionExpression", "ExpressionAttributeNames", NULL};
+/* The expressions a read may carry, parsed against one placeholder context. */
+struct read_exprs {
+    struct ddb_projection *proj; /* ProjectionExpression; NULL: all attributes */
+    struct ddb_cond *filter;     /* FilterExpression; NULL: keep every item */
+    struct ddb_key_cond key;     /* KeyConditionExpression (Query) */
+    bool has_key;
+};
+
+enum { EXPR_PROJECTION = 1, EXPR_FILTER = 2, EXPR_KEY = 4 };
+
+static int expression(struct ddb *d, const json_t *obj, const char *name, json_t **out)
+{
+    int rc = ddb_member(d, obj, name, JSON_STRING, out);
+
+    if (rc == 0 && *out && json_string_length(*out) == 0)
+        return ddb_fail(d, CR_EINVAL, "Invalid %s: The expression can not be empty;", name);
+    return rc;
+}
+
+static int mixed(struct ddb *d, const char *legacy, const char *expr)
+{
+    return ddb_fail(d, CR_EINVAL,
+                    "Can not use both expression and non-expression parameters in the same "
+                    "request: Non-expression parameters: {%s} Expression parameters: {%s}",
+                    legacy, expr);
+}
+
+/* The key condition's values must have the key attributes' types. */
+static int check_key_cond(struct ddb *d, const struct table_def *def, const struct ddb_key_cond *k)
+{
+    bool ok = ddb_type_matches(def->pk_type, k->pk.type);
+
+    if (ok && k->op != SK_ANY)
+        ok = ddb_type_matches(def->sk_type, k->sk1.type) &&
+             (k->op != SK_BETWEEN || ddb_type_matches(def->sk_type, k->sk2.type));
+    if (!ok)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Condition parameter type does not match schema type");
+    if (k->op == SK_BETWEEN && value_compare(&k->sk1, &k->sk2) > 0)
+        return ddb_fail(d, CR_EINVAL,
+                        "Invalid KeyConditionExpression: The BETWEEN operator requires upper "
+                        "bound to be greater than or equal to lower bound");
+    return 0;
+}
+
+/* Parses the expressions of obj that `which` allows (EXPR_*), with their placeholders, into x.
+ * only: the legacy AttributesToGet, which cannot be combined with a projection. */
+static int read_exprs(struct ddb *d, const json_t *obj, unsigned which, const json_t *only,
+                      struct read_exprs *x)
+{
+    json_t *pe = NULL, *fe = NULL, *kce = NULL;
+    struct ddb_ctx ctx;
+    struct ddb_err err;
+    int rc = expression(d, obj, "ProjectionExpression", &pe);
+
+    memset(x, 0, sizeof *x);
+    if (rc == 0 && (which & EXPR_FILTER))
+        rc = expression(d, obj, "FilterExpression", &fe);
+    if (rc == 0 && (which & EXPR_KEY))
+        rc = expression(d, obj, "KeyConditionExpression", &kce);
+    if (rc < 0)
+        return rc;
+    if (pe && only)
+        return mixed(d, "AttributesToGet", "ProjectionExpression");
+    rc = ddb_expr_ctx(d, obj, pe || fe || kce, &ctx);
+    if (rc < 0 || !(pe || fe || kce))
+        return rc;
+    if (kce) {
+        const struct table_def *def = &d->def;
+        struct ddb_key_schema ks = {def->pk_name, strlen(def->pk_name),
+                                    def->has_sk ? def->sk_name : NULL,
+                                    def->has_sk ? strlen(def->sk_name) : 0};
+
+        if (ddb_parse_key_condition(&ctx, json_string_value(kce), json_string_length(kce), &ks,
+                                    &x->key, &err) < 0)
+            return ddb_expr_fail(d, &err);
+        x->has_key = true;
+    }
+    if (fe && ddb_parse_condition(&ctx, DDB_FILTER, json_string_value(fe), json_string_length(fe),
+                                  &x->filter, &err) < 0)
+        return ddb_expr_fail(d, &err);
+    if (pe && ddb_parse_projection(&ctx, json_string_value(pe), json_string_length(pe), &x->proj,
+                                   &err) < 0)
+        return ddb_expr_fail(d, &err);
+    rc = ddb_expr_done(d, &ctx);
+    if (rc == 0 && x->has_key)
+        rc = check_key_cond(d, &d->def, &x->key);
+    return rc;
+}
+
+/* An item as the response shows it: projected by the expression, or by AttributesToGet. */
+static json_t *item_out(struct ddb *d, const struct read_exprs *x, const struct value *item,
+                        const json_t *only)
+{
+    struct value projected;
+
+    if (!x->proj)
+        return ddb_item_json(item, only);
+    if (ddb_project(x->proj, item, &d->r->arena, &projected) < 0)
+        return NULL;
+    return ddb_item_json(&projected, NULL);
+}
+
+/* ---- single items -------------------------------------------------------------------------- */
 
 int ddb_op_get_item(struct ddb *d, json_t **out)
 {
     struct ops_read_opts ro;
     struct ops_read_info info;
     struct value key, item;
+    struct read_exprs x;
     const char *name = NULL;
-    json_t *only;
+    json_t *only = NULL, *got;
     bool consistent = false, found = false;
     int rc;
 
     rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
     if (rc == 0)
-        rc = ddb_reject(d, d->in, read_later);
-    if (rc == 0)
         rc = ddb_flag(d, d->in, "ConsistentRead", &consistent);
     if (rc == 0)
         rc = ddb_attributes_to_get(d, d->in, &only);
+    if (rc == 0)
+        rc = read_exprs(d, d->in, EXPR_PROJECTION, only, &x);
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
     if (rc == 0)
@@ -40,9 +144,12 @@ int ddb_op_get_item(struct ddb *d, json_t **out)
     if (rc < 0)
         return rc;
     *out = json_object();
-    if (*out && found)
-        json_object_set_new(*out, "Item", ddb_item_json(&item, only));
-    return *out ? 0 : ddb_nomem(d);
+    if (!*out)
+        return ddb_nomem(d);
+    if (found &&
+        (!(got = item_out(d, &x, &item, only)) || json_object_set_new(*out, "Item", got) < 0))
+        return ddb_nomem(d);
+    return 0;
 }
 
 /* ---- batches ------------------------------------------------------------------------------- */
@@ -51,20 +158,21 @@ static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_
     struct ops_read_opts ro;
     struct ops_read_info info;
     struct value *keys;
-    json_t *list = NULL, *only, *found_items, *k;
+    struct read_exprs x;
+    json_t *list = NULL, *only = NULL, *found_items, *k;
     bool consistent = false, found = false;
     size_t i;
     int rc;
 
     if (!json_is_object(spec))
         return ddb_fail(d, CR_EPROTO, "Unexpected %s in RequestItems", ddb_json_type_name(spec));
-    rc = ddb_reject(d, spec, read_later);
-    if (rc == 0)
-        rc = ddb_member(d, spec, "Keys", JSON_ARRAY, &list);
+    rc = ddb_member(d, spec, "Keys", JSON_ARRAY, &list);
     if (rc == 0)
         rc = ddb_flag(d, spec, "ConsistentRead", &consistent);
     if (rc == 0)
         rc = ddb_attributes_to_get(d, spec, &only);
+    if (rc == 0)
+        rc = read_exprs(d, spec, EXPR_PROJECTION, only, &x);
     if (rc < 0)
         return rc;
     if (!list || json_array_size(list) == 0)
@@ -104,7 +212,7 @@ static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_
                           &item, &info, &d->scratch);
         if (rc < 0)
             return rc;
-        if (found && json_array_append_new(found_items, ddb_item_json(&item, only)) < 0)
+        if (found && json_array_append_new(found_items, item_out(d, &x, &item, only)) < 0)
             return ddb_nomem(d);
     }
     return 0;
@@ -153,10 +261,12 @@ struct page_opts {
     json_t *only;
     uint8_t *cursor;
     size_t cursor_len;
+    struct read_exprs x;
 };
 
-/* Limit, Select, ConsistentRead, AttributesToGet, ExclusiveStartKey: shared by Query and Scan. */
-static int page_opts(struct ddb *d, struct page_opts *p)
+/* Limit, Select, ConsistentRead, AttributesToGet, ExclusiveStartKey and the expressions
+ * (`which`: EXPR_*): shared by Query and Scan. */
+static int page_opts(struct ddb *d, unsigned which, struct page_opts *p)
 {
     json_t *limit = NULL, *select = NULL, *esk = NULL;
     bool consistent = false;
@@ -172,6 +282,8 @@ static int page_opts(struct ddb *d, struct page_opts *p)
         rc = ddb_attributes_to_get(d, d->in, &p->only);
     if (rc == 0)
         rc = ddb_member(d, d->in, "ExclusiveStartKey", JSON_OBJECT, &esk);
+    if (rc == 0)
+        rc = read_exprs(d, d->in, which, p->only, &p->x);
     if (rc < 0)
         return rc;
     ddb_read_opts(consistent, &p->ro);
@@ -194,8 +306,10 @@ static int page_opts(struct ddb *d, struct page_opts *p)
             return ddb_fail(d, CR_EINVAL,
                             INVALID "Select type ALL_PROJECTED_ATTRIBUTES is "
                                     "supported only for index queries");
-        else if (strcmp(s, "SPECIFIC_ATTRIBUTES") == 0 && !p->only)
-            return ddb_unsupported(d, "Select SPECIFIC_ATTRIBUTES without AttributesToGet");
+        else if (strcmp(s, "SPECIFIC_ATTRIBUTES") == 0 && !p->only && !p->x.proj)
+            return ddb_fail(d, CR_EINVAL,
+                            INVALID "Select type SPECIFIC_ATTRIBUTES requires "
+                                    "AttributesToGet or ProjectionExpression");
         else if (strcmp(s, "SPECIFIC_ATTRIBUTES") != 0 && strcmp(s, "ALL_ATTRIBUTES") != 0)
             return ddb_constraint(d, s, "select",
                                   "Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, "
@@ -220,24 +334,36 @@ static int page_opts(struct ddb *d, struct page_opts *p)
     return 0;
 }
 
+/*
+ * The response page. As DynamoDB does, the filter runs after Limit and the page bound:
+ * ScannedCount is every item read, Count those the filter kept, and LastEvaluatedKey the key
+ * of the last item read, kept or not.
+ */
 static int page_json(struct ddb *d, const struct page_opts *p, const struct kv_page *page,
                      json_t **out)
 {
-    json_t *items = NULL;
+    json_t *items = p->count_only ? NULL : json_array();
+    size_t kept = 0;
 
-    if (!p->count_only) {
-        items = json_array();
-        for (size_t i = 0; items && i < page->n; i++) {
-            if (json_array_append_new(items, ddb_item_json(&page->items[i], p->only)) < 0) {
-                json_decref(items);
-                items = NULL;
-            }
+    if (!p->count_only && !items)
+        return ddb_nomem(d);
+    for (size_t i = 0; i < page->n; i++) {
+        bool keep = true;
+        struct ddb_err err;
+
+        if (p->x.filter && ddb_eval_condition(p->x.filter, &page->items[i], &keep, &err) < 0) {
+            json_decref(items);
+            return ddb_expr_fail(d, &err);
         }
-        if (!items)
+        if (!keep)
+            continue;
+        kept++;
+        if (items && json_array_append_new(items, item_out(d, &p->x, &page->items[i], p->only))) {
+            json_decref(items);
             return ddb_nomem(d);
+        }
     }
-    *out = json_pack("{s:I,s:I}", "Count", (json_int_t)page->n, "ScannedCount",
-                     (json_int_t)page->scanned);
+    *out = json_pack("{s:I,s:I}", "Count", (json_int_t)kept, "ScannedCount", (json_int_t)page->n);
     if (*out && items)
         json_object_set_new(*out, "Items", items);
     else
@@ -349,14 +475,7 @@ static int key_conditions(struct ddb *d, struct ops_query *q)
 
 int ddb_op_query(struct ddb *d, json_t **out)
 {
-    static const char *const later[] = {"IndexName",
-                                        "FilterExpression",
-                                        "ProjectionExpression",
-                                        "ExpressionAttributeNames",
-                                        "ExpressionAttributeValues",
-                                        "QueryFilter",
-                                        "ConditionalOperator",
-                                        NULL};
+    static const char *const later[] = {"IndexName", "QueryFilter", "ConditionalOperator", NULL};
     struct ops_read_info info;
     struct ops_query q;
     struct page_opts p;
@@ -367,8 +486,6 @@ int ddb_op_query(struct ddb *d, json_t **out)
 
     memset(&q, 0, sizeof q);
     rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
-    if (rc == 0 && json_object_get(d->in, "KeyConditionExpression"))
-        rc = ddb_unsupported(d, "KeyConditionExpression (use KeyConditions)");
     if (rc == 0)
         rc = ddb_reject(d, d->in, later);
     if (rc == 0)
@@ -376,11 +493,19 @@ int ddb_op_query(struct ddb *d, json_t **out)
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
     if (rc == 0)
+        rc = page_opts(d, EXPR_PROJECTION | EXPR_FILTER | EXPR_KEY, &p);
+    if (rc == 0 && p.x.has_key && json_object_get(d->in, "KeyConditions"))
+        rc = mixed(d, "KeyConditions", "KeyConditionExpression");
+    if (rc == 0 && !p.x.has_key)
         rc = key_conditions(d, &q);
-    if (rc == 0)
-        rc = page_opts(d, &p);
     if (rc < 0)
         return rc;
+    if (p.x.has_key) {
+        q.pk = p.x.key.pk;
+        q.op = p.x.key.op;
+        q.sk1 = p.x.key.sk1;
+        q.sk2 = p.x.key.sk2;
+    }
     q.table = name;
     q.table_len = strlen(name);
     q.reverse = fwd && json_is_false(fwd);
@@ -438,14 +563,7 @@ static int segments(struct ddb *d, uint32_t *segment, uint32_t *total)
 
 int ddb_op_scan(struct ddb *d, json_t **out)
 {
-    static const char *const later[] = {"IndexName",
-                                        "FilterExpression",
-                                        "ProjectionExpression",
-                                        "ExpressionAttributeNames",
-                                        "ExpressionAttributeValues",
-                                        "ScanFilter",
-                                        "ConditionalOperator",
-                                        NULL};
+    static const char *const later[] = {"IndexName", "ScanFilter", "ConditionalOperator", NULL};
     struct ops_read_info info;
     struct ops_scan s;
     struct page_opts p;
@@ -462,7 +580,7 @@ int ddb_op_scan(struct ddb *d, json_t **out)
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
     if (rc == 0)
-        rc = page_opts(d, &p);
+        rc = page_opts(d, EXPR_PROJECTION | EXPR_FILTER, &p);
     if (rc < 0)
         return rc;
     s.table = name;

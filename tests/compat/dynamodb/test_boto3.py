@@ -394,10 +394,6 @@ class TestItems(DynamoTest):
                          "ConditionExpression is not supported by this server yet",
                          self.c.put_item, TableName=self.t, Item={"id": S("e")},
                          ConditionExpression="attribute_not_exists(id)")
-        self.assertError("ValidationException",
-                         "ProjectionExpression is not supported by this server yet",
-                         self.c.get_item, TableName=self.t, Key={"id": S("e")},
-                         ProjectionExpression="id")
 
 
 class TestBatches(DynamoTest):
@@ -536,11 +532,6 @@ class TestQueryScan(DynamoTest):
                          "Either the KeyConditions or KeyConditionExpression parameter must be "
                          "specified in the request.", self.c.query, TableName=self.t)
         self.assertError("ValidationException",
-                         "KeyConditionExpression (use KeyConditions) is not supported by this "
-                         "server yet", self.c.query, TableName=self.t,
-                         KeyConditionExpression="id = :a",
-                         ExpressionAttributeValues={":a": S("a")})
-        self.assertError("ValidationException",
                          INVALID + "Condition parameter type does not match schema type",
                          self.c.query, TableName=self.t, KeyConditions={
                              "id": {"ComparisonOperator": "EQ", "AttributeValueList": [N(1)]}})
@@ -597,10 +588,6 @@ class TestQueryScan(DynamoTest):
                          "The Segment parameter is zero-based and must be less than parameter "
                          "TotalSegments: Segment: 2 is not less than TotalSegments: 2",
                          self.c.scan, TableName=self.t, Segment=2, TotalSegments=2)
-        self.assertError("ValidationException",
-                         "FilterExpression is not supported by this server yet",
-                         self.c.scan, TableName=self.t, FilterExpression="v = :v",
-                         ExpressionAttributeValues={":v": S("a")})
         self.assertError("ResourceNotFoundException", "Requested resource not found",
                          self.c.scan, TableName="no_such_table")
 
