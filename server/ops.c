@@ -477,8 +477,14 @@ static int check_mutation(struct ops_conn *c, const struct mutation *m, struct t
 
     if (m->type == MUT_CREATE_TABLE)
         return check_create(c, &m->table, e);
-    if (m->type != MUT_DELETE_TABLE && m->type != MUT_PUT && m->type != MUT_DELETE)
+    if (m->type != MUT_DELETE_TABLE && m->type != MUT_PUT && m->type != MUT_DELETE &&
+        m->type != MUT_UPDATE && m->type != MUT_CHECK)
         return errmsg_set(e, CR_EINVAL, "mutation type %d is unknown", (int)m->type);
+    if ((m->type == MUT_UPDATE && !m->hook.update) ||
+        (m->type == MUT_CHECK && !m->hook.check && m->cond.type == COND_NONE))
+        return errmsg_set(e, CR_EINVAL, "an %s needs %s",
+                          m->type == MUT_UPDATE ? "update" : "check",
+                          m->type == MUT_UPDATE ? "an update hook" : "a condition");
     if (!cached->name[0] || strcmp(cached->name, m->table.name) != 0) {
         rc = table_get(c, m->table.name, len, cached, e);
         if (rc < 0) {
@@ -492,7 +498,7 @@ static int check_mutation(struct ops_conn *c, const struct mutation *m, struct t
         return errmsg_set(e, CR_EINVAL, "condition type %d is unknown", (int)m->cond.type);
     if (m->type == MUT_PUT)
         return check_item(cached, &m->item, e);
-    if (m->type == MUT_DELETE)
+    if (m->type == MUT_DELETE || m->type == MUT_UPDATE || m->type == MUT_CHECK)
         return extract_key(cached, &m->key, true, &pk, &sk, e);
     return 0;
 }

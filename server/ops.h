@@ -188,7 +188,9 @@ struct ops_write {
  * CR_ETOOMANY (n > CR_MAX_BATCH_MUTATIONS), CR_ENAME, CR_ESCHEMA, CR_ETABLEEXISTS,
  * CR_ENOTABLE, CR_EMISSINGKEY, CR_ETYPE, CR_EKEYTOOBIG, CR_EITEMTOOBIG, CR_ENESTING,
  * CR_ENUMBER, CR_EOVERLOAD (queue full), CR_ESHUTDOWN. The mutations are copied into the
- * entry: the caller may free them once this returns.
+ * entry: the caller may free them once this returns. A MUT_UPDATE needs an update hook and a
+ * MUT_CHECK a condition (CR_EINVAL); hooks must come from ddb_hook_install, whose expressions
+ * the caller has parsed already (ops_write encodes their text, it does not parse them).
  */
 int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct ops_write *w,
               struct errmsg *e);

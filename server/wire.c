@@ -6,6 +6,7 @@
 #include "server/wire.h"
 
 #include "common/error.h"
+#include "server/ddb_hook.h"
 
 #include <string.h>
 
@@ -605,6 +606,79 @@ static int condition_to_pb(const struct condition *c, struct cr_arena *a,
 
 /* ---- log entries ----------------------------------------------------------------------- */
 
+static int names_to_pb(const struct ddb_hook *h, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    pb->n_expression_names = h->n_names;
+    if (h->n_names) {
+        pb->expression_names = cr_arena_alloc(a, h->n_names * sizeof *pb->expression_names);
+        if (!pb->expression_names)
+            return CR_ENOMEM;
+    }
+    for (size_t i = 0; i < h->n_names; i++) {
+        Cirrus__ExpressionName *n = cr_arena_alloc(a, sizeof *n);
+
+        if (!n)
+            return CR_ENOMEM;
+        cirrus__expression_name__init(n);
+        n->placeholder = cr_arena_strndup(a, h->names[i].placeholder, h->names[i].placeholder_len);
+        n->name = cr_arena_strndup(a, h->names[i].name, h->names[i].name_len);
+        if (!n->placeholder || !n->name)
+            return CR_ENOMEM;
+        pb->expression_names[i] = n;
+    }
+    return 0;
+}
+
+static int values_to_pb(const struct ddb_hook *h, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    int rc;
+
+    pb->n_expression_values = h->n_values;
+    if (h->n_values) {
+        pb->expression_values = cr_arena_alloc(a, h->n_values * sizeof *pb->expression_values);
+        if (!pb->expression_values)
+            return CR_ENOMEM;
+    }
+    for (size_t i = 0; i < h->n_values; i++) {
+        Cirrus__ExpressionValue *v = cr_arena_alloc(a, sizeof *v);
+
+        if (!v)
+            return CR_ENOMEM;
+        cirrus__expression_value__init(v);
+        v->placeholder =
+            cr_arena_strndup(a, h->values[i].placeholder, h->values[i].placeholder_len);
+        if (!v->placeholder)
+            return CR_ENOMEM;
+        rc = wire_value_to_pb(h->values[i].value, a, &v->value);
+        if (rc < 0)
+            return rc;
+        pb->expression_values[i] = v;
+    }
+    return 0;
+}
+
+/* The expression inputs of a hooked mutation (ddb_hook.h: its ctx is a struct ddb_hook). */
+static int hook_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    const struct ddb_hook *h = m->hook.ctx;
+    int rc;
+
+    if (!h)
+        return m->type == MUT_UPDATE || m->type == MUT_CHECK ? CR_EINVAL : 0;
+    if (h->condition) {
+        pb->condition_expression = cr_arena_strndup(a, h->condition, h->condition_len);
+        if (!pb->condition_expression)
+            return CR_ENOMEM;
+    }
+    if (h->update) {
+        pb->update_expression = cr_arena_strndup(a, h->update, h->update_len);
+        if (!pb->update_expression)
+            return CR_ENOMEM;
+    }
+    rc = names_to_pb(h, a, pb);
+    return rc < 0 ? rc : values_to_pb(h, a, pb);
+}
+
 static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
 {
     int rc;
@@ -624,7 +698,11 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
             return rc;
         break;
     case MUT_DELETE:
-        pb->type = CIRRUS__MUTATION_TYPE__MUTATION_DELETE;
+    case MUT_UPDATE:
+    case MUT_CHECK:
+        pb->type = m->type == MUT_DELETE   ? CIRRUS__MUTATION_TYPE__MUTATION_DELETE
+                   : m->type == MUT_UPDATE ? CIRRUS__MUTATION_TYPE__MUTATION_UPDATE
+                                           : CIRRUS__MUTATION_TYPE__MUTATION_CHECK;
         rc = wire_map_to_pb(&m->key, a, &pb->key);
         if (rc < 0)
             return rc;
@@ -636,7 +714,10 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
     if (!pb->table)
         return CR_ENOMEM;
     pb->return_old = m->return_old;
-    return condition_to_pb(&m->cond, a, &pb->condition);
+    pb->return_new = m->return_new;
+    pb->return_old_on_condition_failure = m->return_old_on_fail;
+    rc = hook_to_pb(m, a, pb);
+    return rc < 0 ? rc : condition_to_pb(&m->cond, a, &pb->condition);
 }
 
 int wire_log_entry_encode(int64_t time_ms, const struct mutation *muts, size_t n,
@@ -682,6 +763,68 @@ static int table_name_from_pb(const char *name, struct table_def *out, struct er
     return 0;
 }
 
+/* The expression inputs of pb, parsed into a hook installed on m (ddb_hook.h). */
+static int hook_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
+                        struct errmsg *e)
+{
+    struct ddb_hook *h;
+    struct ddb_name *names = NULL;
+    struct ddb_value *values = NULL;
+    struct value *vals = NULL;
+    struct ddb_err err;
+    int rc;
+
+    if (!pb->condition_expression[0] && !pb->update_expression[0] && m->type != MUT_UPDATE) {
+        if (m->type == MUT_CHECK)
+            return errmsg_set(e, CR_EPROTO, "check mutation without a condition");
+        return 0;
+    }
+    h = cr_arena_calloc(a, sizeof *h);
+    if (pb->n_expression_names)
+        names = cr_arena_alloc(a, pb->n_expression_names * sizeof *names);
+    if (pb->n_expression_values) {
+        values = cr_arena_alloc(a, pb->n_expression_values * sizeof *values);
+        vals = cr_arena_alloc(a, pb->n_expression_values * sizeof *vals);
+    }
+    if (!h || (pb->n_expression_names && !names) || (pb->n_expression_values && !vals) ||
+        (pb->n_expression_values && !values))
+        return errmsg_set(e, CR_ENOMEM, "out of memory decoding expressions");
+    for (size_t i = 0; i < pb->n_expression_names; i++) {
+        const Cirrus__ExpressionName *n = pb->expression_names[i];
+
+        names[i] =
+            (struct ddb_name){n->placeholder, strlen(n->placeholder), n->name, strlen(n->name)};
+    }
+    for (size_t i = 0; i < pb->n_expression_values; i++) {
+        const Cirrus__ExpressionValue *v = pb->expression_values[i];
+
+        if (!v->value)
+            return errmsg_set(e, CR_EPROTO, "expression value '%.64s' has no value",
+                              v->placeholder);
+        rc = wire_value_from_pb(v->value, a, &vals[i], e);
+        if (rc < 0)
+            return rc;
+        values[i] = (struct ddb_value){v->placeholder, strlen(v->placeholder), &vals[i]};
+    }
+    if (pb->condition_expression[0]) {
+        h->condition = pb->condition_expression;
+        h->condition_len = strlen(pb->condition_expression);
+    }
+    if (pb->update_expression[0]) {
+        h->update = pb->update_expression;
+        h->update_len = strlen(pb->update_expression);
+    }
+    h->names = names;
+    h->n_names = pb->n_expression_names;
+    h->values = values;
+    h->n_values = pb->n_expression_values;
+    rc = ddb_hook_parse(h, m->type == MUT_PUT ? &m->item : &m->key, a, &err);
+    if (rc < 0)
+        return errmsg_set(e, rc, "%s", err.msg);
+    ddb_hook_install(h, m);
+    return 0;
+}
+
 static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
                             struct errmsg *e)
 {
@@ -691,6 +834,8 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
     m->item.type = VT_NULL;
     m->key.type = VT_NULL;
     m->return_old = pb->return_old;
+    m->return_new = pb->return_new;
+    m->return_old_on_fail = pb->return_old_on_condition_failure;
     switch (pb->type) {
     case CIRRUS__MUTATION_TYPE__MUTATION_CREATE_TABLE:
         m->type = MUT_CREATE_TABLE;
@@ -707,9 +852,16 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
         rc = wire_map_from_pb(pb->item, a, &m->item, e);
         break;
     case CIRRUS__MUTATION_TYPE__MUTATION_DELETE:
-        m->type = MUT_DELETE;
+    case CIRRUS__MUTATION_TYPE__MUTATION_UPDATE:
+    case CIRRUS__MUTATION_TYPE__MUTATION_CHECK:
+        m->type = pb->type == CIRRUS__MUTATION_TYPE__MUTATION_DELETE   ? MUT_DELETE
+                  : pb->type == CIRRUS__MUTATION_TYPE__MUTATION_UPDATE ? MUT_UPDATE
+                                                                       : MUT_CHECK;
         if (!pb->key)
-            return errmsg_set(e, CR_EPROTO, "delete mutation without a key");
+            return errmsg_set(e, CR_EPROTO, "%s mutation without a key",
+                              m->type == MUT_DELETE   ? "delete"
+                              : m->type == MUT_UPDATE ? "update"
+                                                      : "check");
         rc = wire_map_from_pb(pb->key, a, &m->key, e);
         break;
     default:
@@ -719,6 +871,8 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
         rc = table_name_from_pb(pb->table, &m->table, e);
     if (rc == 0)
         rc = wire_condition_from_pb(pb->condition, a, &m->cond, e);
+    if (rc == 0)
+        rc = hook_from_pb(pb, a, m, e);
     return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * Conversions between the protobuf messages of proto/cirrus.proto and storage's C structs:
  * Value/MapValue <-> struct value, TableSchema <-> struct table_def, WriteCondition <->
- * struct condition, LogEntry <-> struct log_batch. Validation of what storage cannot see in a
+ * struct condition, LogEntry <-> struct log_batch (DynamoDB expressions included: decoding parses
+ * them into mutation hooks, server/ddb_hook.h). Validation of what storage cannot see in a
  * struct value (a Value with no kind, nesting depth, set element types, decimal text, UTF-8)
  * happens here, with a named error and specific text. No I/O, no storage access.
  *
@@ -53,12 +54,16 @@ int wire_table_desc_to_pb(const struct table_def *def, const struct table_stats 
 int wire_condition_from_pb(const Cirrus__WriteCondition *pb, struct cr_arena *a,
                            struct condition *out, struct errmsg *e);
 
-/* Encodes a LogEntry of the mutations into arena bytes *out / *len. CR_ENOMEM, CR_EINVAL (a
- * mutation type or value that cannot be encoded). */
+/* Encodes a LogEntry of the mutations into arena bytes *out / *len; a mutation's hook, when
+ * set, must come from ddb_hook_install (its expression texts are what gets encoded). CR_ENOMEM,
+ * CR_EINVAL (a mutation type or value that cannot be encoded, an update or check without a
+ * hook). */
 int wire_log_entry_encode(int64_t time_ms, const struct mutation *muts, size_t n,
                           struct cr_arena *a, uint8_t **out, size_t *len);
 /* Decodes LogEntry bytes into out->time_ms, out->muts, out->n (out->index is left to the
- * caller). CR_EPROTO when the bytes are not a LogEntry; the value errors above otherwise. */
+ * caller), parsing each mutation's expressions into a hook whose ASTs live in the arena.
+ * CR_EPROTO when the bytes are not a LogEntry; the value errors above, or CR_EINVAL for an
+ * expression that does not parse, otherwise. */
 int wire_log_entry_decode(const uint8_t *p, size_t len, struct cr_arena *a, struct log_batch *out,
                           struct errmsg *e);
 

@@ -11,7 +11,9 @@
  *   - turning an environment error (map full, I/O, out of memory, corruption) into a mutation's
  *     result: those differ between replicas, so they fail the whole call, nothing is applied,
  *     and the caller must not acknowledge the batches;
- *   - leaving a batch half-applied.
+ *   - leaving a batch half-applied;
+ *   - trusting a mutation hook to be anything but a pure function of its ctx and the current
+ *     item: its verdicts become results, so it is held to the same rules (storage.h).
  */
 #include "storage/storage_int.h"
 
@@ -121,31 +123,6 @@ static void key_map(const struct table_def *def, struct value *pk, struct value 
     out->u.map.n = def->has_sk ? 2 : 1;
 }
 
-/* The previous item for return_old: copied out of the txn into the caller's arena. */
-static int keep_old(struct env_val row, struct cr_arena *a, struct mutation_result *res)
-{
-    uint8_t *copy = cr_arena_alloc(a, row.n);
-    int rc;
-
-    if (!copy)
-        return CR_ENOMEM;
-    memcpy(copy, row.p, row.n);
-    rc = value_decode(copy, row.n, a, &res->old);
-    if (rc == 0)
-        res->has_old = true;
-    return rc;
-}
-
-static int old_size(struct env_val row, struct cr_arena *scratch, int64_t *out)
-{
-    struct value old;
-    int rc = value_decode(row.p, row.n, scratch, &old);
-
-    if (rc == 0)
-        *out = (int64_t)value_ddb_size(&old);
-    return rc;
-}
-
 /* Finds the current row of (pk, sk) in sc->key; *exists false when absent or held by a
  * colliding key. */
 static int find_row(struct storage_txn *t, const struct table_def *def, struct value *pk,
@@ -162,74 +139,122 @@ static int find_row(struct storage_txn *t, const struct table_def *def, struct v
     return rc == CR_ENOTFOUND ? 0 : rc;
 }
 
-static int apply_put(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
-                     struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
+/* A hook's verdict: its CR_EINVAL carries its text into the result (allocated from a). */
+static int hook_result(int rc, const char *msg, struct cr_arena *a, struct mutation_result *res)
 {
-    const struct mutation *m = &b->muts[ordinal];
-    struct table_def def;
-    struct value pk, sk, keys;
-    struct value_field fields[2];
-    struct env_val row = {NULL, 0};
-    bool exists, collision;
-    int64_t before = 0, after;
-    int rc = catalog_get_cstr(t, m->table.name, &def);
-
-    if (rc == 0)
-        rc = kv_encode_item(&def, &m->item, &pk, &sk, &sc->row);
-    if (rc == 0)
-        rc = find_row(t, &def, &pk, &sk, sc, &row, &exists, &collision);
-    if (rc == 0)
-        rc = check_condition(&m->cond, exists, row, &sc->arena);
-    if (rc == 0 && collision)
-        rc = CR_EKEYTOOBIG;
-    if (rc == 0 && exists)
-        rc = old_size(row, &sc->arena, &before);
-    if (rc == 0 && exists && m->return_old)
-        rc = keep_old(row, a, res);
-    if (rc)
-        return rc;
-    after = (int64_t)value_ddb_size(&m->item);
-    rc = env_put(t, ENV_DATA, sc->key.data, sc->key.len, sc->row.data, sc->row.len);
-    if (rc == 0)
-        rc = catalog_stats_add(t, def.id, exists ? 0 : 1, after - before);
-    if (rc == 0) {
-        key_map(&def, &pk, &sk, fields, &keys);
-        rc = changes_write(t, b->index, ordinal, MUT_PUT, def.id, &keys, &sc->row);
+    if (rc == CR_EINVAL && msg[0]) {
+        res->message = cr_arena_strndup(a, msg, strlen(msg));
+        if (!res->message)
+            return CR_ENOMEM;
     }
-    return after_write(rc);
+    return rc;
 }
 
-static int apply_delete(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
-                        struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
+/* The conditions of m on the current item (NULL: absent): the legacy one, then the hook's. */
+static int check_all(const struct mutation *m, bool exists, struct env_val row,
+                     const struct value *current, struct scratch *sc, struct cr_arena *a,
+                     struct mutation_result *res)
+{
+    char msg[CR_MUT_MSG_MAX] = "";
+    bool ok = true;
+    int rc = check_condition(&m->cond, exists, row, &sc->arena);
+
+    if (rc == 0 && m->hook.check) {
+        rc = hook_result(m->hook.check(m->hook.ctx, current, &ok, msg, sizeof msg), msg, a, res);
+        if (rc == 0 && !ok)
+            rc = CR_ECONDITION;
+    }
+    if (rc == CR_ECONDITION && current && m->return_old_on_fail) {
+        if (value_clone(current, a, &res->old) < 0)
+            return CR_ENOMEM;
+        res->has_old = true;
+    }
+    return rc;
+}
+
+/* MUT_UPDATE: the hook's new item, encoded into sc->row, with the mutation's key. */
+static int build_update(const struct mutation *m, const struct table_def *def,
+                        const struct value *current, const struct value *pk, const struct value *sk,
+                        struct scratch *sc, struct cr_arena *a, struct mutation_result *res,
+                        struct value *next)
+{
+    char msg[CR_MUT_MSG_MAX] = "";
+    struct value npk, nsk;
+    int rc;
+
+    if (!m->hook.update)
+        return CR_EINVAL;
+    rc = m->hook.update(m->hook.ctx, current, &sc->arena, next, msg, sizeof msg);
+    rc = hook_result(rc, msg, a, res);
+    if (rc == 0)
+        rc = kv_encode_item(def, next, &npk, &nsk, &sc->row);
+    if (rc == 0 && (!value_equal(&npk, pk) || (def->has_sk && !value_equal(&nsk, sk))))
+        rc = CR_EINVAL;
+    return rc;
+}
+
+/* PUT, DELETE, UPDATE and CHECK: one item, read, checked, then written (or removed). Every
+ * clean failure happens before the first write (see after_write). */
+static int apply_item(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+                      struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
 {
     const struct mutation *m = &b->muts[ordinal];
+    const struct value *item = NULL;
     struct table_def def;
-    struct value pk, sk, keys;
+    struct value pk, sk, keys, current, next;
     struct value_field fields[2];
     struct env_val row = {NULL, 0};
-    bool exists = false, collision;
-    int64_t before = 0;
+    bool exists = false, collision = false;
+    int64_t before = 0, after = 0;
     int rc = catalog_get_cstr(t, m->table.name, &def);
 
-    if (rc == 0)
+    if (rc == 0 && m->type == MUT_PUT)
+        rc = kv_encode_item(&def, &m->item, &pk, &sk, &sc->row);
+    else if (rc == 0)
         rc = kv_extract_key(&def, &m->key, true, &pk, &sk);
     if (rc == 0)
         rc = find_row(t, &def, &pk, &sk, sc, &row, &exists, &collision);
+    if (rc == 0 && exists) {
+        rc = value_decode(row.p, row.n, &sc->arena, &current);
+        before = (int64_t)value_ddb_size(&current);
+    }
     if (rc == 0)
-        rc = check_condition(&m->cond, exists, row, &sc->arena);
-    if (rc == 0 && exists)
-        rc = old_size(row, &sc->arena, &before);
-    if (rc == 0 && exists && m->return_old)
-        rc = keep_old(row, a, res);
+        rc = check_all(m, exists, row, exists ? &current : NULL, sc, a, res);
+    if (rc == 0 && collision && (m->type == MUT_PUT || m->type == MUT_UPDATE))
+        rc = CR_EKEYTOOBIG;
+    if (rc == 0 && m->type == MUT_UPDATE)
+        rc = build_update(m, &def, exists ? &current : NULL, &pk, &sk, sc, a, res, &next);
     if (rc)
         return rc;
-    if (exists)
+    item = m->type == MUT_PUT ? &m->item : m->type == MUT_UPDATE ? &next : NULL;
+    res->old_size = (uint64_t)before;
+    if (item) {
+        after = (int64_t)value_ddb_size(item);
+        res->new_size = (uint64_t)after;
+    }
+    /* Copies out of the txn before the write moves its pages: current and next borrow them. */
+    if (exists && m->return_old && m->type != MUT_CHECK) {
+        if (value_clone(&current, a, &res->old) < 0)
+            return CR_ENOMEM;
+        res->has_old = true;
+    }
+    if (item && m->return_new) {
+        if (value_clone(item, a, &res->new_item) < 0)
+            return CR_ENOMEM;
+        res->has_new = true;
+    }
+    if (m->type == MUT_CHECK)
+        return 0;
+    if (item)
+        rc = env_put(t, ENV_DATA, sc->key.data, sc->key.len, sc->row.data, sc->row.len);
+    else if (exists)
         rc = env_del(t, ENV_DATA, sc->key.data, sc->key.len);
-    if (rc == 0 && exists)
-        rc = catalog_stats_add(t, def.id, -1, -before);
+    if (rc == 0 && (item || exists))
+        rc = catalog_stats_add(t, def.id, item ? (exists ? 0 : 1) : -1, after - before);
     if (rc == 0) {
         key_map(&def, &pk, &sk, fields, &keys);
-        rc = changes_write(t, b->index, ordinal, MUT_DELETE, def.id, &keys, NULL);
+        rc = changes_write(t, b->index, ordinal, item ? MUT_PUT : MUT_DELETE, def.id, &keys,
+                           item ? &sc->row : NULL);
     }
     return after_write(rc);
 }
@@ -278,30 +303,49 @@ static int apply_one(struct storage_txn *t, const struct log_batch *b, uint16_t 
     case MUT_DELETE_TABLE:
         return apply_delete_table(t, b, ordinal, res);
     case MUT_PUT:
-        return apply_put(t, b, ordinal, sc, a, res);
     case MUT_DELETE:
-        return apply_delete(t, b, ordinal, sc, a, res);
+    case MUT_UPDATE:
+    case MUT_CHECK:
+        return apply_item(t, b, ordinal, sc, a, res);
     default:
         return CR_EINVAL;
     }
 }
 
-/* Marks every mutation of a failed batch: `failed` reports code, the others CR_EABORTED.
- * failed == n reports code on all of them (a batch-level error). */
+/* Marks every mutation of a failed batch: `failed` reports code and keeps its message and
+ * old item, the others CR_EABORTED. failed == n reports code on all of them (a batch-level
+ * error). */
 static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int code)
 {
+    struct mutation_result keep;
+
+    memset(&keep, 0, sizeof keep);
+    if (failed < n) {
+        keep.message = res[failed].message;
+        keep.has_old = res[failed].has_old;
+        keep.old = res[failed].old;
+    }
     memset(res, 0, n * sizeof *res);
     for (size_t i = 0; i < n; i++)
         res[i].code = failed == n || i == failed ? code : CR_EABORTED;
+    if (failed < n) {
+        keep.code = code;
+        res[failed] = keep;
+    }
+}
+
+static bool is_item_mutation(enum mut_type t)
+{
+    return t == MUT_PUT || t == MUT_DELETE || t == MUT_UPDATE || t == MUT_CHECK;
 }
 
 /* Applies one batch in a txn nested in parent. Returns 0 when the batch was applied or failed
  * cleanly (its results say which), or the environment error that must fail the whole call.
  *
- * A batch of one put or delete needs no nested txn: such a mutation fails cleanly only before
- * its first write (after_write), so there is nothing to roll back. This is the common case
- * (every single-item write), and it saves LMDB's nested-txn set-up and its dirty-page merge,
- * a large share of the writer's time when many small entries are grouped. */
+ * A batch of one item mutation (put, delete, update, check) needs no nested txn: such a mutation
+ * fails cleanly only before its first write (after_write), so there is nothing to roll back. This
+ * is the common case (every single-item write), and it saves LMDB's nested-txn set-up and its
+ * dirty-page merge, a large share of the writer's time when many small entries are grouped. */
 static int apply_batch(struct storage *s, struct storage_txn *parent, const struct log_batch *b,
                        struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
 {
@@ -313,11 +357,12 @@ static int apply_batch(struct storage *s, struct storage_txn *parent, const stru
         fail_batch(res, b->n, b->n, CR_ETOOMANY);
         return 0;
     }
-    if (b->n == 1 && (b->muts[0].type == MUT_PUT || b->muts[0].type == MUT_DELETE)) {
+    if (b->n == 1 && is_item_mutation(b->muts[0].type)) {
         rc = apply_one(parent, b, 0, sc, a, &res[0]);
         if (rc && !is_mutation_error(rc))
             return rc;
-        res[0].code = rc;
+        if (rc)
+            fail_batch(res, 1, 0, rc);
         return 0;
     }
     rc = env_write_begin(s, parent, &t);

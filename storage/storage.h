@@ -166,7 +166,10 @@ int kv_cursor_from_key(const struct table_def *def, const struct value *key, str
 
 /* ---- mutations and apply ---------------------------------------------------------------- */
 
-enum mut_type { MUT_CREATE_TABLE, MUT_DELETE_TABLE, MUT_PUT, MUT_DELETE };
+/* MUT_UPDATE builds the new item from the current one with hook.update and writes it as a put
+ * (the change feed records it as MUT_PUT). MUT_CHECK only evaluates its conditions and writes
+ * nothing, not even a change record. */
+enum mut_type { MUT_CREATE_TABLE, MUT_DELETE_TABLE, MUT_PUT, MUT_DELETE, MUT_UPDATE, MUT_CHECK };
 
 enum cond_type {
     COND_NONE,
@@ -182,15 +185,44 @@ struct condition {
     struct value value;
 };
 
+#define CR_MUT_MSG_MAX 512 /* a hook's message, NUL included */
+
+/*
+ * A precondition and a transformation supplied by the layer above (the server installs
+ * DynamoDB expressions here), evaluated by apply against the item's current state inside the
+ * batch's transaction. storage sees only these functions and the opaque ctx. They must be pure
+ * functions of (ctx, current) — no clock, no I/O, no state of their own — because apply's
+ * determinism rests on them. current is NULL when the item does not exist.
+ *
+ * check (NULL: none; PUT, DELETE, UPDATE, CHECK): sets *ok; false fails the mutation with
+ *   CR_ECONDITION.
+ * update (MUT_UPDATE, required): builds *next, a MAP, from current, allocating from a (apply's
+ *   per-mutation scratch; next may borrow from current). Its key attributes must equal the
+ *   mutation's key (CR_EINVAL otherwise).
+ * Both return 0; CR_EINVAL when the item makes the operation impossible, with text in msg
+ * (NUL-terminated, at most msg_size bytes), which becomes the mutation's result and message;
+ * or CR_ENOMEM, which fails the whole apply call like any environment error.
+ */
+struct mutation_hook {
+    int (*check)(const void *ctx, const struct value *current, bool *ok, char *msg,
+                 size_t msg_size);
+    int (*update)(const void *ctx, const struct value *current, struct cr_arena *a,
+                  struct value *next, char *msg, size_t msg_size);
+    const void *ctx;
+};
+
 struct mutation {
     enum mut_type type;
     /* MUT_CREATE_TABLE: name and key schema in `table` (id, created_* are set by apply).
      * Others: `table.name` names the table; apply looks it up. */
     struct table_def table;
     struct value item; /* MUT_PUT: the whole item (a MAP) */
-    struct value key;  /* MUT_DELETE: a MAP holding the key attributes */
+    struct value key;  /* MUT_DELETE, MUT_UPDATE, MUT_CHECK: a MAP holding the key attributes */
     struct condition cond;
-    bool return_old; /* put/delete: hand back the previous item in the result */
+    struct mutation_hook hook;
+    bool return_old;         /* put/delete/update: hand back the previous item in the result */
+    bool return_new;         /* put/update: hand back the new item */
+    bool return_old_on_fail; /* CR_ECONDITION: hand back the current item, if any */
 };
 
 /* One log entry: a batch applied all-or-nothing. */
@@ -206,7 +238,13 @@ struct mutation_result {
      * validation error of this mutation (CR_ENOTABLE, CR_ETABLEEXISTS, CR_EITEMTOOBIG, ...). */
     int code;
     bool has_old;
-    struct value old;       /* when return_old and the item existed; arena-allocated */
+    struct value old; /* when return_old (or return_old_on_fail and the mutation failed
+                         its condition) and the item existed; arena-allocated */
+    bool has_new;
+    struct value new_item;  /* when return_new and the mutation wrote; arena-allocated */
+    const char *message;    /* NULL, or a hook's text for this mutation's code; arena */
+    uint64_t old_size;      /* value_ddb_size of the item before (0: absent) and after (0: */
+    uint64_t new_size;      /* absent or not written): what capacity accounting needs */
     struct table_def table; /* the created (MUT_CREATE_TABLE) or deleted (MUT_DELETE_TABLE)
                                definition */
 };
@@ -215,11 +253,13 @@ struct mutation_result {
  * Applies entries in one LMDB write transaction and one fsync (group commit). Each entry is
  * all-or-nothing: when any of its mutations fails, none of them takes effect, the failing one
  * reports its code and the others CR_EABORTED; the entry still consumes its index. An entry of
- * more than CR_MAX_BATCH_MUTATIONS fails with CR_ETOOMANY on every mutation. The applied index
- * and the change feed records (one per mutation of each applied entry, a delete of a missing
- * item included) are written in the same transaction.
+ * more than CR_MAX_BATCH_MUTATIONS fails with CR_ETOOMANY on every mutation. The failing
+ * mutation keeps its message and its old item (return_old_on_fail). The applied index and the
+ * change feed records (one per mutation of each applied entry but MUT_CHECK, a delete of a
+ * missing item included) are written in the same transaction.
  *
- * results[i] points at an array of batches[i].n results; old items are allocated from `a`.
+ * results[i] points at an array of batches[i].n results; old and new items and messages are
+ * allocated from `a`.
  * Deterministic: the same batches on the same state give the same state and results.
  * Returns 0 when the transaction committed, or the environment error that made it fail (CR_EFULL,
  * CR_EIO, CR_ENOMEM, CR_ECORRUPT; never a per-mutation code):

@@ -1,8 +1,8 @@
 /*
  * Private to the DynamoDB dialect (server/http/dynamodb.c and its ddb_*.c files): the request
  * state every operation handler works on, and the helpers they share. dynamodb.c owns dispatch,
- * the error table and these helpers; ddb_tables.c, ddb_writes.c and ddb_reads.c hold the
- * operations. Nothing outside server/http includes this.
+ * the error table and these helpers; ddb_tables.c, ddb_writes.c, ddb_transact.c and ddb_reads.c
+ * hold the operations. Nothing outside server/http includes this.
  */
 #ifndef CR_HTTP_DDB_INT_H
 #define CR_HTTP_DDB_INT_H
@@ -19,6 +19,7 @@
 #define INVALID "One or more parameter values were invalid: "
 #define MAX_BATCH_WRITE 25 /* DynamoDB's BatchWriteItem limit */
 #define MAX_BATCH_GET 100  /* DynamoDB's BatchGetItem limit */
+#define MAX_TRANSACT 100   /* DynamoDB's TransactWriteItems and TransactGetItems limit */
 #define MAX_SEGMENTS 1000000
 #define ACCOUNT "000000000000"
 
@@ -36,8 +37,11 @@ struct ddb {
     struct table_stats stats;
     json_t *billing;    /* CreateTable: BillingMode, echoed; borrowed from in */
     json_t *throughput; /* CreateTable: ProvisionedThroughput, echoed; borrowed from in */
-    bool return_old;
     struct ops_write w;
+    const char *error_type; /* overrides the exception name of an error's code */
+    json_t *error_extra;    /* members added to an error's body; owned, released by finish */
+    bool own_results;       /* the done handler also answers an entry whose mutations failed */
+    void *op_data;          /* an operation's state from its handler to its done handler */
 };
 
 /* ---- errors: each sets d->e with DynamoDB's text and returns the code ---- */
@@ -79,6 +83,17 @@ int ddb_expr_fail(struct ddb *d, const struct ddb_err *err);
 bool ddb_same_key(const struct table_def *def, const struct value *a, const struct value *b);
 int ddb_request_items(struct ddb *d, json_t **items);
 
+/* Expressions and write options (ddb_writes.c), shared with ddb_transact.c. */
+struct ddb_hook;
+enum ddb_capacity { DDB_CAP_NONE, DDB_CAP_TOTAL, DDB_CAP_INDEXES };
+int ddb_capacity_mode(struct ddb *d, const json_t *obj, enum ddb_capacity *out);
+json_t *ddb_capacity_json(const char *table, double units, enum ddb_capacity mode);
+double ddb_write_units(const struct mutation_result *res);
+int ddb_old_on_fail(struct ddb *d, const json_t *obj, const char *path, bool *out);
+/* Condition (and, for an update, update) expression of obj with its placeholders, parsed for m
+ * and installed as m's hook (h must live as long as m). */
+int ddb_write_exprs(struct ddb *d, const json_t *obj, struct mutation *m, struct ddb_hook *h);
+
 /* ---- operations: a handler returns 0 with *out, PENDING after proposing a write (its done
  * handler then builds *out from d->w), or an error ---- */
 
@@ -88,6 +103,11 @@ int ddb_op_create_table(struct ddb *d, json_t **out);
 int ddb_op_delete_table(struct ddb *d, json_t **out);
 int ddb_op_describe_table(struct ddb *d, json_t **out);
 int ddb_op_list_tables(struct ddb *d, json_t **out);
+int ddb_op_describe_endpoints(struct ddb *d, json_t **out);
+int ddb_op_describe_limits(struct ddb *d, json_t **out);
+int ddb_op_tag_resource(struct ddb *d, json_t **out);
+int ddb_op_untag_resource(struct ddb *d, json_t **out);
+int ddb_op_list_tags_of_resource(struct ddb *d, json_t **out);
 int ddb_done_batch_write_item(struct ddb *d, json_t **out);
 int ddb_done_item_write(struct ddb *d, json_t **out);
 int ddb_op_batch_get_item(struct ddb *d, json_t **out);
@@ -97,5 +117,9 @@ int ddb_op_get_item(struct ddb *d, json_t **out);
 int ddb_op_put_item(struct ddb *d, json_t **out);
 int ddb_op_query(struct ddb *d, json_t **out);
 int ddb_op_scan(struct ddb *d, json_t **out);
+int ddb_op_update_item(struct ddb *d, json_t **out);
+int ddb_done_transact_write_items(struct ddb *d, json_t **out);
+int ddb_op_transact_get_items(struct ddb *d, json_t **out);
+int ddb_op_transact_write_items(struct ddb *d, json_t **out);
 
 #endif

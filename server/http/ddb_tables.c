@@ -1,7 +1,12 @@
-/* DynamoDB table operations: CreateTable, DeleteTable, DescribeTable, ListTables. */
+/*
+ * DynamoDB table operations: CreateTable, DeleteTable, DescribeTable, ListTables; the account
+ * constants DescribeEndpoints and DescribeLimits; and tags (TagResource, UntagResource,
+ * ListTagsOfResource), which are not stored yet.
+ */
 #include "common/error.h"
 #include "common/hash.h"
 #include "server/http/ddb_int.h"
+#include "server/http/http.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -350,5 +355,125 @@ int ddb_op_list_tables(struct ddb *d, json_t **out)
     *out = json_pack("{s:o}", "TableNames", names);
     if (*out && more && n)
         json_object_set_new(*out, "LastEvaluatedTableName", json_string(defs[n - 1].name));
+    return *out ? 0 : ddb_nomem(d);
+}
+
+/* ---- account constants ------------------------------------------------------------------- */
+
+#define ENDPOINT_CACHE_MINUTES 1440 /* DynamoDB's own answer: one day */
+#define ACCOUNT_MAX_CAPACITY 80000  /* DynamoDB's default account quotas (RCU and WCU) */
+#define TABLE_MAX_CAPACITY 40000    /* DynamoDB's default per-table quotas (RCU and WCU) */
+#define MAX_HOST_LEN 255
+
+/* The endpoint is the one the client reached: its Host header (this server, as it knows it). */
+int ddb_op_describe_endpoints(struct ddb *d, json_t **out)
+{
+    const char *host = http_header(d->r, "Host");
+    char address[MAX_HOST_LEN + 1];
+
+    if (host && *host && strlen(host) <= MAX_HOST_LEN)
+        snprintf(address, sizeof address, "%s", host);
+    else
+        snprintf(address, sizeof address, "127.0.0.1:%u", (unsigned)http_port(d->r->server));
+    *out = json_pack("{s:[{s:s,s:i}]}", "Endpoints", "Address", address, "CachePeriodInMinutes",
+                     ENDPOINT_CACHE_MINUTES);
+    return *out ? 0 : ddb_nomem(d);
+}
+
+int ddb_op_describe_limits(struct ddb *d, json_t **out)
+{
+    *out = json_pack("{s:I,s:I,s:I,s:I}", "AccountMaxReadCapacityUnits",
+                     (json_int_t)ACCOUNT_MAX_CAPACITY, "AccountMaxWriteCapacityUnits",
+                     (json_int_t)ACCOUNT_MAX_CAPACITY, "TableMaxReadCapacityUnits",
+                     (json_int_t)TABLE_MAX_CAPACITY, "TableMaxWriteCapacityUnits",
+                     (json_int_t)TABLE_MAX_CAPACITY);
+    return *out ? 0 : ddb_nomem(d);
+}
+
+/* ---- tags: not stored yet ---------------------------------------------------------------- */
+
+/*
+ * ResourceArn must be a table ARN, arn:aws:dynamodb:<region>:<account>:table/<name>, of an
+ * existing table (any region and account: a local server has one of each). Loads d->def.
+ */
+static int resource_table(struct ddb *d)
+{
+    static const char prefix[] = "arn:aws:dynamodb:";
+    char name[CR_MAX_NAME_LEN + 1];
+    const char *arn = NULL, *p, *region_end, *account_end;
+    size_t n;
+    json_t *j;
+    int rc = ddb_member(d, d->in, "ResourceArn", JSON_STRING, &j);
+
+    if (rc < 0)
+        return rc;
+    if (!j)
+        return ddb_constraint(d, NULL, "resourceArn", "Member must not be null");
+    arn = json_string_value(j);
+    n = strlen(arn);
+    if (n < 1)
+        return ddb_constraint(d, arn, "resourceArn",
+                              "Member must have length greater than or equal to 1");
+    if (n > 1283)
+        return ddb_constraint(d, arn, "resourceArn",
+                              "Member must have length less than or equal to 1283");
+    p = arn + strlen(prefix);
+    region_end = strncmp(arn, prefix, strlen(prefix)) == 0 ? strchr(p, ':') : NULL;
+    account_end = region_end && region_end > p ? strchr(region_end + 1, ':') : NULL;
+    if (!account_end || account_end == region_end + 1 || strncmp(account_end + 1, "table/", 6))
+        return ddb_fail(d, CR_EINVAL, "Invalid TableArn: Invalid ResourceArn provided as input %s",
+                        arn);
+    p = account_end + 7;
+    n = strlen(p);
+    if (n < CR_MIN_TABLE_NAME_LEN || n > CR_MAX_NAME_LEN || catalog_check_name(p, n) < 0)
+        return ddb_fail(d, CR_EINVAL, "Invalid TableArn: Invalid ResourceArn provided as input %s",
+                        arn);
+    memcpy(name, p, n + 1);
+    rc = ddb_load_table(d, name, false, &d->def, &d->stats);
+    if (rc == CR_ENOTABLE)
+        return ddb_fail(d, rc, "Requested resource not found: ResourceArn: %s not found", arn);
+    return rc;
+}
+
+/* TagResource and UntagResource: the table must exist; storing tags needs a catalog field. */
+static int tags_unsupported(struct ddb *d, const char *list, const char *path, const char *op)
+{
+    json_t *j;
+    int rc = ddb_member(d, d->in, list, JSON_ARRAY, &j);
+
+    if (rc < 0)
+        return rc;
+    if (!j)
+        return ddb_constraint(d, NULL, path, "Member must not be null");
+    rc = resource_table(d);
+    if (rc < 0)
+        return rc;
+    return ddb_fail(d, CR_EINVAL, "%s is not supported by this server yet: tags are not stored",
+                    op);
+}
+
+int ddb_op_tag_resource(struct ddb *d, json_t **out)
+{
+    (void)out;
+    return tags_unsupported(d, "Tags", "tags", "TagResource");
+}
+
+int ddb_op_untag_resource(struct ddb *d, json_t **out)
+{
+    (void)out;
+    return tags_unsupported(d, "TagKeys", "tagKeys", "UntagResource");
+}
+
+/* No tag is ever stored, so an existing table has none (CreateTable's Tags are ignored). */
+int ddb_op_list_tags_of_resource(struct ddb *d, json_t **out)
+{
+    json_t *token;
+    int rc = ddb_member(d, d->in, "NextToken", JSON_STRING, &token);
+
+    if (rc == 0)
+        rc = resource_table(d);
+    if (rc < 0)
+        return rc;
+    *out = json_pack("{s:[]}", "Tags");
     return *out ? 0 : ddb_nomem(d);
 }

@@ -1,156 +1,649 @@
-/* DynamoDB writes: PutItem, DeleteItem, BatchWriteItem. */
+/*
+ * DynamoDB writes: PutItem, UpdateItem, DeleteItem (with ConditionExpression, UpdateExpression,
+ * the legacy Expected and AttributeUpdates, ReturnValues, ReturnValuesOnConditionCheckFailure,
+ * ReturnConsumedCapacity) and BatchWriteItem. Expressions are parsed here to validate them, then
+ * travel as text in the log entry and are evaluated by apply() against the current item
+ * (server/ddb_hook.h): this file must never read an item to decide a write itself.
+ */
 #include "common/error.h"
+#include "server/ddb_hook.h"
 #include "server/http/ddb_int.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- single items -------------------------------------------------------------------------- */
+/* ---- capacity and return options ------------------------------------------------------- */
 
-/* ReturnValues of PutItem and DeleteItem. */
-static int return_values(struct ddb *d)
+int ddb_capacity_mode(struct ddb *d, const json_t *obj, enum ddb_capacity *out)
 {
     json_t *j;
     const char *v;
-    int rc = ddb_member(d, d->in, "ReturnValues", JSON_STRING, &j);
+    int rc = ddb_member(d, obj, "ReturnConsumedCapacity", JSON_STRING, &j);
 
+    *out = DDB_CAP_NONE;
     if (rc < 0 || !j)
         return rc;
     v = json_string_value(j);
-    if (strcmp(v, "ALL_OLD") == 0)
-        d->return_old = true;
-    else if (!strcmp(v, "UPDATED_OLD") || !strcmp(v, "ALL_NEW") || !strcmp(v, "UPDATED_NEW"))
-        return ddb_fail(d, CR_EINVAL, "ReturnValues can only be ALL_OLD or NONE");
+    if (strcmp(v, "TOTAL") == 0)
+        *out = DDB_CAP_TOTAL;
+    else if (strcmp(v, "INDEXES") == 0)
+        *out = DDB_CAP_INDEXES;
     else if (strcmp(v, "NONE") != 0)
-        return ddb_constraint(d, v, "returnValues",
-                              "Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, "
-                              "NONE, UPDATED_NEW]");
+        return ddb_constraint(d, v, "returnConsumedCapacity",
+                              "Member must satisfy enum value set: [INDEXES, TOTAL, NONE]");
     return 0;
 }
 
-/*
- * The legacy Expected parameter, as far as storage's one condition reaches: a single entry
- * that is {"Exists": false} on the partition key (the item must not exist), {"Exists": true,
- * "Value": v} / {"Value": v} / {"ComparisonOperator": "EQ", "AttributeValueList": [v]}
- * (the attribute must equal v).
- */
-static int expected(struct ddb *d, struct condition *c)
+/* {"TableName", "CapacityUnits"} (and "Table" for INDEXES: there are no indexes to add). */
+json_t *ddb_capacity_json(const char *table, double units, enum ddb_capacity mode)
 {
-    json_t *exp, *ex, *val, *cmp, *list;
-    const char *attr;
-    int rc = ddb_member(d, d->in, "Expected", JSON_OBJECT, &exp);
+    if (mode == DDB_CAP_INDEXES)
+        return json_pack("{s:s,s:f,s:{s:f}}", "TableName", table, "CapacityUnits", units, "Table",
+                         "CapacityUnits", units);
+    return json_pack("{s:s,s:f}", "TableName", table, "CapacityUnits", units);
+}
 
-    memset(c, 0, sizeof *c);
-    if (rc < 0 || !exp || json_object_size(exp) == 0)
+/* DynamoDB's write cost: one unit per KB (rounded up) of the larger of the item before and
+ * after, at least one. */
+double ddb_write_units(const struct mutation_result *res)
+{
+    uint64_t size = res->old_size > res->new_size ? res->old_size : res->new_size;
+
+    return size == 0 ? 1.0 : (double)((size + 1023) / 1024);
+}
+
+int ddb_old_on_fail(struct ddb *d, const json_t *obj, const char *path, bool *out)
+{
+    json_t *j;
+    const char *v;
+    int rc = ddb_member(d, obj, "ReturnValuesOnConditionCheckFailure", JSON_STRING, &j);
+
+    *out = false;
+    if (rc < 0 || !j)
         return rc;
-    if (json_object_size(exp) > 1)
-        return ddb_unsupported(d, "Expected with more than one attribute");
-    attr = json_object_iter_key(json_object_iter(exp));
-    ex = json_object_get(json_object_iter_value(json_object_iter(exp)), "Exists");
-    val = json_object_get(json_object_iter_value(json_object_iter(exp)), "Value");
-    cmp = json_object_get(json_object_iter_value(json_object_iter(exp)), "ComparisonOperator");
-    list = json_object_get(json_object_iter_value(json_object_iter(exp)), "AttributeValueList");
-    if (json_is_false(ex)) {
-        if (val)
-            return ddb_fail(d, CR_EINVAL,
-                            INVALID "Value cannot be used when Exists is false for "
-                                    "Attribute: %s",
-                            attr);
-        if (strcmp(attr, d->def.pk_name) != 0)
-            return ddb_unsupported(d, "Expected Exists=false on a non-key attribute");
-        c->type = COND_NOT_EXISTS;
+    v = json_string_value(j);
+    *out = strcmp(v, "ALL_OLD") == 0;
+    if (!*out && strcmp(v, "NONE") != 0)
+        return ddb_constraint(d, v, path, "Member must satisfy enum value set: [ALL_OLD, NONE]");
+    return 0;
+}
+
+enum return_values { RV_NONE, RV_ALL_OLD, RV_UPDATED_OLD, RV_ALL_NEW, RV_UPDATED_NEW };
+
+/* ReturnValues: PutItem and DeleteItem take NONE and ALL_OLD, UpdateItem all five. */
+static int return_values(struct ddb *d, enum mut_type type, enum return_values *out)
+{
+    static const char *const names[] = {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"};
+    json_t *j;
+    int rc = ddb_member(d, d->in, "ReturnValues", JSON_STRING, &j);
+
+    *out = RV_NONE;
+    if (rc < 0 || !j)
+        return rc;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(json_string_value(j), names[i]) != 0)
+            continue;
+        *out = (enum return_values)i;
+        if (type != MUT_UPDATE && *out != RV_NONE && *out != RV_ALL_OLD)
+            return ddb_fail(d, CR_EINVAL, "ReturnValues can only be ALL_OLD or NONE");
         return 0;
     }
-    if (cmp && (!json_is_string(cmp) || strcmp(json_string_value(cmp), "EQ") != 0))
-        return ddb_unsupported(d, "Expected with a ComparisonOperator other than EQ");
-    if (cmp) {
-        if (!json_is_array(list) || json_array_size(list) != 1)
-            return ddb_fail(d, CR_EINVAL,
-                            INVALID "Invalid number of argument(s) for the EQ "
-                                    "ComparisonOperator");
-        val = json_array_get(list, 0);
-    }
-    if (!val)
-        return ddb_fail(d, CR_EINVAL,
-                        INVALID "Value must be provided when Exists is true for "
-                                "Attribute: %s",
-                        attr);
-    c->type = COND_EQUALS;
-    c->attr = attr;
-    c->attr_len = strlen(attr);
-    rc = ddb_av_to_value(val, &d->r->arena, &c->value, &d->e);
+    return ddb_constraint(d, json_string_value(j), "returnValues",
+                          "Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, "
+                          "NONE, UPDATED_NEW]");
+}
+
+/* ---- expressions ---------------------------------------------------------------------------- */
+
+/* Parses h for m (reporting DynamoDB's text) and installs it as m's hook. */
+static int install(struct ddb *d, struct mutation *m, struct ddb_hook *h)
+{
+    struct ddb_err err;
+    int rc;
+
+    if (!h->condition && !h->update && m->type != MUT_UPDATE && m->type != MUT_CHECK)
+        return 0;
+    rc = ddb_hook_parse(h, m->type == MUT_PUT ? &m->item : &m->key, &d->r->arena, &err);
     if (rc < 0)
-        d->own_text = true;
+        return ddb_expr_fail(d, &err);
+    ddb_hook_install(h, m);
+    return 0;
+}
+
+static int string_member(struct ddb *d, const json_t *obj, const char *name, const char **s,
+                         size_t *len)
+{
+    json_t *j;
+    int rc = ddb_member(d, obj, name, JSON_STRING, &j);
+
+    *s = j ? json_string_value(j) : NULL;
+    *len = j ? json_string_length(j) : 0;
     return rc;
 }
 
-static const char *const write_later[] = {"ConditionExpression", "ExpressionAttributeNames",
-                                          "ExpressionAttributeValues", "ConditionalOperator", NULL};
-
-int ddb_op_put_item(struct ddb *d, json_t **out)
+int ddb_write_exprs(struct ddb *d, const json_t *obj, struct mutation *m, struct ddb_hook *h)
 {
+    struct ddb_ctx ctx;
+    int rc;
+
+    memset(h, 0, sizeof *h);
+    rc = string_member(d, obj, "ConditionExpression", &h->condition, &h->condition_len);
+    if (rc == 0 && m->type == MUT_UPDATE)
+        rc = string_member(d, obj, "UpdateExpression", &h->update, &h->update_len);
+    if (rc == 0)
+        rc = ddb_expr_ctx(d, obj, h->condition || h->update, &ctx);
+    if (rc < 0)
+        return rc;
+    h->names = ctx.names;
+    h->n_names = ctx.n_names;
+    h->values = ctx.values;
+    h->n_values = ctx.n_values;
+    if (rc == 0 && m->type == MUT_CHECK && !h->condition)
+        rc = ddb_constraint(d, NULL, "conditionExpression", "Member must not be null");
+    return rc < 0 ? rc : install(d, m, h);
+}
+
+/* ---- legacy conditions and updates, rewritten as expressions ------------------------------- */
+
+/* Expressions being written with their own placeholders (#l0 / :l0 in the condition, #u0 / :u0
+ * in the update): one table of each for both. */
+struct legacy {
+    struct ddb *d;
+    char *text; /* the expression being written: DDB_EXPR_MAX_LEN + 1 bytes */
+    size_t len;
+    struct ddb_name *names;
+    size_t n_names;
+    struct ddb_value *values;
+    size_t n_values;
+};
+
+static int emit(struct legacy *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int emit(struct legacy *l, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(l->text + l->len, DDB_EXPR_MAX_LEN + 1 - l->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= DDB_EXPR_MAX_LEN + 1 - l->len)
+        return ddb_fail(l->d, CR_EINVAL, INVALID "the condition or update is too long");
+    l->len += (size_t)n;
+    return 0;
+}
+
+static const char *placeholder(struct legacy *l, const char *prefix, size_t i)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%s%zu", prefix, i);
+
+    return cr_arena_strndup(&l->d->r->arena, buf, (size_t)n);
+}
+
+/* "#<p>N" naming attr; the placeholder is written into the text. */
+static int emit_name(struct legacy *l, const char *prefix, const char *attr)
+{
+    const char *ph = placeholder(l, prefix, l->n_names);
+
+    if (!ph)
+        return ddb_nomem(l->d);
+    l->names[l->n_names++] = (struct ddb_name){ph, strlen(ph), attr, strlen(attr)};
+    return emit(l, "%s", ph);
+}
+
+static int emit_value(struct legacy *l, const char *prefix, const json_t *av)
+{
+    struct value *v = cr_arena_alloc(&l->d->r->arena, sizeof *v);
+    const char *ph = placeholder(l, prefix, l->n_values);
+    int rc;
+
+    if (!v || !ph)
+        return ddb_nomem(l->d);
+    rc = ddb_av_to_value(av, &l->d->r->arena, v, &l->d->e);
+    if (rc < 0) {
+        l->d->own_text = true;
+        return rc;
+    }
+    l->values[l->n_values++] = (struct ddb_value){ph, strlen(ph), v};
+    return emit(l, "%s", ph);
+}
+
+/* Starts a new expression text in l. */
+static int legacy_text(struct legacy *l)
+{
+    l->len = 0;
+    l->text = cr_arena_alloc(&l->d->r->arena, DDB_EXPR_MAX_LEN + 1);
+    if (!l->text)
+        return ddb_nomem(l->d);
+    l->text[0] = 0;
+    return 0;
+}
+
+/* Legacy ComparisonOperators: the expression form of each, and how many values it takes
+ * (-1: one or more). */
+static const struct {
+    const char *op, *infix; /* infix: "name <infix> value"; NULL: another form */
+    int args;
+} comparisons[] = {
+    {"EQ", "=", 1},           {"NE", "<>", 1},
+    {"LE", "<=", 1},          {"LT", "<", 1},
+    {"GE", ">=", 1},          {"GT", ">", 1},
+    {"NOT_NULL", NULL, 0},    {"NULL", NULL, 0},
+    {"CONTAINS", NULL, 1},    {"NOT_CONTAINS", NULL, 1},
+    {"BEGINS_WITH", NULL, 1}, {"IN", NULL, -1},
+    {"BETWEEN", NULL, 2},
+};
+
+static int emit_comparison(struct legacy *l, const char *attr, const char *op, const json_t *list)
+{
+    size_t n = json_array_size(list), i, k;
+    int rc;
+
+    for (k = 0; k < sizeof comparisons / sizeof comparisons[0]; k++)
+        if (strcmp(comparisons[k].op, op) == 0)
+            break;
+    if (k == sizeof comparisons / sizeof comparisons[0])
+        return ddb_constraint(l->d, op, "expected.comparisonOperator",
+                              "Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, "
+                              "NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]");
+    if (list && !json_is_array(list))
+        return ddb_fail(l->d, CR_EPROTO, "Unexpected %s for member AttributeValueList",
+                        ddb_json_type_name(list));
+    if (comparisons[k].args < 0 ? n == 0 : n != (size_t)comparisons[k].args)
+        return ddb_fail(l->d, CR_EINVAL,
+                        INVALID "Invalid number of argument(s) for the %s ComparisonOperator", op);
+    if (comparisons[k].infix) {
+        rc = emit_name(l, "#l", attr);
+        if (rc == 0)
+            rc = emit(l, " %s ", comparisons[k].infix);
+        return rc < 0 ? rc : emit_value(l, ":l", json_array_get(list, 0));
+    }
+    if (!strcmp(op, "NOT_NULL") || !strcmp(op, "NULL")) {
+        rc = emit(l, "%s(",
+                  op[0] == 'N' && op[1] == 'O' ? "attribute_exists" : "attribute_not_exists");
+        if (rc == 0)
+            rc = emit_name(l, "#l", attr);
+        return rc < 0 ? rc : emit(l, ")");
+    }
+    if (!strcmp(op, "IN") || !strcmp(op, "BETWEEN")) {
+        rc = emit_name(l, "#l", attr);
+        if (rc == 0)
+            rc = emit(l, op[0] == 'I' ? " IN (" : " BETWEEN ");
+        for (i = 0; rc == 0 && i < n; i++) {
+            if (i)
+                rc = emit(l, op[0] == 'I' ? ", " : " AND ");
+            if (rc == 0)
+                rc = emit_value(l, ":l", json_array_get(list, i));
+        }
+        return rc < 0 || op[0] != 'I' ? rc : emit(l, ")");
+    }
+    rc = emit(l, "%s(",
+              !strcmp(op, "BEGINS_WITH") ? "begins_with"
+              : !strcmp(op, "CONTAINS")  ? "contains"
+                                         : "NOT contains");
+    if (rc == 0)
+        rc = emit_name(l, "#l", attr);
+    if (rc == 0)
+        rc = emit(l, ", ");
+    if (rc == 0)
+        rc = emit_value(l, ":l", json_array_get(list, 0));
+    return rc < 0 ? rc : emit(l, ")");
+}
+
+/* One entry of Expected: {Exists, Value} or {ComparisonOperator, AttributeValueList}. */
+static int emit_expected(struct legacy *l, const char *attr, const json_t *e)
+{
+    json_t *ex, *val, *cmp, *list;
+    struct ddb *d = l->d;
+    int rc;
+
+    if (!json_is_object(e))
+        return ddb_fail(d, CR_EPROTO, "Unexpected %s in Expected", ddb_json_type_name(e));
+    rc = ddb_member(d, e, "Exists", JSON_TRUE, &ex);
+    if (rc == 0)
+        rc = ddb_member(d, e, "Value", JSON_OBJECT, &val);
+    if (rc == 0)
+        rc = ddb_member(d, e, "ComparisonOperator", JSON_STRING, &cmp);
+    if (rc == 0)
+        rc = ddb_member(d, e, "AttributeValueList", JSON_ARRAY, &list);
+    if (rc < 0)
+        return rc;
+    if (cmp && (ex || val))
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Exists and Value cannot be used with ComparisonOperator for "
+                                "Attribute: %s",
+                        attr);
+    if (cmp)
+        return emit_comparison(l, attr, json_string_value(cmp), list);
+    if (list)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "AttributeValueList can only be used with a ComparisonOperator "
+                                "for Attribute: %s",
+                        attr);
+    if (ex && json_is_false(ex)) {
+        if (val)
+            return ddb_fail(d, CR_EINVAL,
+                            INVALID "Value cannot be used when Exists is false for Attribute: %s",
+                            attr);
+        rc = emit(l, "attribute_not_exists(");
+        if (rc == 0)
+            rc = emit_name(l, "#l", attr);
+        return rc < 0 ? rc : emit(l, ")");
+    }
+    if (!val)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Value must be provided when Exists is true for Attribute: %s",
+                        attr);
+    rc = emit_name(l, "#l", attr);
+    if (rc == 0)
+        rc = emit(l, " = ");
+    return rc < 0 ? rc : emit_value(l, ":l", val);
+}
+
+/* Expected + ConditionalOperator as a ConditionExpression. */
+static int expected(struct ddb *d, const json_t *exp, const json_t *cop, struct legacy *l)
+{
+    const char *attr, *op = cop ? json_string_value(cop) : "AND";
+    json_t *e;
+    size_t n = 0;
+    int rc;
+
+    if (strcmp(op, "AND") != 0 && strcmp(op, "OR") != 0)
+        return ddb_constraint(d, op, "conditionalOperator",
+                              "Member must satisfy enum value set: [AND, OR]");
+    json_object_foreach((json_t *)exp, attr, e)
+    {
+        rc = emit(l, n++ ? ") %s (" : "(", op);
+        if (rc == 0)
+            rc = emit_expected(l, attr, e);
+        if (rc < 0)
+            return rc;
+    }
+    return emit(l, ")");
+}
+
+/* AttributeUpdates as an UpdateExpression: PUT -> SET, DELETE -> REMOVE (no value) or DELETE,
+ * ADD -> ADD. */
+static int attribute_updates(struct ddb *d, const json_t *upd, struct legacy *l)
+{
+    static const char *const clauses[] = {"SET", "REMOVE", "ADD", "DELETE"};
+    const char *attr;
+    json_t *u;
+    int rc;
+
+    for (size_t c = 0; c < 4; c++) {
+        size_t n = 0;
+
+        json_object_foreach((json_t *)upd, attr, u)
+        {
+            json_t *act, *val;
+            const char *a;
+            size_t which;
+
+            if (!json_is_object(u))
+                return ddb_fail(d, CR_EPROTO, "Unexpected %s in AttributeUpdates",
+                                ddb_json_type_name(u));
+            rc = ddb_member(d, u, "Action", JSON_STRING, &act);
+            if (rc == 0)
+                rc = ddb_member(d, u, "Value", JSON_OBJECT, &val);
+            if (rc < 0)
+                return rc;
+            a = act ? json_string_value(act) : "PUT";
+            if (!strcmp(a, "PUT"))
+                which = 0;
+            else if (!strcmp(a, "DELETE"))
+                which = val ? 3 : 1;
+            else if (!strcmp(a, "ADD"))
+                which = 2;
+            else
+                return ddb_constraint(d, a, "attributeUpdates.action",
+                                      "Member must satisfy enum value set: [ADD, PUT, DELETE]");
+            if (which != 1 && !val)
+                return ddb_fail(d, CR_EINVAL,
+                                INVALID "Only DELETE action is allowed when no attribute value "
+                                        "is specified");
+            if (which != c)
+                continue;
+            rc = emit(l, n++ ? ", " : l->len ? " %s " : "%s ", clauses[c]);
+            if (rc == 0)
+                rc = emit_name(l, "#u", attr);
+            if (rc == 0 && which != 1)
+                rc = emit(l, c == 0 ? " = " : " ");
+            if (rc == 0 && which != 1)
+                rc = emit_value(l, ":u", val);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Room for every placeholder the legacy parameters can need. */
+static size_t legacy_slots(const json_t *exp, const json_t *upd)
+{
+    const char *k;
+    json_t *e;
+    size_t n = json_object_size(upd) + 1;
+
+    json_object_foreach((json_t *)exp, k, e)
+    {
+        json_t *list = json_object_get(e, "AttributeValueList");
+
+        n += 1 + (json_is_array(list) ? json_array_size(list) : 0);
+    }
+    return n;
+}
+
+/* Expected, ConditionalOperator, AttributeUpdates into h. */
+static int legacy(struct ddb *d, struct mutation *m, struct ddb_hook *h)
+{
+    struct legacy l = {d, NULL, 0, NULL, 0, NULL, 0};
+    json_t *exp, *cop, *upd;
+    size_t slots;
+    int rc = ddb_member(d, d->in, "Expected", JSON_OBJECT, &exp);
+
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "ConditionalOperator", JSON_STRING, &cop);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "AttributeUpdates", JSON_OBJECT, &upd);
+    if (rc < 0)
+        return rc;
+    if (upd && m->type != MUT_UPDATE)
+        return ddb_fail(d, CR_EPROTO, "Unknown member AttributeUpdates");
+    slots = legacy_slots(exp, upd);
+    l.names = cr_arena_alloc(&d->r->arena, slots * sizeof *l.names);
+    l.values = cr_arena_alloc(&d->r->arena, slots * sizeof *l.values);
+    if (!l.names || !l.values)
+        return ddb_nomem(d);
+    memset(h, 0, sizeof *h);
+    if (exp && json_object_size(exp)) {
+        rc = legacy_text(&l);
+        if (rc == 0)
+            rc = expected(d, exp, cop, &l);
+        h->condition = l.text;
+        h->condition_len = l.len;
+    }
+    if (rc == 0 && upd && json_object_size(upd)) {
+        rc = legacy_text(&l);
+        if (rc == 0)
+            rc = attribute_updates(d, upd, &l);
+        h->update = l.text;
+        h->update_len = l.len;
+    }
+    h->names = l.names;
+    h->n_names = l.n_names;
+    h->values = l.values;
+    h->n_values = l.n_values;
+    return rc < 0 ? rc : install(d, m, h);
+}
+
+/* Expected / ConditionalOperator / AttributeUpdates, or the expression parameters: DynamoDB
+ * refuses a mix. */
+static int conditions(struct ddb *d, struct mutation *m, struct ddb_hook *h)
+{
+    static const char *const legacy_names[] = {"AttributeUpdates", "ConditionalOperator",
+                                               "Expected", NULL};
+    static const char *const expr_names[] = {"ConditionExpression", "ExpressionAttributeNames",
+                                             "ExpressionAttributeValues", "UpdateExpression", NULL};
+    const char *const *lists[2] = {legacy_names, expr_names};
+    char used[2][160] = {"", ""};
+
+    for (int k = 0; k < 2; k++) {
+        for (const char *const *n = lists[k]; *n; n++) {
+            json_t *j = json_object_get(d->in, *n);
+            size_t len = strlen(used[k]);
+
+            if (j && !json_is_null(j))
+                snprintf(used[k] + len, sizeof used[k] - len, "%s%s", len ? ", " : "", *n);
+        }
+    }
+    if (used[0][0] && used[1][0])
+        return ddb_fail(d, CR_EINVAL,
+                        "Can not use both expression and non-expression parameters in the same "
+                        "request: Non-expression parameters: {%s} Expression parameters: {%s}",
+                        used[0], used[1]);
+    return used[0][0] ? legacy(d, m, h) : ddb_write_exprs(d, d->in, m, h);
+}
+
+/* ---- PutItem, UpdateItem, DeleteItem ------------------------------------------------------- */
+
+/* One item write from its handler to its done handler. */
+struct item_write {
     struct mutation mut;
+    struct ddb_hook hook;
+    enum return_values rv;
+    enum ddb_capacity capacity;
+};
+
+static int item_write(struct ddb *d, enum mut_type type)
+{
+    struct item_write *iw = cr_arena_calloc(&d->r->arena, sizeof *iw);
+    struct mutation *m;
     const char *name = NULL;
     int rc;
 
-    memset(&mut, 0, sizeof mut);
-    mut.type = MUT_PUT;
-    mut.key.type = VT_NULL;
+    if (!iw)
+        return ddb_nomem(d);
+    d->op_data = iw;
+    m = &iw->mut;
+    m->type = type;
+    m->item.type = VT_NULL;
+    m->key.type = VT_NULL;
     rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
     if (rc == 0)
-        rc = ddb_reject(d, d->in, write_later);
-    if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
+    if (rc == 0 && type == MUT_PUT)
+        rc = ddb_key_or_item(d, d->in, "Item", "item", &d->def, true, &m->item);
+    else if (rc == 0)
+        rc = ddb_key_or_item(d, d->in, "Key", "key", &d->def, false, &m->key);
     if (rc == 0)
-        rc = ddb_key_or_item(d, d->in, "Item", "item", &d->def, true, &mut.item);
+        rc = return_values(d, type, &iw->rv);
     if (rc == 0)
-        rc = return_values(d);
+        rc = ddb_old_on_fail(d, d->in, "returnValuesOnConditionCheckFailure",
+                             &m->return_old_on_fail);
     if (rc == 0)
-        rc = expected(d, &mut.cond);
+        rc = ddb_capacity_mode(d, d->in, &iw->capacity);
+    if (rc == 0)
+        rc = conditions(d, m, &iw->hook);
     if (rc < 0)
         return rc;
-    mut.table = d->def;
-    mut.return_old = d->return_old;
-    return ddb_propose(d, &mut, 1);
+    m->table = d->def;
+    m->return_old = iw->rv == RV_ALL_OLD || iw->rv == RV_UPDATED_OLD;
+    m->return_new = iw->rv == RV_ALL_NEW || iw->rv == RV_UPDATED_NEW;
+    d->own_results = true;
+    return ddb_propose(d, m, 1);
+}
+
+int ddb_op_put_item(struct ddb *d, json_t **out)
+{
+    (void)out;
+    return item_write(d, MUT_PUT);
+}
+
+int ddb_op_update_item(struct ddb *d, json_t **out)
+{
+    (void)out;
+    return item_write(d, MUT_UPDATE);
 }
 
 int ddb_op_delete_item(struct ddb *d, json_t **out)
 {
-    struct mutation mut;
-    const char *name = NULL;
-    int rc;
-
-    memset(&mut, 0, sizeof mut);
-    mut.type = MUT_DELETE;
-    mut.item.type = VT_NULL;
-    rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
-    if (rc == 0)
-        rc = ddb_reject(d, d->in, write_later);
-    if (rc == 0)
-        rc = ddb_load_table(d, name, false, &d->def, NULL);
-    if (rc == 0)
-        rc = ddb_key_or_item(d, d->in, "Key", "key", &d->def, false, &mut.key);
-    if (rc == 0)
-        rc = return_values(d);
-    if (rc == 0)
-        rc = expected(d, &mut.cond);
-    if (rc < 0)
-        return rc;
-    mut.table = d->def;
-    mut.return_old = d->return_old;
-    return ddb_propose(d, &mut, 1);
+    (void)out;
+    return item_write(d, MUT_DELETE);
 }
 
-/* PutItem and DeleteItem: {} or the old item under Attributes. */
+/* A failed item write, in DynamoDB's words; the current item goes with a failed condition when
+ * ReturnValuesOnConditionCheckFailure asked for it. */
+static int item_error(struct ddb *d, const struct item_write *iw, const struct mutation_result *res)
+{
+    if (res->code == CR_ECONDITION && res->has_old)
+        d->error_extra = json_pack("{s:o}", "Item", ddb_item_from_value(&res->old));
+    if (res->code == CR_EITEMTOOBIG && iw->mut.type == MUT_UPDATE)
+        return ddb_fail(d, res->code, "Item size to update has exceeded the maximum allowed size");
+    if (res->code == CR_ENOTABLE)
+        return ddb_fail(d, res->code, "Requested resource not found");
+    if (res->message)
+        return ddb_fail(d, res->code, "%s", res->message);
+    return res->code;
+}
+
+/* The Attributes ReturnValues asked for: NULL for none. */
+static int attributes(const struct item_write *iw, const struct mutation_result *res,
+                      struct cr_arena *a, json_t **out)
+{
+    const struct value *v = NULL;
+    struct value proj;
+    int rc;
+
+    *out = NULL;
+    if ((iw->rv == RV_ALL_OLD || iw->rv == RV_UPDATED_OLD) && res->has_old)
+        v = &res->old;
+    if ((iw->rv == RV_ALL_NEW || iw->rv == RV_UPDATED_NEW) && res->has_new)
+        v = &res->new_item;
+    if (!v)
+        return 0;
+    if (iw->rv == RV_UPDATED_OLD || iw->rv == RV_UPDATED_NEW) {
+        if (!iw->hook.upd)
+            return 0;
+        rc = ddb_update_project(iw->hook.upd, v, a, &proj);
+        if (rc < 0)
+            return rc;
+        if (proj.u.map.n == 0)
+            return 0;
+        v = &proj;
+    }
+    *out = ddb_item_from_value(v);
+    return *out ? 0 : CR_ENOMEM;
+}
+
+/* PutItem, UpdateItem and DeleteItem: {} with the Attributes and ConsumedCapacity asked for. */
 int ddb_done_item_write(struct ddb *d, json_t **out)
 {
+    const struct item_write *iw = d->op_data;
     const struct mutation_result *res = &d->w.results[0];
+    json_t *attrs = NULL, *cap = NULL;
 
+    if (d->w.n != 1)
+        return ddb_fail(d, CR_EINTERNAL, "the log returned %zu results", d->w.n);
+    if (res->code)
+        return item_error(d, iw, res);
+    if (attributes(iw, res, &d->r->arena, &attrs) < 0)
+        return ddb_nomem(d);
+    if (iw->capacity != DDB_CAP_NONE)
+        cap = ddb_capacity_json(d->def.name, ddb_write_units(res), iw->capacity);
     *out = json_object();
-    if (*out && d->return_old && res->has_old)
-        json_object_set_new(*out, "Attributes", ddb_item_from_value(&res->old));
+    if (*out && attrs)
+        json_object_set_new(*out, "Attributes", attrs);
+    if (*out && cap)
+        json_object_set_new(*out, "ConsumedCapacity", cap);
+    if (!*out) {
+        json_decref(attrs);
+        json_decref(cap);
+    }
     return *out ? 0 : ddb_nomem(d);
 }
 

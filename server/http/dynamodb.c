@@ -7,17 +7,17 @@
  * query/ddb_expr's job), and must answer every request exactly once.
  *
  * This file: dispatch (the DDB_OPS table), the error table, and the helpers every operation
- * shares (ddb_int.h). The operations live in ddb_tables.c, ddb_writes.c and ddb_reads.c.
+ * shares (ddb_int.h). The operations live in ddb_tables.c, ddb_writes.c, ddb_transact.c and
+ * ddb_reads.c.
  *
  * BatchWriteItem is applied as ONE log entry: every request is validated first, then all of
  * them apply or none does. DynamoDB itself is not atomic across a batch, but an all-or-nothing
  * batch is a valid DynamoDB outcome (UnprocessedItems is always empty), and it means a failed
  * batch never leaves half its items behind.
  *
- * Not yet (clear ValidationException rather than silent acceptance): expressions
- * (ConditionExpression, KeyConditionExpression, FilterExpression, ProjectionExpression,
- * UpdateExpression) until query/ddb_expr lands, secondary indexes, and any Expected other
- * than one Exists/EQ test. See docs/dynamodb.md.
+ * Not yet (clear ValidationException rather than silent acceptance): read-side expressions
+ * (KeyConditionExpression, FilterExpression, ProjectionExpression) until ddb_reads.c takes
+ * them, and secondary indexes. See docs/dynamodb.md.
  */
 #include "common/error.h"
 #include "common/hash.h"
@@ -104,7 +104,7 @@ int ddb_nomem(struct ddb *d)
     return ddb_fail(d, CR_ENOMEM, "out of memory");
 }
 
-static void error_body(int code, const char *own, int *status, json_t **out)
+static void error_body(int code, const char *own, const char *type_name, int *status, json_t **out)
 {
     const char *name = "InternalServerError", *text = "Internal server error";
     char type[128];
@@ -122,7 +122,7 @@ static void error_body(int code, const char *own, int *status, json_t **out)
     default:
         break;
     }
-    snprintf(type, sizeof type, ERROR_NS "%s", name);
+    snprintf(type, sizeof type, ERROR_NS "%s", type_name ? type_name : name);
     *out = json_pack("{s:s,s:s}", "__type", type, "message", own ? own : text);
 }
 
@@ -134,8 +134,13 @@ static void finish(struct ddb *d, int rc, json_t *out)
 
     if (rc < 0) {
         json_decref(out);
-        error_body(rc, d->own_text && d->e.code == rc ? d->e.text : NULL, &status, &out);
+        error_body(rc, d->own_text && d->e.code == rc ? d->e.text : NULL, d->error_type, &status,
+                   &out);
+        if (out && d->error_extra)
+            json_object_update(out, d->error_extra);
     }
+    json_decref(d->error_extra);
+    d->error_extra = NULL;
     body = out ? json_dumps(out, JSON_COMPACT) : NULL;
     json_decref(out);
     if (!body) {
@@ -520,10 +525,18 @@ int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n)
     X(PutItem, ddb_op_put_item, ddb_done_item_write)                                               \
     X(GetItem, ddb_op_get_item, NULL)                                                              \
     X(DeleteItem, ddb_op_delete_item, ddb_done_item_write)                                         \
+    X(UpdateItem, ddb_op_update_item, ddb_done_item_write)                                         \
+    X(TransactWriteItems, ddb_op_transact_write_items, ddb_done_transact_write_items)              \
+    X(TransactGetItems, ddb_op_transact_get_items, NULL)                                           \
     X(BatchWriteItem, ddb_op_batch_write_item, ddb_done_batch_write_item)                          \
     X(BatchGetItem, ddb_op_batch_get_item, NULL)                                                   \
     X(Query, ddb_op_query, NULL)                                                                   \
-    X(Scan, ddb_op_scan, NULL)
+    X(Scan, ddb_op_scan, NULL)                                                                     \
+    X(DescribeEndpoints, ddb_op_describe_endpoints, NULL)                                          \
+    X(DescribeLimits, ddb_op_describe_limits, NULL)                                                \
+    X(TagResource, ddb_op_tag_resource, NULL)                                                      \
+    X(UntagResource, ddb_op_untag_resource, NULL)                                                  \
+    X(ListTagsOfResource, ddb_op_list_tags_of_resource, NULL)
 
 static const struct {
     const char *name;
@@ -556,7 +569,7 @@ static void write_done(struct ops_write *w)
     json_t *out = NULL;
     int rc = w->code;
 
-    if (rc == 0)
+    if (rc == 0 && !d->own_results)
         rc = result_error(d);
     if (rc == 0)
         rc = ops_table[d->op].done(d, &out);

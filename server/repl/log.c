@@ -70,25 +70,43 @@ static void complete(struct log_proposal *p)
         c->notify(c);
 }
 
-/* Copies the old items storage allocated from the group arena into the proposal's arena,
- * which outlives this group. */
+/* Copies what storage allocated from the group arena (old and new items, messages) into the
+ * proposal's arena, which outlives this group. */
+static int adopt_result(struct mutation_result *r, struct cr_arena *a)
+{
+    struct value copy;
+
+    if (r->has_old) {
+        if (value_clone(&r->old, a, &copy) < 0)
+            return CR_ENOMEM;
+        r->old = copy;
+    }
+    if (r->has_new) {
+        if (value_clone(&r->new_item, a, &copy) < 0)
+            return CR_ENOMEM;
+        r->new_item = copy;
+    }
+    if (r->message) {
+        r->message = cr_arena_strndup(a, r->message, strlen(r->message));
+        if (!r->message)
+            return CR_ENOMEM;
+    }
+    return 0;
+}
+
 static void adopt_results(struct log_proposal *p, struct log *l)
 {
     for (size_t i = 0; i < p->n_results; i++) {
         struct mutation_result *r = &p->results[i];
-        struct value copy;
 
         if (r->code == 0)
             atomic_fetch_add(&l->writes, 1);
-        if (!r->has_old)
-            continue;
-        if (value_clone(&r->old, p->arena, &copy) < 0) {
-            cr_log(CR_LOG_WARN, "log: out of memory returning the old item of entry %llu",
+        if (adopt_result(r, p->arena) < 0) {
+            cr_log(CR_LOG_WARN, "log: out of memory returning the items of entry %llu",
                    (unsigned long long)p->index);
-            r->has_old = false;
-            continue;
+            r->has_old = r->has_new = false;
+            r->message = NULL;
         }
-        r->old = copy;
     }
 }
 

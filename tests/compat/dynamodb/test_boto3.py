@@ -4,6 +4,7 @@ Usage: test_boto3.py CIRRUSD [unittest args]. Starts cirrusd on ephemeral loopba
 temporary data directory and checks results, error types and DynamoDB's message texts.
 """
 import http.client
+import json
 import os
 import re
 import shutil
@@ -389,12 +390,6 @@ class TestItems(DynamoTest):
         got = self.c.get_item(TableName=self.t, Key={"id": S("cond")})["Item"]
         self.assertEqual(N(2), got["v"])
 
-    def test_expressions_not_yet(self):
-        self.assertError("ValidationException",
-                         "ConditionExpression is not supported by this server yet",
-                         self.c.put_item, TableName=self.t, Item={"id": S("e")},
-                         ConditionExpression="attribute_not_exists(id)")
-
 
 class TestBatches(DynamoTest):
     def test_batch_write_and_get(self):
@@ -639,6 +634,352 @@ class TestProtocol(unittest.TestCase):
         s.close()
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply)
         self.assertIn("TableNames", client().list_tables())  # still serving
+
+
+def call_raw(op, body):
+    """One request over plain HTTP, for parameters older botocore models lack (the system's
+    1.29 has no ReturnValuesOnConditionCheckFailure on single-item writes): (status, JSON)."""
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    conn.request("POST", "/", body=json.dumps(body),
+                 headers={"Content-Type": "application/x-amz-json-1.0",
+                          "X-Amz-Target": "DynamoDB_20120810." + op})
+    r = conn.getresponse()
+    out = json.loads(r.read())
+    conn.close()
+    return r.status, out
+
+
+class TestConditionalWrites(DynamoTest):
+    """ConditionExpression, UpdateItem, legacy Expected/AttributeUpdates, ReturnValues and
+    ReturnConsumedCapacity: conditions and updates are evaluated by apply() in the log."""
+
+    def assertFailedWithItem(self, op, body, item):
+        status, out = call_raw(op, dict(body, ReturnValuesOnConditionCheckFailure="ALL_OLD"))
+        self.assertEqual(400, status)
+        self.assertEqual("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                         out["__type"])
+        self.assertEqual("The conditional request failed", out["message"])
+        self.assertEqual(item, out.get("Item"))
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.t = "cond_%d" % os.getpid()
+        cls.c.create_table(TableName=cls.t, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                           BillingMode="PAY_PER_REQUEST")
+
+    def get(self, key):
+        return self.c.get_item(TableName=self.t, Key={"id": S(key)}, ConsistentRead=True).get("Item")
+
+    def update(self, key, **kw):
+        return self.c.update_item(TableName=self.t, Key={"id": S(key)}, **kw)
+
+    def test_put_and_delete_conditions(self):
+        self.c.put_item(TableName=self.t, Item={"id": S("p"), "v": N(1)},
+                        ConditionExpression="attribute_not_exists(id)")
+        self.assertFailedWithItem("PutItem", {"TableName": self.t, "Item": {"id": S("p"), "v": N(2)},
+                                              "ConditionExpression": "attribute_not_exists(id)"},
+                                  {"id": S("p"), "v": N(1)})
+        r = self.assertError("ConditionalCheckFailedException", "The conditional request failed",
+                             self.c.put_item, TableName=self.t, Item={"id": S("p")},
+                             ConditionExpression="#v > :v", ExpressionAttributeNames={"#v": "v"},
+                             ExpressionAttributeValues={":v": N(5)})
+        self.assertNotIn("Item", r)
+        r = self.c.put_item(TableName=self.t, Item={"id": S("p"), "v": N(2)},
+                            ConditionExpression="#v < :v AND size(id) = :one",
+                            ExpressionAttributeNames={"#v": "v"},
+                            ExpressionAttributeValues={":v": N(5), ":one": N(1)},
+                            ReturnValues="ALL_OLD")
+        self.assertEqual({"id": S("p"), "v": N(1)}, r["Attributes"])
+        self.assertError("ConditionalCheckFailedException", "The conditional request failed",
+                         self.c.delete_item, TableName=self.t, Key={"id": S("p")},
+                         ConditionExpression="v = :v", ExpressionAttributeValues={":v": N(1)})
+        r = self.c.delete_item(TableName=self.t, Key={"id": S("p")}, ReturnValues="ALL_OLD",
+                               ConditionExpression="v IN (:a, :b)",
+                               ExpressionAttributeValues={":a": N(2), ":b": N(3)})
+        self.assertEqual({"id": S("p"), "v": N(2)}, r["Attributes"])
+        self.assertIsNone(self.get("p"))
+        # A condition on an absent item sees every attribute missing.
+        self.assertError("ConditionalCheckFailedException", "The conditional request failed",
+                         self.c.delete_item, TableName=self.t, Key={"id": S("p")},
+                         ConditionExpression="attribute_exists(id)")
+
+    def test_expression_validation(self):
+        cases = [
+            (dict(ConditionExpression="v = :v", ExpressionAttributeValues={":v": N(1), ":x": N(2)}),
+             "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}"),
+            (dict(ConditionExpression="v = :nope"),
+             "Invalid ConditionExpression: An expression attribute value used in expression is "
+             "not defined; attribute value: :nope"),
+            (dict(ExpressionAttributeNames={"#a": "a"}),
+             "ExpressionAttributeNames can only be specified when using expressions"),
+            (dict(ExpressionAttributeValues={":a": N(1)}),
+             "ExpressionAttributeValues can only be specified when using expressions"),
+            (dict(ConditionExpression="attribute_not_exists(id)", Expected={"id": {"Exists": False}}),
+             "Can not use both expression and non-expression parameters in the same request: "
+             "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}"),
+        ]
+        for kw, message in cases:
+            with self.subTest(kw=kw):
+                self.assertError("ValidationException", message, self.c.put_item,
+                                 TableName=self.t, Item={"id": S("x")}, **kw)
+        r = self.assertError("ValidationException", None, self.c.put_item, TableName=self.t,
+                             Item={"id": S("x")}, ConditionExpression="v = = 1")
+        self.assertTrue(r["Error"]["Message"].startswith("Invalid ConditionExpression: Syntax error"))
+        self.assertError("ValidationException", "ReturnValues can only be ALL_OLD or NONE",
+                         self.c.delete_item, TableName=self.t, Key={"id": S("x")},
+                         ReturnValues="UPDATED_NEW")
+        status, out = call_raw("PutItem", {"TableName": self.t, "Item": {"id": S("x")},
+                                           "ReturnValuesOnConditionCheckFailure": "SOME"})
+        self.assertEqual((400, "1 validation error detected: Value 'SOME' at "
+                               "'returnValuesOnConditionCheckFailure' failed to satisfy constraint: "
+                               "Member must satisfy enum value set: [ALL_OLD, NONE]"),
+                         (status, out["message"]))
+        self.assertIsNone(self.get("x"))
+
+    def test_update_item(self):
+        r = self.update("u", UpdateExpression="SET a = :a, n = :zero",
+                        ExpressionAttributeValues={":a": S("x"), ":zero": N(0)},
+                        ReturnValues="ALL_NEW")
+        self.assertEqual({"id": S("u"), "a": S("x"), "n": N(0)}, r["Attributes"])
+        for want in (1, 2):
+            r = self.update("u", UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": N(1)},
+                            ReturnValues="UPDATED_NEW")
+            self.assertEqual({"n": N(want)}, r["Attributes"])
+        r = self.update("u", UpdateExpression="SET n = n + :one, l = list_append(if_not_exists(l, :e), :v)",
+                        ExpressionAttributeValues={":one": N(1), ":e": {"L": []}, ":v": {"L": [S("q")]}},
+                        ReturnValues="UPDATED_OLD")
+        self.assertEqual({"n": N(2)}, r["Attributes"])
+        r = self.update("u", UpdateExpression="REMOVE a", ReturnValues="ALL_OLD")
+        self.assertEqual({"id": S("u"), "a": S("x"), "n": N(3), "l": {"L": [S("q")]}}, r["Attributes"])
+        self.assertNotIn("Attributes", self.update("u", UpdateExpression="SET b = :b",
+                                                   ExpressionAttributeValues={":b": {"BOOL": True}}))
+        self.assertEqual({"id": S("u"), "n": N(3), "l": {"L": [S("q")]}, "b": {"BOOL": True}},
+                         self.get("u"))
+        # No UpdateExpression: the item is created from its key (or left as it is).
+        self.update("bare")
+        self.assertEqual({"id": S("bare")}, self.get("bare"))
+
+    def test_update_conditions_and_errors(self):
+        self.update("e", UpdateExpression="SET s = :s", ExpressionAttributeValues={":s": S("text")})
+        self.assertFailedWithItem("UpdateItem", {
+            "TableName": self.t, "Key": {"id": S("e")}, "UpdateExpression": "SET s = :s",
+            "ConditionExpression": "s = :old",
+            "ExpressionAttributeValues": {":s": S("new"), ":old": S("other")}},
+            {"id": S("e"), "s": S("text")})
+        upd = self.c.update_item
+        key = {"id": S("e")}
+        self.assertError("ValidationException",
+                         "An operand in the update expression has an incorrect data type",
+                         upd, TableName=self.t, Key=key, UpdateExpression="SET s = s + :one",
+                         ExpressionAttributeValues={":one": N(1)})
+        self.assertError("ValidationException",
+                         "The provided expression refers to an attribute that does not exist in "
+                         "the item",
+                         upd, TableName=self.t, Key=key, UpdateExpression="SET t = nothere + :one",
+                         ExpressionAttributeValues={":one": N(1)})
+        self.assertError("ValidationException",
+                         INVALID + "Cannot update attribute id. This attribute is part of the key",
+                         upd, TableName=self.t, Key=key, UpdateExpression="SET id = :s",
+                         ExpressionAttributeValues={":s": S("z")})
+        self.assertError("ValidationException",
+                         "Item size to update has exceeded the maximum allowed size",
+                         upd, TableName=self.t, Key=key, UpdateExpression="SET big = :b",
+                         ExpressionAttributeValues={":b": S("x" * (400 * 1024))})
+        self.assertEqual({"id": S("e"), "s": S("text")}, self.get("e"))
+        # A failed condition on an absent item creates nothing.
+        self.assertError("ConditionalCheckFailedException", "The conditional request failed",
+                         upd, TableName=self.t, Key={"id": S("absent")},
+                         UpdateExpression="SET a = :a", ConditionExpression="attribute_exists(id)",
+                         ExpressionAttributeValues={":a": N(1)})
+        self.assertIsNone(self.get("absent"))
+
+    def test_legacy_expected(self):
+        self.c.put_item(TableName=self.t, Item={"id": S("l"), "n": N(5), "s": S("hello"),
+                                                "ss": {"SS": ["a", "b"]}})
+        ok = [
+            {"n": {"ComparisonOperator": "GT", "AttributeValueList": [N(4)]}},
+            {"n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [N(1), N(5)]}},
+            {"n": {"ComparisonOperator": "IN", "AttributeValueList": [N(9), N(5)]}},
+            {"s": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [S("he")]}},
+            {"ss": {"ComparisonOperator": "CONTAINS", "AttributeValueList": [S("a")]}},
+            {"ss": {"ComparisonOperator": "NOT_CONTAINS", "AttributeValueList": [S("z")]}},
+            {"s": {"ComparisonOperator": "NOT_NULL"}, "zz": {"ComparisonOperator": "NULL"}},
+            {"n": {"ComparisonOperator": "NE", "AttributeValueList": [N(1)]},
+             "s": {"Value": S("hello")}},
+            {"n": {"Exists": True, "Value": N(5)}, "zz": {"Exists": False}},
+        ]
+        for exp in ok:
+            with self.subTest(exp=exp):
+                self.c.put_item(TableName=self.t, Item={"id": S("l"), "n": N(5), "s": S("hello"),
+                                                        "ss": {"SS": ["a", "b"]}}, Expected=exp)
+        self.c.put_item(TableName=self.t, Item={"id": S("l"), "n": N(5), "s": S("hello"),
+                                                "ss": {"SS": ["a", "b"]}}, ConditionalOperator="OR",
+                        Expected={"n": {"ComparisonOperator": "LT", "AttributeValueList": [N(0)]},
+                                  "s": {"ComparisonOperator": "EQ", "AttributeValueList": [S("hello")]}})
+        self.assertError("ConditionalCheckFailedException", "The conditional request failed",
+                         self.c.put_item, TableName=self.t, Item={"id": S("l")},
+                         Expected={"n": {"ComparisonOperator": "LT", "AttributeValueList": [N(0)]},
+                                   "s": {"ComparisonOperator": "EQ",
+                                         "AttributeValueList": [S("hello")]}})
+        self.assertError("ValidationException",
+                         INVALID + "Invalid number of argument(s) for the BETWEEN ComparisonOperator",
+                         self.c.put_item, TableName=self.t, Item={"id": S("l")},
+                         Expected={"n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [N(1)]}})
+        self.assertEqual(N(5), self.get("l")["n"])
+
+    def test_attribute_updates(self):
+        self.c.put_item(TableName=self.t, Item={"id": S("au"), "gone": S("x"), "ss": {"SS": ["a", "b"]},
+                                                "n": N(1)})
+        r = self.c.update_item(TableName=self.t, Key={"id": S("au")}, ReturnValues="ALL_NEW",
+                               AttributeUpdates={"p": {"Value": S("v")},
+                                                 "q": {"Action": "PUT", "Value": N(2)},
+                                                 "gone": {"Action": "DELETE"},
+                                                 "ss": {"Action": "DELETE", "Value": {"SS": ["a"]}},
+                                                 "n": {"Action": "ADD", "Value": N(4)}},
+                               Expected={"n": {"Value": N(1)}})
+        self.assertEqual({"id": S("au"), "p": S("v"), "q": N(2), "ss": {"SS": ["b"]}, "n": N(5)},
+                         r["Attributes"])
+        self.assertError("ValidationException",
+                         INVALID + "Only DELETE action is allowed when no attribute value is specified",
+                         self.c.update_item, TableName=self.t, Key={"id": S("au")},
+                         AttributeUpdates={"p": {"Action": "PUT"}})
+
+    def test_consumed_capacity(self):
+        r = self.c.put_item(TableName=self.t, Item={"id": S("cap"), "x": S("a" * 1500)},
+                            ReturnConsumedCapacity="TOTAL")
+        self.assertEqual({"TableName": self.t, "CapacityUnits": 2.0}, r["ConsumedCapacity"])
+        r = self.c.update_item(TableName=self.t, Key={"id": S("cap")}, ReturnConsumedCapacity="INDEXES",
+                               UpdateExpression="SET y = :y", ExpressionAttributeValues={":y": S("b" * 2000)})
+        self.assertEqual({"TableName": self.t, "CapacityUnits": 4.0, "Table": {"CapacityUnits": 4.0}},
+                         r["ConsumedCapacity"])
+        r = self.c.delete_item(TableName=self.t, Key={"id": S("cap")}, ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(4.0, r["ConsumedCapacity"]["CapacityUnits"])
+        r = self.c.delete_item(TableName=self.t, Key={"id": S("cap")}, ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(1.0, r["ConsumedCapacity"]["CapacityUnits"])
+        self.assertNotIn("ConsumedCapacity", self.c.put_item(TableName=self.t, Item={"id": S("cap")},
+                                                             ReturnConsumedCapacity="NONE"))
+
+
+class TestTransactions(DynamoTest):
+    CANCELLED = "Transaction cancelled, please refer cancellation reasons for specific reasons "
+
+    def get(self, table, key):
+        return self.c.get_item(TableName=table, Key={"id": S(key)}, ConsistentRead=True).get("Item")
+
+    def test_write_all_actions(self):
+        a, b = self.make_table(), self.make_table()
+        self.c.put_item(TableName=a, Item={"id": S("upd"), "n": N(1)})
+        self.c.put_item(TableName=a, Item={"id": S("del")})
+        self.c.put_item(TableName=b, Item={"id": S("chk"), "ok": {"BOOL": True}})
+        r = self.c.transact_write_items(ReturnConsumedCapacity="TOTAL", TransactItems=[
+            {"Put": {"TableName": a, "Item": {"id": S("new")},
+                     "ConditionExpression": "attribute_not_exists(id)"}},
+            {"Update": {"TableName": a, "Key": {"id": S("upd")}, "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": N(1)}}},
+            {"Delete": {"TableName": a, "Key": {"id": S("del")}}},
+            {"ConditionCheck": {"TableName": b, "Key": {"id": S("chk")},
+                                "ConditionExpression": "#ok = :t",
+                                "ExpressionAttributeNames": {"#ok": "ok"},
+                                "ExpressionAttributeValues": {":t": {"BOOL": True}}}},
+        ])
+        self.assertEqual(sorted([{"TableName": a, "CapacityUnits": 6.0},
+                                 {"TableName": b, "CapacityUnits": 2.0}], key=str),
+                         sorted(r["ConsumedCapacity"], key=str))
+        self.assertEqual({"id": S("new")}, self.get(a, "new"))
+        self.assertEqual(N(2), self.get(a, "upd")["n"])
+        self.assertIsNone(self.get(a, "del"))
+        self.assertEqual({"id": S("chk"), "ok": {"BOOL": True}}, self.get(b, "chk"))
+
+    def test_cancelled(self):
+        a = self.make_table()
+        self.c.put_item(TableName=a, Item={"id": S("x"), "v": N(1), "s": S("s")})
+        r = self.assertError("TransactionCanceledException", self.CANCELLED + "[ConditionalCheckFailed, None]",
+                             self.c.transact_write_items, TransactItems=[
+                                 {"Update": {"TableName": a, "Key": {"id": S("x")},
+                                             "UpdateExpression": "SET v = :two",
+                                             "ConditionExpression": "v = :two",
+                                             "ExpressionAttributeValues": {":two": N(2)},
+                                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+                                 {"Put": {"TableName": a, "Item": {"id": S("y")}}}])
+        self.assertEqual([{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed",
+                           "Item": {"id": S("x"), "v": N(1), "s": S("s")}}, {"Code": "None"}],
+                         r["CancellationReasons"])
+        self.assertIsNone(self.get(a, "y"))
+        r = self.assertError("TransactionCanceledException",
+                             self.CANCELLED + "[None, ConditionalCheckFailed]",
+                             self.c.transact_write_items, TransactItems=[
+                                 {"Put": {"TableName": a, "Item": {"id": S("y")}}},
+                                 {"ConditionCheck": {"TableName": a, "Key": {"id": S("nobody")},
+                                                     "ConditionExpression": "attribute_exists(id)"}}])
+        self.assertNotIn("Item", r["CancellationReasons"][1])
+        r = self.assertError("TransactionCanceledException", self.CANCELLED + "[ValidationError]",
+                             self.c.transact_write_items, TransactItems=[
+                                 {"Update": {"TableName": a, "Key": {"id": S("x")},
+                                             "UpdateExpression": "SET v = s + :one",
+                                             "ExpressionAttributeValues": {":one": N(1)}}}])
+        self.assertEqual([{"Code": "ValidationError",
+                           "Message": "An operand in the update expression has an incorrect data type"}],
+                         r["CancellationReasons"])
+        self.assertIsNone(self.get(a, "y"))
+        self.assertEqual(N(1), self.get(a, "x")["v"])
+
+    def test_validation(self):
+        a = self.make_table()
+        self.assertError("ValidationException",
+                         "Transaction request cannot include multiple operations on one item",
+                         self.c.transact_write_items, TransactItems=[
+                             {"Put": {"TableName": a, "Item": {"id": S("same"), "v": N(1)}}},
+                             {"Delete": {"TableName": a, "Key": {"id": S("same")}}}])
+        r = self.assertError("ValidationException", None, self.raw.transact_write_items,
+                             TransactItems=[{"Put": {"TableName": a, "Item": {"id": S(str(i))}}}
+                                            for i in range(101)])
+        self.assertIn("Member must have length less than or equal to 100", r["Error"]["Message"])
+        self.assertError("ValidationException",
+                         "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"SET\"",
+                         self.c.transact_write_items, TransactItems=[
+                             {"Update": {"TableName": a, "Key": {"id": S("k")},
+                                         "UpdateExpression": "SET"}}])
+        self.assertError("ResourceNotFoundException", "Requested resource not found",
+                         self.c.transact_write_items, TransactItems=[
+                             {"Put": {"TableName": "no_such_table", "Item": {"id": S("k")}}}])
+        self.assertError("ValidationException",
+                         "Transaction request cannot include multiple operations on one item",
+                         self.c.transact_get_items, TransactItems=[
+                             {"Get": {"TableName": a, "Key": {"id": S("k")}}},
+                             {"Get": {"TableName": a, "Key": {"id": S("k")}}}])
+        self.assertIsNone(self.get(a, "same"))
+
+    def test_idempotency(self):
+        a = self.make_table()
+        items = [{"Update": {"TableName": a, "Key": {"id": S("c")}, "UpdateExpression": "ADD n :one",
+                             "ExpressionAttributeValues": {":one": N(1)}}}]
+        for _ in range(3):
+            self.c.transact_write_items(TransactItems=items, ClientRequestToken="tok-%s" % a)
+        self.assertEqual(N(1), self.get(a, "c")["n"])
+        self.assertError("IdempotentParameterMismatchException", None,
+                         self.c.transact_write_items, ClientRequestToken="tok-%s" % a,
+                         TransactItems=[{"Put": {"TableName": a, "Item": {"id": S("other")}}}])
+        self.assertIsNone(self.get(a, "other"))
+        self.c.transact_write_items(TransactItems=items, ClientRequestToken="tok2-%s" % a)
+        self.assertEqual(N(2), self.get(a, "c")["n"])
+
+    def test_get(self):
+        a, b = self.make_table(), self.make_table()
+        self.c.put_item(TableName=a, Item={"id": S("1"), "x": N(1), "m": {"M": {"k": S("v"), "j": S("w")}}})
+        self.c.put_item(TableName=b, Item={"id": S("2"), "y": S("big" * 2000)})
+        r = self.c.transact_get_items(ReturnConsumedCapacity="TOTAL", TransactItems=[
+            {"Get": {"TableName": a, "Key": {"id": S("1")}, "ProjectionExpression": "#m.k, x",
+                     "ExpressionAttributeNames": {"#m": "m"}}},
+            {"Get": {"TableName": a, "Key": {"id": S("missing")}}},
+            {"Get": {"TableName": b, "Key": {"id": S("2")}}}])
+        self.assertEqual({"x": N(1), "m": {"M": {"k": S("v")}}}, r["Responses"][0]["Item"])
+        self.assertEqual({}, r["Responses"][1])
+        self.assertEqual(S("big" * 2000), r["Responses"][2]["Item"]["y"])
+        self.assertEqual(sorted([{"TableName": a, "CapacityUnits": 4.0},
+                                 {"TableName": b, "CapacityUnits": 4.0}], key=str),
+                         sorted(r["ConsumedCapacity"], key=str))
 
 
 if __name__ == "__main__":

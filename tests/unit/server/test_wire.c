@@ -1,12 +1,14 @@
 /* wire.c: every value type both ways, the rejects (depth, set types, decimals, UTF-8, missing
- * kinds), schemas, conditions and log entries. */
+ * kinds), schemas, conditions and log entries, DynamoDB expressions and their hooks included. */
 #include "common/error.h"
+#include "server/ddb_hook.h"
 #include "server/wire.h"
 
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -402,6 +404,94 @@ static void test_log_entry(void **state)
                      CR_EPROTO);
 }
 
+/* A key map {id: s}. */
+static struct value key_of(const char *s)
+{
+    struct value_field *f = cr_arena_alloc(&arena, sizeof *f);
+    struct value *v = cr_arena_alloc(&arena, sizeof *v);
+
+    assert_non_null(f);
+    assert_non_null(v);
+    *v = str(s);
+    *f = (struct value_field){"id", 2, v};
+    return (struct value){.type = VT_MAP, .u.map = {f, 1}};
+}
+
+/* Expressions travel as text with their placeholders and come back parsed into hooks that
+ * evaluate as the originals do. */
+static void test_log_entry_expressions(void **state)
+{
+    static const struct value one = {.type = VT_INT, .u.i = 1};
+    static const struct ddb_name names[] = {{"#n", 2, "n", 1}};
+    static const struct ddb_value values[] = {{":one", 4, &one}};
+    struct ddb_hook h = {.condition = "attribute_not_exists(#n) OR #n < :one",
+                         .condition_len = 37,
+                         .update = "ADD #n :one",
+                         .update_len = 11,
+                         .names = names,
+                         .n_names = 1,
+                         .values = values,
+                         .n_values = 1};
+    struct ddb_hook c = {.condition = "attribute_exists(id)", .condition_len = 20};
+    struct ddb_err err;
+    struct mutation m[2];
+    struct log_batch b;
+    struct errmsg e;
+    struct value next;
+    const struct ddb_hook *got;
+    uint8_t *bytes;
+    size_t len;
+    bool ok;
+    char msg[CR_MUT_MSG_MAX];
+
+    memset(m, 0, sizeof m);
+    m[0].type = MUT_UPDATE;
+    snprintf(m[0].table.name, sizeof m[0].table.name, "tbl");
+    m[0].key = key_of("k");
+    m[0].item.type = VT_NULL;
+    m[0].return_new = true;
+    m[0].return_old_on_fail = true;
+    assert_int_equal(ddb_hook_parse(&h, &m[0].key, &arena, &err), 0);
+    ddb_hook_install(&h, &m[0]);
+    m[1].type = MUT_CHECK;
+    snprintf(m[1].table.name, sizeof m[1].table.name, "tbl");
+    m[1].key = key_of("j");
+    m[1].item.type = VT_NULL;
+    assert_int_equal(ddb_hook_parse(&c, &m[1].key, &arena, &err), 0);
+    ddb_hook_install(&c, &m[1]);
+
+    assert_int_equal(wire_log_entry_encode(5, m, 2, &arena, &bytes, &len), 0);
+    assert_int_equal(wire_log_entry_decode(bytes, len, &arena, &b, &e), 0);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.muts[0].type, MUT_UPDATE);
+    assert_true(b.muts[0].return_new);
+    assert_true(b.muts[0].return_old_on_fail);
+    assert_false(b.muts[0].return_old);
+    got = b.muts[0].hook.ctx;
+    assert_non_null(got);
+    assert_memory_equal(got->condition, h.condition, h.condition_len);
+    assert_int_equal(got->update_len, h.update_len);
+    assert_int_equal(got->n_names, 1);
+    assert_int_equal(got->n_values, 1);
+    assert_true(value_equal(got->values[0].value, &one));
+    assert_true(value_equal(&b.muts[0].key, &m[0].key));
+
+    /* The decoded hooks: an absent item passes the check and is created with its key. */
+    assert_int_equal(b.muts[0].hook.check(got, NULL, &ok, msg, sizeof msg), 0);
+    assert_true(ok);
+    assert_int_equal(b.muts[0].hook.update(got, NULL, &arena, &next, msg, sizeof msg), 0);
+    assert_true(value_equal(value_map_get(&next, "id", 2), value_map_get(&m[0].key, "id", 2)));
+    assert_true(value_equal(value_map_get(&next, "n", 1), &one));
+    assert_int_equal(b.muts[1].type, MUT_CHECK);
+    assert_null(b.muts[1].hook.update);
+    assert_int_equal(b.muts[1].hook.check(b.muts[1].hook.ctx, NULL, &ok, msg, sizeof msg), 0);
+    assert_false(ok);
+
+    /* An update or check without its hook cannot be encoded. */
+    m[1].hook.ctx = NULL;
+    assert_int_equal(wire_log_entry_encode(5, &m[1], 1, &arena, &bytes, &len), CR_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_log_entry),
+        cmocka_unit_test(test_log_entry_expressions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,5 @@
 /* apply(): conditions, all-or-nothing batches, group commit, return_old, batch limits, a full
- * map, determinism. */
+ * map, determinism, and mutation hooks (check, update, check-only). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -335,6 +335,221 @@ static void deterministic(void **state)
     assert_int_equal(sums[0].sum, sums[1].sum);
 }
 
+/* ---- hooks ------------------------------------------------------------------------------- */
+
+/* check: the item's "v" is at least *ctx (an absent item fails). */
+static int v_at_least(const void *ctx, const struct value *current, bool *ok, char *msg,
+                      size_t msg_size)
+{
+    const struct value *v = current ? value_map_get(current, "v", 1) : NULL;
+
+    (void)msg;
+    (void)msg_size;
+    *ok = v && v->type == VT_INT && v->u.i >= *(const int64_t *)ctx;
+    return 0;
+}
+
+/* update: v += *ctx (created as {id: "u", v: *ctx} when absent); a non-integer v is the item's
+ * fault, with a message. */
+static int add_to_v(const void *ctx, const struct value *current, struct cr_arena *a,
+                    struct value *next, char *msg, size_t msg_size)
+{
+    int64_t by = *(const int64_t *)ctx;
+    const struct value *v = current ? value_map_get(current, "v", 1) : NULL;
+    struct value_field *f = cr_arena_alloc(a, 2 * sizeof *f);
+    struct value *vals = cr_arena_alloc(a, 2 * sizeof *vals);
+
+    if (!f || !vals)
+        return CR_ENOMEM;
+    if (v && v->type != VT_INT) {
+        snprintf(msg, msg_size, "v is not a number");
+        return CR_EINVAL;
+    }
+    vals[0] = current ? *value_map_get(current, "id", 2) : fx_str("u");
+    vals[1] = value_int((v ? v->u.i : 0) + by);
+    f[0] = (struct value_field){"id", 2, &vals[0]};
+    f[1] = (struct value_field){"v", 1, &vals[1]};
+    next->type = VT_MAP;
+    next->u.map.fields = f;
+    next->u.map.n = 2;
+    return 0;
+}
+
+/* update: moves the item to another key, which apply must refuse. */
+static int rekey(const void *ctx, const struct value *current, struct cr_arena *a,
+                 struct value *next, char *msg, size_t msg_size)
+{
+    struct value_field *f = cr_arena_alloc(a, sizeof *f);
+    struct value *id = cr_arena_alloc(a, sizeof *id);
+
+    (void)ctx;
+    (void)current;
+    (void)msg;
+    (void)msg_size;
+    if (!f || !id)
+        return CR_ENOMEM;
+    *id = fx_str("elsewhere");
+    *f = (struct value_field){"id", 2, id};
+    next->type = VT_MAP;
+    next->u.map.fields = f;
+    next->u.map.n = 1;
+    return 0;
+}
+
+static struct mutation update_mut(struct fx *f, const char *id, const int64_t *by)
+{
+    struct mutation m = fx_del_mut("tbl", key(f, id));
+
+    m.type = MUT_UPDATE;
+    m.hook.update = add_to_v;
+    m.hook.ctx = by;
+    return m;
+}
+
+static void hook_check(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    static const int64_t two = 2;
+    struct mutation m;
+    struct mutation_result r;
+
+    assert_int_equal(fx_put(&f, "tbl", item(&f, "a", 1)), 0);
+    m = fx_put_mut("tbl", item(&f, "a", 5));
+    m.hook = (struct mutation_hook){v_at_least, NULL, &two};
+    m.return_old_on_fail = true;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, CR_ECONDITION);
+    assert_true(r.has_old);
+    assert_int_equal(value_map_get(&r.old, "v", 1)->u.i, 1);
+    assert_int_equal(read_v(&f, &d, "a"), 1);
+
+    /* Absent items are NULL to the hook; without return_old_on_fail no old item. */
+    m = fx_del_mut("tbl", key(&f, "nobody"));
+    m.hook = (struct mutation_hook){v_at_least, NULL, &two};
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, CR_ECONDITION);
+    assert_false(r.has_old);
+
+    assert_int_equal(fx_put(&f, "tbl", item(&f, "a", 3)), 0);
+    m = fx_del_mut("tbl", key(&f, "a"));
+    m.hook = (struct mutation_hook){v_at_least, NULL, &two};
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(read_v(&f, &d, "a"), -1);
+
+    /* MUT_CHECK writes nothing, passing or not. */
+    assert_int_equal(fx_put(&f, "tbl", item(&f, "c", 7)), 0);
+    m = fx_del_mut("tbl", key(&f, "c"));
+    m.type = MUT_CHECK;
+    m.hook = (struct mutation_hook){v_at_least, NULL, &two};
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(read_v(&f, &d, "c"), 7);
+    fx_close(&f);
+}
+
+static void hook_update(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    static const int64_t three = 3, big = 100;
+    struct mutation m;
+    struct mutation_result r;
+    struct storage_txn *t;
+    struct table_stats st;
+
+    /* Created from nothing, then updated from the current item. */
+    m = update_mut(&f, "u", &three);
+    m.return_new = true;
+    m.return_old = true;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, 0);
+    assert_false(r.has_old);
+    assert_true(r.has_new);
+    assert_int_equal(value_map_get(&r.new_item, "v", 1)->u.i, 3);
+    assert_int_equal(r.old_size, 0);
+    assert_true(r.new_size > 0);
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, 0);
+    assert_true(r.has_old);
+    assert_int_equal(value_map_get(&r.old, "v", 1)->u.i, 3);
+    assert_int_equal(value_map_get(&r.new_item, "v", 1)->u.i, 6);
+    assert_int_equal(read_v(&f, &d, "u"), 6);
+
+    /* A condition on the update: 6 >= 100 fails and nothing changes. */
+    m.hook.check = v_at_least;
+    m.hook.ctx = &big;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, CR_ECONDITION);
+    assert_false(r.has_new);
+    assert_int_equal(read_v(&f, &d, "u"), 6);
+
+    /* The item's fault: a deterministic result with the hook's message. */
+    assert_int_equal(fx_put(&f, "tbl", fx_map(&f, 2, "id", fx_str("s"), "v", fx_str("x"))), 0);
+    m = update_mut(&f, "s", &three);
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, CR_EINVAL);
+    assert_non_null(r.message);
+    assert_string_equal(r.message, "v is not a number");
+
+    /* An update may not move the item. */
+    m = update_mut(&f, "u", &three);
+    m.hook.update = rekey;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, CR_EINVAL);
+    assert_int_equal(read_v(&f, &d, "u"), 6);
+
+    /* An update without its hook is refused. */
+    m.hook.update = NULL;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, CR_EINVAL);
+
+    t = fx_read(&f);
+    assert_int_equal(catalog_stats(t, &d, &st), 0);
+    assert_int_equal(st.item_count, 2);
+    storage_read_end(t);
+    fx_close(&f);
+}
+
+/* A batch whose hook fails rolls back whole; the failing mutation keeps its message and old
+ * item, the others are CR_EABORTED. */
+static void hook_atomic_batch(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    static const int64_t one = 1, two = 2;
+    struct mutation m[4];
+    struct mutation_result r[4];
+
+    assert_int_equal(fx_put(&f, "tbl", item(&f, "k", 1)), 0);
+    m[0] = fx_put_mut("tbl", item(&f, "p", 1));
+    m[1] = update_mut(&f, "k", &one);
+    m[2] = fx_del_mut("tbl", key(&f, "k"));
+    m[2].type = MUT_CHECK;
+    m[2].hook = (struct mutation_hook){v_at_least, NULL, &two};
+    m[2].return_old_on_fail = true;
+    m[3] = fx_put_mut("tbl", item(&f, "q", 1));
+    /* The check sees the batch's own update: k is 2, so the check passes. */
+    assert_int_equal(fx_apply(&f, m, 4, r), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(r[i].code, 0);
+    assert_int_equal(read_v(&f, &d, "k"), 2);
+
+    m[1] = update_mut(&f, "k", &one);
+    m[2].hook.ctx = &(int64_t){10};
+    assert_int_equal(fx_apply(&f, m, 4, r), 0);
+    assert_int_equal(r[0].code, CR_EABORTED);
+    assert_int_equal(r[1].code, CR_EABORTED);
+    assert_int_equal(r[2].code, CR_ECONDITION);
+    assert_true(r[2].has_old);
+    assert_int_equal(value_map_get(&r[2].old, "v", 1)->u.i, 3);
+    assert_int_equal(r[3].code, CR_EABORTED);
+    assert_false(r[1].has_new);
+    assert_int_equal(read_v(&f, &d, "k"), 2);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +560,9 @@ int main(void)
         cmocka_unit_test(batch_limits_and_unknown_table),
         cmocka_unit_test(map_full),
         cmocka_unit_test(deterministic),
+        cmocka_unit_test(hook_check),
+        cmocka_unit_test(hook_update),
+        cmocka_unit_test(hook_atomic_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
