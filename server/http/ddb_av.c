@@ -106,6 +106,11 @@ static int number_range_error(const char *s, size_t n, struct errmsg *e)
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E'))
         exp = strtol(s + i + 1, NULL, 10);
+    /* Only the sign of the magnitude matters below: saturate so the sum cannot overflow. */
+    if (exp > 1000000000L)
+        exp = 1000000000L;
+    if (exp < -1000000000L)
+        exp = -1000000000L;
     if (seen)
         sig = last - first + 1;
     if (sig > CR_DECIMAL_DIGITS)

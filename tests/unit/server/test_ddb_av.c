@@ -143,6 +143,13 @@ static void test_numbers_rejected(void **state)
     expect_error("{\"N\":\"-0.1E-130\"}", CR_ENUMBER,
                  "Number underflow. Attempting to store a number with magnitude smaller than "
                  "supported range");
+    /* Exponents beyond a long: the fuzzer found the overflow in the magnitude arithmetic. */
+    expect_error("{\"N\":\"1e99999999999999999999\"}", CR_ENUMBER,
+                 "Number overflow. Attempting to store a number with magnitude larger than "
+                 "supported range");
+    expect_error("{\"N\":\"1e-99999999999999999999\"}", CR_ENUMBER,
+                 "Number underflow. Attempting to store a number with magnitude smaller than "
+                 "supported range");
     expect_error("{\"N\":1}", CR_EPROTO, "NUMBER_VALUE cannot be converted to String");
 }
 
