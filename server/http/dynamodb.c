@@ -15,9 +15,8 @@
  * batch is a valid DynamoDB outcome (UnprocessedItems is always empty), and it means a failed
  * batch never leaves half its items behind.
  *
- * Not yet (clear ValidationException rather than silent acceptance): read-side expressions
- * (KeyConditionExpression, FilterExpression, ProjectionExpression) until ddb_reads.c takes
- * them, and secondary indexes. See docs/dynamodb.md.
+ * Not yet (clear ValidationException rather than silent acceptance): secondary indexes, the
+ * legacy QueryFilter/ScanFilter, TTL, PartiQL. See docs/dynamodb.md.
  */
 #include "common/error.h"
 #include "common/hash.h"
