@@ -40,7 +40,11 @@
     X(CR_ETOOLONG, -28, "value exceeds a length limit")                                            \
     X(CR_ECLOSED, -29, "connection closed")                                                        \
     X(CR_ESCHEMA, -30, "invalid key schema")                                                       \
-    X(CR_ELOCKED, -31, "the data directory is in use by another process")
+    X(CR_ELOCKED, -31, "the data directory is in use by another process")                          \
+    X(CR_ENOAUTH, -32, "the request carries no credentials")                                       \
+    X(CR_EAUTHFORMAT, -33, "the request's credentials are malformed")                              \
+    X(CR_EUNKNOWNKEY, -34, "unknown access key")                                                   \
+    X(CR_ESIGNATURE, -35, "the request signature does not match or has expired")
 
 enum cr_error {
     CR_OK = 0,

@@ -31,7 +31,10 @@
       "HTTP (DynamoDB) address (default 127.0.0.1:8000, port 0 when --listen's is 0; 'off' "       \
       "disables)")                                                                                 \
     X("http-max-body", "BYTES", "largest HTTP request body, suffix k/m/g (default 16m)")           \
-    X("http-port-file", "PATH", "write the bound HTTP port to PATH once listening")
+    X("http-port-file", "PATH", "write the bound HTTP port to PATH once listening")                \
+    X("auth", "", "verify AWS SigV4 signatures on HTTP (default: any credentials accepted)")       \
+    X("credentials", "FILE", "keys for --auth: 'ACCESS_KEY_ID SECRET_ACCESS_KEY' per line")        \
+    X("access-key", "ID:SECRET", "a key for --auth; repeatable (visible in ps: prefer a file)")
 
 void config_defaults(struct config *out)
 {
@@ -137,6 +140,28 @@ static int set_path(char *dst, size_t cap, const char *key, const char *value, s
     return 0;
 }
 
+/* "ID:SECRET", split at the first ':' (ids have none; a secret may). The secret is never
+ * repeated in a message. */
+static int add_access_key(struct config *c, const char *value, struct errmsg *e)
+{
+    const char *colon = strchr(value, ':');
+    struct config_access_key *k = &c->access_keys[c->n_access_keys];
+    size_t id_len = colon ? (size_t)(colon - value) : 0;
+
+    if (c->n_access_keys == CR_CONFIG_MAX_ACCESS_KEYS)
+        return errmsg_set(e, CR_EINVAL, "--access-key: more than %d keys (use --credentials)",
+                          CR_CONFIG_MAX_ACCESS_KEYS);
+    if (id_len == 0 || id_len > CR_CONFIG_KEY_MAX || !colon[1] ||
+        strlen(colon + 1) > CR_CONFIG_KEY_MAX)
+        return errmsg_set(e, CR_EINVAL, "--access-key: expected ID:SECRET, each 1..%d bytes",
+                          CR_CONFIG_KEY_MAX);
+    memcpy(k->id, value, id_len);
+    k->id[id_len] = 0;
+    snprintf(k->secret, sizeof k->secret, "%s", colon + 1);
+    c->n_access_keys++;
+    return 0;
+}
+
 int config_set(struct config *c, const char *key, const char *value, struct errmsg *e)
 {
     uint64_t v;
@@ -160,6 +185,19 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
         if (rc == 0)
             c->http_max_body = (size_t)v;
         return rc;
+    }
+    if (strcmp(key, "credentials") == 0)
+        return set_path(c->credentials, sizeof c->credentials, key, value, e);
+    if (strcmp(key, "access-key") == 0)
+        return add_access_key(c, value, e);
+    if (strcmp(key, "auth") == 0) {
+        if (strcmp(value, "on") == 0)
+            c->auth = true;
+        else if (strcmp(value, "off") == 0)
+            c->auth = false;
+        else
+            return errmsg_set(e, CR_EINVAL, "--auth: '%s' is not on or off", value);
+        return 0;
     }
     if (strcmp(key, "sync") == 0) {
         if (strcmp(value, "full") == 0)
@@ -291,6 +329,17 @@ static bool is_key(const char *name)
     return false;
 }
 
+/* A switch: a key documented without an argument, given as `--name` alone. */
+static bool is_switch(const char *name)
+{
+#define CONFIG_IS_SWITCH(k, arg, help)                                                             \
+    if (strcmp(name, k) == 0)                                                                      \
+        return !arg[0];
+    CONFIG_KEYS(CONFIG_IS_SWITCH)
+#undef CONFIG_IS_SWITCH
+    return false;
+}
+
 /*
  * Splits argv[*i] ("--name=value" or "--name value") into name and value. The name is copied
  * to `name` (cap bytes); *value points into argv. Advances *i past a separate value.
@@ -318,6 +367,8 @@ static int next_flag(int argc, char **argv, int *i, char *name, size_t cap, cons
         return errmsg_set(e, CR_EINVAL, "unknown flag '--%s' (see --help)", name);
     if (eq) {
         *value = eq + 1;
+    } else if (is_switch(name)) {
+        *value = "on";
     } else {
         if (*i + 1 >= argc)
             return errmsg_set(e, CR_EINVAL, "--%s needs a value", name);
@@ -365,6 +416,9 @@ int config_parse(int argc, char **argv, struct config *out, enum config_action *
     }
     if (!out->http_set && out->port == 0)
         out->http_port = 0;
+    if (out->auth && !out->credentials[0] && out->n_access_keys == 0)
+        return errmsg_set(e, CR_EINVAL,
+                          "--auth needs --credentials FILE or --access-key ID:SECRET");
     return 0;
 }
 

@@ -4,7 +4,9 @@
  * socket or logs; main.c turns a bad configuration into a message and exit status 2.
  *
  * Config file: one `key = value` per line, keys are the flag names without the dashes
- * ("max-frame = 1048576"), `#` starts a comment, blank lines are ignored.
+ * ("max-frame = 1048576"), `#` starts a comment, blank lines are ignored. Switches (`--auth`)
+ * take no value on the command line (`--auth=off` turns one off) and on|off in the file.
+ * Repeatable settings (`access-key`) accumulate from the file and the flags.
  */
 #ifndef CR_SERVER_CONFIG_H
 #define CR_SERVER_CONFIG_H
@@ -39,6 +41,8 @@
 #define CR_MAX_HTTP_MAX_BODY (1u << 30)
 #define CR_CONFIG_PATH_MAX 4096
 #define CR_CONFIG_HOST_MAX 256
+#define CR_CONFIG_MAX_ACCESS_KEYS 16 /* --access-key, repeated; more go in --credentials */
+#define CR_CONFIG_KEY_MAX 128        /* longest access key id, longest secret */
 
 struct config {
     char data_dir[CR_CONFIG_PATH_MAX];
@@ -61,6 +65,13 @@ struct config {
     uint16_t http_port;                 /* 0: ephemeral */
     size_t http_max_body;               /* 413 beyond */
     char http_port_file[CR_CONFIG_PATH_MAX];
+    bool auth;                            /* --auth: verify SigV4 on HTTP; off accepts anyone */
+    char credentials[CR_CONFIG_PATH_MAX]; /* --credentials FILE; empty: none */
+    struct config_access_key {            /* --access-key ID:SECRET, each adds one */
+        char id[CR_CONFIG_KEY_MAX + 1];
+        char secret[CR_CONFIG_KEY_MAX + 1];
+    } access_keys[CR_CONFIG_MAX_ACCESS_KEYS];
+    unsigned n_access_keys;
 };
 
 enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
@@ -71,7 +82,8 @@ void config_defaults(struct config *out);
 /*
  * Parses argv (argv[0] is the program) over the defaults, reading the --config file first
  * when one is named. Returns 0 and sets *action, or CR_EINVAL with the reason in e
- * ("--threads: 'x' is not a number in 1..256", "cirrus.conf:3: unknown key 'foo'").
+ * ("--threads: 'x' is not a number in 1..256", "cirrus.conf:3: unknown key 'foo'", "--auth
+ * needs --credentials FILE or --access-key ID:SECRET").
  */
 int config_parse(int argc, char **argv, struct config *out, enum config_action *action,
                  struct errmsg *e);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "server/config.h"
 #include "server/http/http.h"
+#include "server/http/sigv4.h"
 #include "server/net.h"
 #include "server/ops.h"
 #include "server/repl/log.h"
@@ -58,6 +59,25 @@ static int write_port_file(const char *path, uint16_t port)
     return 0;
 }
 
+/* --auth's keys: --access-key flags, then the --credentials file. The config's copies of the
+ * secrets are wiped once taken. Returns 0, CR_EINVAL or CR_EIO with the reason in e, CR_ENOMEM. */
+static int load_keys(struct config *cfg, struct sigv4_keys *keys, struct errmsg *e)
+{
+    int rc = 0;
+
+    for (unsigned i = 0; i < cfg->n_access_keys && rc == 0; i++) {
+        struct errmsg sub;
+
+        rc = sigv4_keys_add(keys, cfg->access_keys[i].id, cfg->access_keys[i].secret, &sub);
+        if (rc < 0)
+            errmsg_set(e, rc, "--access-key: %s", sub.text);
+    }
+    memset(cfg->access_keys, 0, sizeof cfg->access_keys);
+    if (rc == 0 && cfg->credentials[0])
+        rc = sigv4_keys_load(keys, cfg->credentials, e);
+    return rc;
+}
+
 static int make_dir(const char *dir)
 {
     if (mkdir(dir, 0755) == 0 || errno == EEXIST)
@@ -80,6 +100,7 @@ int main(int argc, char **argv)
     struct net *net = NULL;
     struct http_options ho;
     struct http_server *http = NULL;
+    struct sigv4_keys keys;
     char http_addr[CR_CONFIG_HOST_MAX + 16] = "off";
     sigset_t sigs;
     int rc, sig = 0;
@@ -99,6 +120,12 @@ int main(int argc, char **argv)
         return 0;
     }
     cr_log_set_level(cfg.log_level);
+    sigv4_keys_init(&keys);
+    if (cfg.auth && load_keys(&cfg, &keys, &e) < 0) {
+        fprintf(stderr, "cirrusd: %s\n", e.text);
+        sigv4_keys_close(&keys);
+        return 2;
+    }
 
     /* Signals are taken synchronously by this thread alone; every thread created after this
      * inherits the mask. SIGPIPE is ignored: a vanished peer is an error return, not a death. */
@@ -111,6 +138,7 @@ int main(int argc, char **argv)
     rc = make_dir(cfg.data_dir);
     if (rc < 0) {
         cr_log(CR_LOG_ERROR, "cannot create data directory '%s': %s", cfg.data_dir, strerror(-rc));
+        sigv4_keys_close(&keys);
         return 1;
     }
     memset(&so, 0, sizeof so);
@@ -120,12 +148,14 @@ int main(int argc, char **argv)
     rc = storage_open(cfg.data_dir, &so, &storage);
     if (rc < 0) {
         cr_log(CR_LOG_ERROR, "cannot open storage in '%s': %s", cfg.data_dir, cr_strerror(rc));
+        sigv4_keys_close(&keys);
         return 1;
     }
     rc = log_init(&log, storage, &(struct log_options){.max_queue = cfg.max_queue});
     if (rc < 0) {
         cr_log(CR_LOG_ERROR, "cannot start the log: %s", cr_strerror(rc));
         storage_close(storage);
+        sigv4_keys_close(&keys);
         return 1;
     }
     ops_init(&ops, storage, &log, cfg.data_dir, so.map_size);
@@ -141,12 +171,14 @@ int main(int argc, char **argv)
         cr_log(CR_LOG_ERROR, "%s", errmsg_text(&e, rc));
         log_close(&log);
         storage_close(storage);
+        sigv4_keys_close(&keys);
         return 1;
     }
     if (cfg.http) {
         ho.host = cfg.http_host;
         ho.port = cfg.http_port;
         ho.max_body = cfg.http_max_body;
+        ho.keys = cfg.auth ? &keys : NULL;
         rc = http_start(&ops, &ho, &http, &e);
         if (rc < 0) {
             cr_log(CR_LOG_ERROR, "%s", errmsg_text(&e, rc));
@@ -154,9 +186,12 @@ int main(int argc, char **argv)
             log_close(&log);
             net_free(net);
             storage_close(storage);
+            sigv4_keys_close(&keys);
             return 1;
         }
         snprintf(http_addr, sizeof http_addr, "%s:%u", cfg.http_host, (unsigned)http_port(http));
+        if (cfg.auth)
+            cr_log(CR_LOG_INFO, "http: SigV4 verification on, %zu access keys", keys.n);
     }
     if (cfg.port_file[0]) {
         rc = write_port_file(cfg.port_file, net_port(net));
@@ -187,6 +222,7 @@ int main(int argc, char **argv)
         http_free(http);
     net_free(net);
     storage_close(storage);
+    sigv4_keys_close(&keys);
     cr_log(CR_LOG_INFO, "cirrusd stopped: applied index %llu, in %.1f ms",
            (unsigned long long)log_applied_index(&log), elapsed_ms(&started));
     return 0;

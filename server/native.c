@@ -320,6 +320,7 @@ static int op_scan(struct native_req *r, Cirrus__ScanRequest *m, Cirrus__Respons
     struct kv_page page;
     int rc;
 
+    memset(&s, 0, sizeof s);
     s.table = m->table;
     s.table_len = strlen(m->table);
     s.limit = m->limit;

@@ -150,6 +150,49 @@ int ops_describe_table(struct ops_conn *c, const struct ops_read_opts *ro, const
     return rc;
 }
 
+int ops_describe_indexes(struct ops_conn *c, const struct table_def *def, struct cr_arena *a,
+                         struct index_def **idx, struct table_stats **stats, size_t *n,
+                         struct errmsg *e)
+{
+    int rc = snapshot(c, e);
+
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    rc = catalog_indexes(c->txn, def, a, idx, n);
+    if (rc == 0 && *n && !(*stats = cr_arena_alloc(a, *n * sizeof **stats)))
+        rc = CR_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < *n; i++)
+        rc = catalog_stats(c->txn, &(*idx)[i].key, &(*stats)[i]);
+    if (rc < 0) {
+        *n = 0;
+        return errmsg_set(e, rc, "reading the indexes of table '%s': %s", def->name,
+                          cr_strerror(rc));
+    }
+    return 0;
+}
+
+/* The index `name` of def, read from the snapshot. CR_ENOTFOUND. */
+static int index_get(struct ops_conn *c, const struct table_def *def, const char *name, size_t len,
+                     struct cr_arena *a, struct index_def *out, struct errmsg *e)
+{
+    struct index_def *idx;
+    size_t n;
+    int rc = catalog_indexes(c->txn, def, a, &idx, &n);
+
+    if (rc < 0)
+        return errmsg_set(e, rc, "reading the indexes of table '%s': %s", def->name,
+                          cr_strerror(rc));
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(idx[i].key.name) == len && memcmp(idx[i].key.name, name, len) == 0) {
+            *out = idx[i];
+            return 0;
+        }
+    }
+    return errmsg_set(e, CR_ENOTFOUND, "table '%s' has no index '%.*s'", def->name,
+                      (int)(len > 255 ? 255 : len), name);
+}
+
 int ops_list_tables(struct ops_conn *c, const struct ops_read_opts *ro, const char *after,
                     size_t after_len, uint32_t limit, struct cr_arena *a, struct table_def **defs,
                     size_t *n, bool *more, struct ops_read_info *info, struct errmsg *e)
@@ -283,7 +326,8 @@ static int query_key(const char *role, const char *name, enum key_type type, con
 int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_query *q,
               struct cr_arena *a, struct kv_page *out, struct ops_read_info *info, struct errmsg *e)
 {
-    struct table_def def;
+    struct table_def table, def;
+    struct index_def idx;
     struct kv_query kq;
     int rc;
 
@@ -292,9 +336,12 @@ int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct o
         return errmsg_set(e, CR_EINVAL, "sort key condition %d is unknown", (int)q->op);
     rc = read_begin(c, ro, info, e);
     if (rc == 0)
-        rc = table_get(c, q->table, q->table_len, &def, e);
+        rc = table_get(c, q->table, q->table_len, &table, e);
+    if (rc == 0 && q->index)
+        rc = index_get(c, &table, q->index, q->index_len, a, &idx, e);
     if (rc < 0)
         return rc;
+    def = q->index ? idx.key : table; /* the key queried */
     memset(&kq, 0, sizeof kq);
     rc = query_key("partition", def.pk_name, def.pk_type, &q->pk, &kq.pk, e);
     if (rc < 0)
@@ -324,7 +371,8 @@ int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct o
     kq.limit = q->limit;
     kq.cursor = q->cursor_len ? q->cursor : NULL;
     kq.cursor_len = q->cursor_len;
-    rc = kv_query(c->txn, &def, &kq, a, out);
+    rc = q->index ? kv_query_index(c->txn, &table, &idx, &kq, a, out)
+                  : kv_query(c->txn, &table, &kq, a, out);
     if (rc == CR_ECURSOR)
         return errmsg_set(e, rc, "the cursor is not a continuation of this query");
     if (rc < 0)
@@ -336,6 +384,7 @@ int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct op
              struct cr_arena *a, struct kv_page *out, struct ops_read_info *info, struct errmsg *e)
 {
     struct table_def def;
+    struct index_def idx;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -348,10 +397,16 @@ int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct op
     rc = read_begin(c, ro, info, e);
     if (rc == 0)
         rc = table_get(c, s->table, s->table_len, &def, e);
+    if (rc == 0 && s->index)
+        rc = index_get(c, &def, s->index, s->index_len, a, &idx, e);
     if (rc < 0)
         return rc;
-    rc = kv_scan(c->txn, &def, s->cursor_len ? s->cursor : NULL, s->cursor_len, s->limit,
-                 s->segment, s->total_segments, a, out);
+    if (s->index)
+        rc = kv_scan_index(c->txn, &def, &idx, s->cursor_len ? s->cursor : NULL, s->cursor_len,
+                           s->limit, s->segment, s->total_segments, a, out);
+    else
+        rc = kv_scan(c->txn, &def, s->cursor_len ? s->cursor : NULL, s->cursor_len, s->limit,
+                     s->segment, s->total_segments, a, out);
     if (rc == CR_ECURSOR)
         return errmsg_set(e, rc, "the cursor is not a continuation of this scan");
     if (rc < 0)
@@ -475,10 +530,13 @@ static int check_mutation(struct ops_conn *c, const struct mutation *m, struct t
     struct value pk, sk;
     int rc;
 
+    if (m->n_indexes > CR_MAX_INDEXES || m->n_drop > CR_MAX_INDEXES)
+        return errmsg_set(e, CR_ETOOMANY, "more than %d indexes in one table mutation",
+                          CR_MAX_INDEXES);
     if (m->type == MUT_CREATE_TABLE)
         return check_create(c, &m->table, e);
     if (m->type != MUT_DELETE_TABLE && m->type != MUT_PUT && m->type != MUT_DELETE &&
-        m->type != MUT_UPDATE && m->type != MUT_CHECK)
+        m->type != MUT_UPDATE && m->type != MUT_CHECK && m->type != MUT_UPDATE_TABLE)
         return errmsg_set(e, CR_EINVAL, "mutation type %d is unknown", (int)m->type);
     if ((m->type == MUT_UPDATE && !m->hook.update) ||
         (m->type == MUT_CHECK && !m->hook.check && m->cond.type == COND_NONE))

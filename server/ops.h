@@ -99,6 +99,12 @@ int ops_describe_table(struct ops_conn *c, const struct ops_read_opts *ro, const
                        size_t table_len, struct table_def *def, struct table_stats *stats,
                        struct ops_read_info *info, struct errmsg *e);
 
+/* The indexes of def (from ops_describe_table in the same request: its snapshot) with their
+ * stats, arena-allocated; *n 0 when there are none. */
+int ops_describe_indexes(struct ops_conn *c, const struct table_def *def, struct cr_arena *a,
+                         struct index_def **idx, struct table_stats **stats, size_t *n,
+                         struct errmsg *e);
+
 /* Tables in name order strictly after `after` (NULL/empty: the first). limit 0 means
  * CR_LIST_TABLES_DEFAULT; above CR_LIST_TABLES_MAX is CR_EINVAL. *defs is arena-allocated. */
 int ops_list_tables(struct ops_conn *c, const struct ops_read_opts *ro, const char *after,
@@ -114,6 +120,8 @@ int ops_get_item(struct ops_conn *c, const struct ops_read_opts *ro, const char 
 struct ops_query {
     const char *table;
     size_t table_len;
+    const char *index; /* NULL: the table; else the index to read (pk, sk are its key) */
+    size_t index_len;
     struct value pk;
     enum sk_op op;
     struct value sk1, sk2; /* sk2: SK_BETWEEN only */
@@ -123,8 +131,9 @@ struct ops_query {
     size_t cursor_len;
 };
 
-/* CR_ENOTABLE, CR_ETYPE (key values of the wrong type), CR_EINVAL (a sort-key condition on a
- * table without a sort key, BETWEEN backwards), CR_ECURSOR. */
+/* CR_ENOTABLE, CR_ENOTFOUND (no such index), CR_ETYPE (key values of the wrong type),
+ * CR_EINVAL (a sort-key condition on a table or index without a sort key, BETWEEN backwards),
+ * CR_ECURSOR. Items from an index are its projected items. */
 int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_query *q,
               struct cr_arena *a, struct kv_page *out, struct ops_read_info *info,
               struct errmsg *e);
@@ -132,13 +141,15 @@ int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct o
 struct ops_scan {
     const char *table;
     size_t table_len;
+    const char *index; /* NULL: the table; else the index to read */
+    size_t index_len;
     uint32_t limit;
     const uint8_t *cursor;
     size_t cursor_len;
     uint32_t segment, total_segments; /* total 0 or 1: the whole table */
 };
 
-/* CR_ENOTABLE, CR_EINVAL (segment out of range), CR_ECURSOR. */
+/* CR_ENOTABLE, CR_ENOTFOUND (no such index), CR_EINVAL (segment out of range), CR_ECURSOR. */
 int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_scan *s,
              struct cr_arena *a, struct kv_page *out, struct ops_read_info *info, struct errmsg *e);
 

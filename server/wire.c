@@ -514,6 +514,85 @@ int wire_schema_to_pb(const struct table_def *def, struct cr_arena *a, Cirrus__T
     return 0;
 }
 
+static int index_to_pb(const struct index_def *x, struct cr_arena *a, Cirrus__IndexSchema **out)
+{
+    Cirrus__IndexSchema *pb = cr_arena_alloc(a, sizeof *pb);
+
+    if (!pb)
+        return CR_ENOMEM;
+    cirrus__index_schema__init(pb);
+    pb->name = cr_arena_strndup(a, x->key.name, strlen(x->key.name));
+    pb->kind = x->kind == INDEX_LSI ? CIRRUS__INDEX_KIND__INDEX_KIND_LSI
+                                    : CIRRUS__INDEX_KIND__INDEX_KIND_GSI;
+    pb->partition_key = key_attr_to_pb(x->key.pk_name, x->key.pk_type, a);
+    if (!pb->name || !pb->partition_key)
+        return CR_ENOMEM;
+    if (x->key.has_sk && !(pb->sort_key = key_attr_to_pb(x->key.sk_name, x->key.sk_type, a)))
+        return CR_ENOMEM;
+    pb->projection =
+        x->projection == PROJ_KEYS_ONLY ? CIRRUS__INDEX_PROJECTION__INDEX_PROJECTION_KEYS_ONLY
+        : x->projection == PROJ_INCLUDE ? CIRRUS__INDEX_PROJECTION__INDEX_PROJECTION_INCLUDE
+                                        : CIRRUS__INDEX_PROJECTION__INDEX_PROJECTION_ALL;
+    pb->n_include = x->n_include;
+    if (x->n_include && !(pb->include = cr_arena_alloc(a, x->n_include * sizeof *pb->include)))
+        return CR_ENOMEM;
+    for (size_t i = 0; i < x->n_include; i++)
+        if (!(pb->include[i] = cr_arena_strndup(a, x->include[i], strlen(x->include[i]))))
+            return CR_ENOMEM;
+    *out = pb;
+    return 0;
+}
+
+/* The include names borrow from pb (unpacked into the entry's arena). */
+static int index_from_pb(const Cirrus__IndexSchema *pb, struct index_def *out, struct errmsg *e)
+{
+    size_t n = strlen(pb->name);
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (n > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENAME, "index name is %zu bytes; the limit is %d", n,
+                          CR_MAX_NAME_LEN);
+    memcpy(out->key.name, pb->name, n + 1);
+    if (pb->kind != CIRRUS__INDEX_KIND__INDEX_KIND_GSI &&
+        pb->kind != CIRRUS__INDEX_KIND__INDEX_KIND_LSI)
+        return errmsg_set(e, CR_ESCHEMA, "index kind %d is unknown", (int)pb->kind);
+    out->kind = pb->kind == CIRRUS__INDEX_KIND__INDEX_KIND_LSI ? INDEX_LSI : INDEX_GSI;
+    switch (pb->projection) {
+    case CIRRUS__INDEX_PROJECTION__INDEX_PROJECTION_ALL:
+        out->projection = PROJ_ALL;
+        break;
+    case CIRRUS__INDEX_PROJECTION__INDEX_PROJECTION_KEYS_ONLY:
+        out->projection = PROJ_KEYS_ONLY;
+        break;
+    case CIRRUS__INDEX_PROJECTION__INDEX_PROJECTION_INCLUDE:
+        out->projection = PROJ_INCLUDE;
+        break;
+    default:
+        return errmsg_set(e, CR_ESCHEMA, "index projection %d is unknown", (int)pb->projection);
+    }
+    if (!pb->partition_key)
+        return errmsg_set(e, CR_ESCHEMA, "index '%s' has no partition key", out->key.name);
+    rc = key_attr_from_pb(pb->partition_key, "index partition", out->key.pk_name, &out->key.pk_type,
+                          e);
+    if (rc == 0 && pb->sort_key) {
+        rc = key_attr_from_pb(pb->sort_key, "index sort", out->key.sk_name, &out->key.sk_type, e);
+        out->key.has_sk = true;
+    }
+    if (rc < 0)
+        return rc;
+    if (pb->n_include > CR_MAX_PROJECTED)
+        return errmsg_set(e, CR_ETOOMANY, "index '%s' projects %zu attributes; the limit is %d",
+                          out->key.name, pb->n_include, CR_MAX_PROJECTED);
+    for (size_t i = 0; i < pb->n_include; i++)
+        if (strlen(pb->include[i]) == 0 || strlen(pb->include[i]) > CR_MAX_NAME_LEN)
+            return errmsg_set(e, CR_ENAME, "projected attribute names must be 1..%d bytes",
+                              CR_MAX_NAME_LEN);
+    out->n_include = pb->n_include;
+    out->include = (const char *const *)pb->include;
+    return 0;
+}
+
 int wire_table_desc_to_pb(const struct table_def *def, const struct table_stats *stats,
                           struct cr_arena *a, Cirrus__TableDescription **out)
 {
@@ -679,6 +758,27 @@ static int hook_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Muta
     return rc < 0 ? rc : values_to_pb(h, a, pb);
 }
 
+/* The indexes to create and the names to drop of a table mutation. */
+static int table_change_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    if (m->n_indexes && !(pb->indexes = cr_arena_alloc(a, m->n_indexes * sizeof *pb->indexes)))
+        return CR_ENOMEM;
+    pb->n_indexes = m->n_indexes;
+    for (size_t i = 0; i < m->n_indexes; i++) {
+        int rc = index_to_pb(&m->indexes[i], a, &pb->indexes[i]);
+
+        if (rc < 0)
+            return rc;
+    }
+    if (m->n_drop && !(pb->drop_indexes = cr_arena_alloc(a, m->n_drop * sizeof *pb->drop_indexes)))
+        return CR_ENOMEM;
+    pb->n_drop_indexes = m->n_drop;
+    for (size_t i = 0; i < m->n_drop; i++)
+        if (!(pb->drop_indexes[i] = cr_arena_strndup(a, m->drop[i], strlen(m->drop[i]))))
+            return CR_ENOMEM;
+    return 0;
+}
+
 static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
 {
     int rc;
@@ -687,7 +787,14 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
     switch (m->type) {
     case MUT_CREATE_TABLE:
         pb->type = CIRRUS__MUTATION_TYPE__MUTATION_CREATE_TABLE;
-        return wire_schema_to_pb(&m->table, a, &pb->schema);
+        rc = wire_schema_to_pb(&m->table, a, &pb->schema);
+        return rc < 0 ? rc : table_change_to_pb(m, a, pb);
+    case MUT_UPDATE_TABLE:
+        pb->type = CIRRUS__MUTATION_TYPE__MUTATION_UPDATE_TABLE;
+        rc = table_change_to_pb(m, a, pb);
+        if (rc < 0)
+            return rc;
+        break;
     case MUT_DELETE_TABLE:
         pb->type = CIRRUS__MUTATION_TYPE__MUTATION_DELETE_TABLE;
         break;
@@ -825,6 +932,29 @@ static int hook_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct m
     return 0;
 }
 
+static int table_change_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
+                                struct errmsg *e)
+{
+    struct index_def *idx = NULL;
+
+    if (pb->n_indexes > CR_MAX_INDEXES || pb->n_drop_indexes > CR_MAX_INDEXES)
+        return errmsg_set(e, CR_ETOOMANY, "more than %d indexes in one table mutation",
+                          CR_MAX_INDEXES);
+    if (pb->n_indexes && !(idx = cr_arena_alloc(a, pb->n_indexes * sizeof *idx)))
+        return errmsg_set(e, CR_ENOMEM, "out of memory decoding indexes");
+    for (size_t i = 0; i < pb->n_indexes; i++) {
+        int rc = index_from_pb(pb->indexes[i], &idx[i], e);
+
+        if (rc < 0)
+            return rc;
+    }
+    m->indexes = idx;
+    m->n_indexes = pb->n_indexes;
+    m->drop = (const char *const *)pb->drop_indexes;
+    m->n_drop = pb->n_drop_indexes;
+    return 0;
+}
+
 static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
                             struct errmsg *e)
 {
@@ -841,7 +971,12 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
         m->type = MUT_CREATE_TABLE;
         if (!pb->schema)
             return errmsg_set(e, CR_EPROTO, "create-table mutation without a schema");
-        return wire_schema_from_pb(pb->schema, &m->table, e);
+        rc = wire_schema_from_pb(pb->schema, &m->table, e);
+        return rc < 0 ? rc : table_change_from_pb(pb, a, m, e);
+    case CIRRUS__MUTATION_TYPE__MUTATION_UPDATE_TABLE:
+        m->type = MUT_UPDATE_TABLE;
+        rc = table_change_from_pb(pb, a, m, e);
+        return rc < 0 ? rc : table_name_from_pb(pb->table, &m->table, e);
     case CIRRUS__MUTATION_TYPE__MUTATION_DELETE_TABLE:
         m->type = MUT_DELETE_TABLE;
         return table_name_from_pb(pb->table, &m->table, e);

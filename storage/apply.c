@@ -1,8 +1,9 @@
 /*
  * storage_apply(): the only code that writes data (DESIGN.md principle 1). All batches of one
  * call share one LMDB write transaction and one fsync (group commit); each batch runs in a
- * nested transaction, so a failing batch rolls back alone. The applied index, the table stats
- * and the change feed are written in the same transaction as the rows.
+ * nested transaction, so a failing batch rolls back alone. The applied index, the table stats,
+ * the secondary index entries (index.c) and the change feed are written in the same transaction
+ * as the rows.
  *
  * What must never happen here, because every replica must reach the same state and results
  * from the same batches:
@@ -76,7 +77,8 @@ static int after_write(int rc)
 /* Buffers reused across the mutations of one call. */
 struct scratch {
     struct cr_buf key, row;
-    struct cr_arena arena; /* reset per mutation */
+    struct cr_arena arena;   /* reset per mutation */
+    struct index_plan index; /* the item's index entries */
 };
 
 static int check_condition(const struct condition *c, bool exists, struct env_val row,
@@ -194,9 +196,11 @@ static int build_update(const struct mutation *m, const struct table_def *def,
 }
 
 /* PUT, DELETE, UPDATE and CHECK: one item, read, checked, then written (or removed). Every
- * clean failure happens before the first write (see after_write). */
+ * clean failure happens before the first write (see after_write). check_only: stop after the
+ * conditions, as for a CHECK (check_rest). */
 static int apply_item(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
-                      struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
+                      struct scratch *sc, struct cr_arena *a, struct mutation_result *res,
+                      bool check_only)
 {
     const struct mutation *m = &b->muts[ordinal];
     const struct value *item = NULL;
@@ -206,8 +210,12 @@ static int apply_item(struct storage_txn *t, const struct log_batch *b, uint16_t
     struct env_val row = {NULL, 0};
     bool exists = false, collision = false;
     int64_t before = 0, after = 0;
+    struct index_def *idx = NULL;
+    size_t n_idx = 0;
     int rc = catalog_get_cstr(t, m->table.name, &def);
 
+    if (rc == 0 && def.n_indexes && m->type != MUT_CHECK && !check_only)
+        rc = catalog_indexes(t, &def, &sc->arena, &idx, &n_idx);
     if (rc == 0 && m->type == MUT_PUT)
         rc = kv_encode_item(&def, &m->item, &pk, &sk, &sc->row);
     else if (rc == 0)
@@ -220,6 +228,8 @@ static int apply_item(struct storage_txn *t, const struct log_batch *b, uint16_t
     }
     if (rc == 0)
         rc = check_all(m, exists, row, exists ? &current : NULL, sc, a, res);
+    if (check_only)
+        return rc;
     if (rc == 0 && collision && (m->type == MUT_PUT || m->type == MUT_UPDATE))
         rc = CR_EKEYTOOBIG;
     if (rc == 0 && m->type == MUT_UPDATE)
@@ -245,12 +255,21 @@ static int apply_item(struct storage_txn *t, const struct log_batch *b, uint16_t
     }
     if (m->type == MUT_CHECK)
         return 0;
+    sc->index.n = 0;
+    if (n_idx) {
+        rc =
+            index_plan(t, &def, idx, n_idx, exists ? &current : NULL, item, &sc->arena, &sc->index);
+        if (rc)
+            return rc;
+    }
     if (item)
         rc = env_put(t, ENV_DATA, sc->key.data, sc->key.len, sc->row.data, sc->row.len);
     else if (exists)
         rc = env_del(t, ENV_DATA, sc->key.data, sc->key.len);
     if (rc == 0 && (item || exists))
         rc = catalog_stats_add(t, def.id, item ? (exists ? 0 : 1) : -1, after - before);
+    if (rc == 0)
+        rc = index_write(t, &sc->index);
     if (rc == 0) {
         key_map(&def, &pk, &sk, fields, &keys);
         rc = changes_write(t, b->index, ordinal, item ? MUT_PUT : MUT_DELETE, def.id, &keys,
@@ -259,54 +278,107 @@ static int apply_item(struct storage_txn *t, const struct log_batch *b, uint16_t
     return after_write(rc);
 }
 
+/* The table mutations below run in a nested transaction (apply_batch), so they may fail cleanly
+ * after writing. */
 static int apply_create_table(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
-                              struct mutation_result *res)
+                              struct scratch *sc, struct mutation_result *res)
 {
     const struct mutation *m = &b->muts[ordinal];
+    struct index_def *idx = NULL;
     int rc;
 
     if (m->cond.type != COND_NONE)
         return CR_EINVAL;
-    rc = catalog_create(t, &m->table, b->index, b->time_ms, &res->table);
+    if (m->n_indexes > CR_MAX_INDEXES)
+        return CR_ETOOMANY;
+    if (m->n_indexes) {
+        idx = cr_arena_alloc(&sc->arena, m->n_indexes * sizeof *idx);
+        if (!idx)
+            return CR_ENOMEM;
+    }
+    rc = catalog_create(t, &m->table, m->indexes, m->n_indexes, b->index, b->time_ms, &res->table,
+                        idx);
     if (rc)
         return rc;
     return changes_write(t, b->index, ordinal, MUT_CREATE_TABLE, res->table.id, NULL, NULL);
 }
 
 static int apply_delete_table(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
-                              struct mutation_result *res)
+                              struct scratch *sc, struct mutation_result *res)
 {
     const struct mutation *m = &b->muts[ordinal];
+    struct index_def *idx = NULL;
+    size_t n = 0;
     int rc;
 
     if (m->cond.type != COND_NONE)
         return CR_EINVAL;
     rc = catalog_get_cstr(t, m->table.name, &res->table);
     if (rc == 0)
+        rc = catalog_indexes(t, &res->table, &sc->arena, &idx, &n);
+    if (rc == 0)
         rc = catalog_drop(t, &res->table);
     if (rc == 0)
         rc = kv_delete_rows(t, res->table.id);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = index_drop(t, idx[i].key.id);
     if (rc)
         return rc;
     return changes_write(t, b->index, ordinal, MUT_DELETE_TABLE, res->table.id, NULL, NULL);
 }
 
-static int apply_one(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
-                     struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
+static int apply_update_table(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+                              struct scratch *sc, struct mutation_result *res)
+{
+    const struct mutation *m = &b->muts[ordinal];
+    struct index_def *dropped, *added;
+    struct table_def def;
+    int rc;
+
+    if (m->cond.type != COND_NONE)
+        return CR_EINVAL;
+    if (m->n_indexes > CR_MAX_INDEXES || m->n_drop > CR_MAX_INDEXES)
+        return CR_ETOOMANY;
+    dropped = cr_arena_alloc(&sc->arena, (m->n_drop + 1) * sizeof *dropped);
+    added = cr_arena_alloc(&sc->arena, (m->n_indexes + 1) * sizeof *added);
+    if (!dropped || !added)
+        return CR_ENOMEM;
+    rc = catalog_get_cstr(t, m->table.name, &def);
+    if (rc == 0)
+        rc = catalog_alter(t, &def, m->drop, m->n_drop, m->indexes, m->n_indexes, &sc->arena,
+                           &res->table, dropped, added);
+    for (size_t i = 0; rc == 0 && i < m->n_drop; i++)
+        rc = index_drop(t, dropped[i].key.id);
+    for (size_t i = 0; rc == 0 && i < m->n_indexes; i++)
+        rc = index_build(t, &res->table, &added[i]);
+    if (rc)
+        return rc;
+    return changes_write(t, b->index, ordinal, MUT_UPDATE_TABLE, res->table.id, NULL, NULL);
+}
+
+static void scratch_reset(struct scratch *sc)
 {
     cr_buf_reset(&sc->key);
     cr_buf_reset(&sc->row);
     cr_arena_reset(&sc->arena);
+}
+
+static int apply_one(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+                     struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
+{
+    scratch_reset(sc);
     switch (b->muts[ordinal].type) {
     case MUT_CREATE_TABLE:
-        return apply_create_table(t, b, ordinal, res);
+        return apply_create_table(t, b, ordinal, sc, res);
     case MUT_DELETE_TABLE:
-        return apply_delete_table(t, b, ordinal, res);
+        return apply_delete_table(t, b, ordinal, sc, res);
+    case MUT_UPDATE_TABLE:
+        return apply_update_table(t, b, ordinal, sc, res);
     case MUT_PUT:
     case MUT_DELETE:
     case MUT_UPDATE:
     case MUT_CHECK:
-        return apply_item(t, b, ordinal, sc, a, res);
+        return apply_item(t, b, ordinal, sc, a, res, false);
     default:
         return CR_EINVAL;
     }
@@ -337,6 +409,32 @@ static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int
 static bool is_item_mutation(enum mut_type t)
 {
     return t == MUT_PUT || t == MUT_DELETE || t == MUT_UPDATE || t == MUT_CHECK;
+}
+
+/*
+ * After mutation `failed` of a batch failed, in the batch's transaction as it stands (nothing
+ * more is written, and it is aborted next): the conditions of the item mutations after it, so
+ * that each one that would fail reports its own code, as DynamoDB's CancellationReasons give a
+ * reason for every failing action, not only the first. The others stay CR_EABORTED.
+ * Deterministic like the rest: reads of the same state.
+ */
+static int check_rest(struct storage_txn *t, const struct log_batch *b, size_t failed,
+                      struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
+{
+    for (size_t j = failed + 1; j < b->n; j++) {
+        const struct mutation *m = &b->muts[j];
+        int rc;
+
+        if (!is_item_mutation(m->type) || (m->cond.type == COND_NONE && !m->hook.check))
+            continue;
+        scratch_reset(sc);
+        memset(&res[j], 0, sizeof res[j]);
+        rc = apply_item(t, b, (uint16_t)j, sc, a, &res[j], true);
+        if (rc && !is_mutation_error(rc))
+            return rc;
+        res[j].code = rc ? rc : CR_EABORTED;
+    }
+    return 0;
 }
 
 /* Applies one batch in a txn nested in parent. Returns 0 when the batch was applied or failed
@@ -372,11 +470,12 @@ static int apply_batch(struct storage *s, struct storage_txn *parent, const stru
         rc = apply_one(t, b, (uint16_t)i, sc, a, &res[i]);
         if (rc == 0)
             continue;
+        if (is_mutation_error(rc)) {
+            fail_batch(res, b->n, i, rc);
+            rc = check_rest(t, b, i, sc, a, res);
+        }
         env_abort(t);
-        if (!is_mutation_error(rc))
-            return rc;
-        fail_batch(res, b->n, i, rc);
-        return 0;
+        return rc;
     }
     return env_commit(t);
 }
@@ -407,6 +506,7 @@ int storage_apply(struct storage *s, const struct log_batch *batches, size_t n,
     cr_buf_init(&sc.key);
     cr_buf_init(&sc.row);
     cr_arena_init(&sc.arena, 4096);
+    index_plan_init(&sc.index);
     rc = storage_applied_index(t, &last);
     for (size_t i = 0; i < n && rc == 0; i++) {
         CR_ASSERT(batches[i].index > last);
@@ -433,6 +533,7 @@ int storage_apply(struct storage *s, const struct log_batch *batches, size_t n,
     cr_buf_free(&sc.key);
     cr_buf_free(&sc.row);
     cr_arena_free(&sc.arena);
+    index_plan_free(&sc.index);
     free(res);
     return rc;
 }

@@ -1,14 +1,16 @@
 /*
- * The catalog: table definitions by name, table ids, per-table stats.
+ * The catalog: table definitions by name with their secondary indexes, object ids, per-table
+ * and per-index stats.
  *
- * Only apply.c (through catalog_create, catalog_drop, catalog_stats_add) changes the catalog; the
- * rest is read-only. This file does not touch rows (kv.c) and does not decide when stats change
- * (apply.c does, in the same transaction as the rows).
+ * Only apply.c (through catalog_create, catalog_alter, catalog_drop, catalog_stats_add) changes
+ * the catalog; the rest is read-only. This file does not touch rows (kv.c) or index entries
+ * (index.c) and does not decide when stats change (apply.c does, in the same transaction as the
+ * rows).
  *
  * Catalog record (the `catalog` database, key = the table name's bytes):
  *
  *   bytes    field
- *   1        format version, DEF_VERSION
+ *   1        format version: DEF_VERSION, or DEF_VERSION_INDEXES when indexes follow
  *   4        u32be table id
  *   1        pk type (enum key_type)
  *   1        sk type (enum key_type), or NO_SK when the table has no sort key
@@ -16,6 +18,13 @@
  *   varint   created_ms, zigzag-encoded
  *   varint   pk name length, then the name
  *   varint   sk name length, then the name (only with a sort key)
+ *   varint   number of indexes (DEF_VERSION_INDEXES only), then each index, in creation order:
+ *     4        u32be index id
+ *     1        kind (enum index_kind)
+ *     1        pk type; 1 sk type, or NO_SK
+ *     1        projection (enum index_projection)
+ *     varint+  index name, pk name, sk name (only with a sort key), as above
+ *     varint   number of INCLUDE attributes, then each name, as above
  *
  * Stats (`meta`, key "stats" | u32be id): u64be item_count | u64be size_bytes; absent is zero.
  */
@@ -27,6 +36,7 @@
 #include <string.h>
 
 #define DEF_VERSION 1
+#define DEF_VERSION_INDEXES 2
 #define NO_SK 0xFF
 #define STATS_PREFIX "stats"
 #define STATS_KEY_LEN (sizeof STATS_PREFIX - 1 + 4)
@@ -64,11 +74,44 @@ static int64_t unzigzag(uint64_t v)
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-static int encode_def(const struct table_def *def, struct cr_buf *out)
+static int put_name(struct cr_buf *out, const char *name)
 {
-    size_t pk_len = strlen(def->pk_name);
-    size_t sk_len = def->has_sk ? strlen(def->sk_name) : 0;
-    int rc = cr_buf_putc(out, DEF_VERSION);
+    size_t len = strlen(name);
+    int rc = cr_buf_put_varint(out, len);
+
+    return rc ? rc : cr_buf_append(out, name, len);
+}
+
+static int encode_index(const struct index_def *x, struct cr_buf *out)
+{
+    const struct table_def *k = &x->key;
+    int rc = cr_buf_put_u32be(out, k->id);
+
+    if (rc == 0)
+        rc = cr_buf_putc(out, (uint8_t)x->kind);
+    if (rc == 0)
+        rc = cr_buf_putc(out, (uint8_t)k->pk_type);
+    if (rc == 0)
+        rc = cr_buf_putc(out, k->has_sk ? (uint8_t)k->sk_type : NO_SK);
+    if (rc == 0)
+        rc = cr_buf_putc(out, (uint8_t)x->projection);
+    if (rc == 0)
+        rc = put_name(out, k->name);
+    if (rc == 0)
+        rc = put_name(out, k->pk_name);
+    if (rc == 0 && k->has_sk)
+        rc = put_name(out, k->sk_name);
+    if (rc == 0)
+        rc = cr_buf_put_varint(out, x->n_include);
+    for (size_t i = 0; rc == 0 && i < x->n_include; i++)
+        rc = put_name(out, x->include[i]);
+    return rc;
+}
+
+static int encode_def(const struct table_def *def, const struct index_def *idx, size_t n,
+                      struct cr_buf *out)
+{
+    int rc = cr_buf_putc(out, n ? DEF_VERSION_INDEXES : DEF_VERSION);
 
     if (rc == 0)
         rc = cr_buf_put_u32be(out, def->id);
@@ -81,14 +124,13 @@ static int encode_def(const struct table_def *def, struct cr_buf *out)
     if (rc == 0)
         rc = cr_buf_put_varint(out, zigzag(def->created_ms));
     if (rc == 0)
-        rc = cr_buf_put_varint(out, pk_len);
-    if (rc == 0)
-        rc = cr_buf_append(out, def->pk_name, pk_len);
-    if (rc == 0 && def->has_sk) {
-        rc = cr_buf_put_varint(out, sk_len);
-        if (rc == 0)
-            rc = cr_buf_append(out, def->sk_name, sk_len);
-    }
+        rc = put_name(out, def->pk_name);
+    if (rc == 0 && def->has_sk)
+        rc = put_name(out, def->sk_name);
+    if (rc == 0 && n)
+        rc = cr_buf_put_varint(out, n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = encode_index(&idx[i], out);
     return rc;
 }
 
@@ -105,31 +147,123 @@ static int decode_name(const uint8_t **p, const uint8_t *end, char *out)
     return 0;
 }
 
-static int decode_def(const uint8_t *name, size_t name_len, struct env_val v, struct table_def *out)
+/* The table part of a record; *p is left at the index section (v.p + v.n when none). */
+static int decode_table(const uint8_t *name, size_t name_len, struct env_val v,
+                        struct table_def *out, const uint8_t **p)
 {
-    const uint8_t *p = v.p, *end = v.p + v.n;
-    uint64_t ms;
+    const uint8_t *end = v.p + v.n;
+    uint64_t ms, n = 0;
 
     memset(out, 0, sizeof *out);
-    if (name_len > CR_MAX_NAME_LEN || v.n < 7 || p[0] != DEF_VERSION)
+    if (name_len > CR_MAX_NAME_LEN || v.n < 7 ||
+        (v.p[0] != DEF_VERSION && v.p[0] != DEF_VERSION_INDEXES))
         return CR_CORRUPT();
     memcpy(out->name, name, name_len);
-    out->id = cr_get_u32be(p + 1);
-    out->pk_type = p[5];
-    out->has_sk = p[6] != NO_SK;
-    out->sk_type = out->has_sk ? p[6] : KEY_S;
+    out->id = cr_get_u32be(v.p + 1);
+    out->pk_type = v.p[5];
+    out->has_sk = v.p[6] != NO_SK;
+    out->sk_type = out->has_sk ? v.p[6] : KEY_S;
     if (!key_type_valid(out->pk_type) || !key_type_valid(out->sk_type))
         return CR_CORRUPT();
-    p += 7;
-    if (cr_get_varint(&p, end, &out->created_index) || cr_get_varint(&p, end, &ms))
+    *p = v.p + 7;
+    if (cr_get_varint(p, end, &out->created_index) || cr_get_varint(p, end, &ms))
         return CR_CORRUPT();
     out->created_ms = unzigzag(ms);
-    if (decode_name(&p, end, out->pk_name))
+    if (decode_name(p, end, out->pk_name))
         return CR_ECORRUPT;
-    if (out->has_sk && decode_name(&p, end, out->sk_name))
+    if (out->has_sk && decode_name(p, end, out->sk_name))
         return CR_ECORRUPT;
-    if (p != end)
+    if (v.p[0] == DEF_VERSION ? *p != end
+                              : cr_get_varint(p, end, &n) || n == 0 || n > CR_MAX_INDEXES)
         return CR_CORRUPT();
+    out->n_indexes = (uint32_t)n;
+    return 0;
+}
+
+static int decode_def(const uint8_t *name, size_t name_len, struct env_val v, struct table_def *out)
+{
+    const uint8_t *p;
+
+    return decode_table(name, name_len, v, out, &p);
+}
+
+/* One index of the index section at *p; names are copied into the arena. */
+static int decode_index(const uint8_t **p, const uint8_t *end, struct cr_arena *a,
+                        struct index_def *out)
+{
+    struct table_def *k = &out->key;
+    const uint8_t *q = *p;
+    char name[CR_MAX_NAME_LEN + 1];
+    char **include = NULL;
+    uint64_t n;
+
+    memset(out, 0, sizeof *out);
+    if (end - q < 8)
+        return CR_CORRUPT();
+    k->id = cr_get_u32be(q);
+    out->kind = q[4];
+    k->pk_type = q[5];
+    k->has_sk = q[6] != NO_SK;
+    k->sk_type = k->has_sk ? q[6] : KEY_S;
+    out->projection = q[7];
+    q += 8;
+    if ((out->kind != INDEX_GSI && out->kind != INDEX_LSI) || !key_type_valid(k->pk_type) ||
+        !key_type_valid(k->sk_type) || out->projection > PROJ_INCLUDE)
+        return CR_CORRUPT();
+    if (decode_name(&q, end, k->name) || decode_name(&q, end, k->pk_name) ||
+        (k->has_sk && decode_name(&q, end, k->sk_name)))
+        return CR_ECORRUPT;
+    if (cr_get_varint(&q, end, &n) || n > CR_MAX_PROJECTED)
+        return CR_CORRUPT();
+    if (n) {
+        include = cr_arena_alloc(a, n * sizeof *include);
+        if (!include)
+            return CR_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (decode_name(&q, end, name))
+            return CR_ECORRUPT;
+        include[i] = cr_arena_strndup(a, name, strlen(name));
+        if (!include[i])
+            return CR_ENOMEM;
+    }
+    out->n_include = n;
+    out->include = (const char *const *)include;
+    *p = q;
+    return 0;
+}
+
+int catalog_indexes(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
+                    struct index_def **out, size_t *n)
+{
+    struct table_def d;
+    struct env_val v;
+    const uint8_t *p;
+    int rc = env_get(t, ENV_CATALOG, def->name, strlen(def->name), &v);
+
+    *out = NULL;
+    *n = 0;
+    if (rc == CR_ENOTFOUND)
+        return CR_ENOTABLE;
+    if (rc == 0)
+        rc = decode_table((const uint8_t *)def->name, strlen(def->name), v, &d, &p);
+    if (rc)
+        return rc;
+    if (d.id != def->id)
+        return CR_ENOTABLE;
+    if (d.n_indexes) {
+        *out = cr_arena_alloc(a, d.n_indexes * sizeof **out);
+        if (!*out)
+            return CR_ENOMEM;
+    }
+    for (size_t i = 0; i < d.n_indexes; i++) {
+        rc = decode_index(&p, v.p + v.n, a, &(*out)[i]);
+        if (rc)
+            return rc;
+    }
+    if (p != v.p + v.n)
+        return CR_CORRUPT();
+    *n = d.n_indexes;
     return 0;
 }
 
@@ -267,6 +401,83 @@ static int check_def(const struct table_def *def)
     return 0;
 }
 
+static bool key_of(const struct table_def *k, const char *name, enum key_type *out)
+{
+    if (strcmp(k->pk_name, name) == 0)
+        *out = k->pk_type;
+    else if (k->has_sk && strcmp(k->sk_name, name) == 0)
+        *out = k->sk_type;
+    else
+        return false;
+    return true;
+}
+
+/* The type an attribute has as a key of the table or of one of idx[0..n), if any. */
+static bool key_attr_type(const struct table_def *def, const struct index_def *idx, size_t n,
+                          const char *name, enum key_type *out)
+{
+    if (key_of(def, name, out))
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (key_of(&idx[i].key, name, out))
+            return true;
+    return false;
+}
+
+/* Index i of idx[0..n) against the table and the indexes before it: names, key schema (one type
+ * per attribute name across the table and its indexes), projection. CR_ENAME, CR_ESCHEMA. */
+static int check_index(const struct table_def *def, const struct index_def *idx, size_t i)
+{
+    const struct index_def *x = &idx[i];
+    const struct table_def *k = &x->key;
+    enum key_type type;
+    int rc = catalog_check_name(k->name, strnlen(k->name, CR_MAX_NAME_LEN + 1));
+
+    if (rc == 0)
+        rc = check_attr_name(k->pk_name);
+    if (rc == 0 && k->has_sk)
+        rc = check_attr_name(k->sk_name);
+    if (rc)
+        return rc;
+    if (!key_type_valid(k->pk_type) || (k->has_sk && !key_type_valid(k->sk_type)) ||
+        (k->has_sk && strcmp(k->pk_name, k->sk_name) == 0))
+        return CR_ESCHEMA;
+    if (x->kind == INDEX_LSI && (!def->has_sk || !k->has_sk || strcmp(k->pk_name, def->pk_name)))
+        return CR_ESCHEMA;
+    if ((x->kind != INDEX_GSI && x->kind != INDEX_LSI) || x->projection > PROJ_INCLUDE ||
+        (x->projection == PROJ_INCLUDE) != (x->n_include > 0))
+        return CR_ESCHEMA;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(idx[j].key.name, k->name) == 0)
+            return CR_ESCHEMA;
+    if ((key_attr_type(def, idx, i, k->pk_name, &type) && type != k->pk_type) ||
+        (k->has_sk && key_attr_type(def, idx, i, k->sk_name, &type) && type != k->sk_type))
+        return CR_ESCHEMA;
+    for (size_t j = 0; j < x->n_include; j++) {
+        rc = check_attr_name(x->include[j]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* All indexes of a table: each one, and the limits over them. */
+static int check_indexes(const struct table_def *def, const struct index_def *idx, size_t n)
+{
+    size_t gsi = 0, lsi = 0, projected = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_index(def, idx, i);
+
+        if (rc)
+            return rc;
+        gsi += idx[i].kind == INDEX_GSI;
+        lsi += idx[i].kind == INDEX_LSI;
+        projected += idx[i].n_include;
+    }
+    return gsi > CR_MAX_GSI || lsi > CR_MAX_LSI || projected > CR_MAX_PROJECTED ? CR_ETOOMANY : 0;
+}
+
 static int next_id(struct storage_txn *t, uint32_t *id)
 {
     struct env_val v;
@@ -284,16 +495,45 @@ static int next_id(struct storage_txn *t, uint32_t *id)
     return *id == 0 ? CR_CORRUPT() : 0;
 }
 
-int catalog_create(struct storage_txn *t, const struct table_def *def, uint64_t index,
-                   int64_t time_ms, struct table_def *out)
+/* Takes n consecutive ids; *first gets the first. CR_ETOOMANY when the id space is spent. */
+static int take_ids(struct storage_txn *t, uint32_t n, uint32_t *first)
+{
+    uint8_t next[4];
+    int rc = next_id(t, first);
+
+    if (rc)
+        return rc;
+    if (*first > UINT32_MAX - n)
+        return CR_ETOOMANY;
+    cr_put_u32be(next, *first + n);
+    return env_put(t, ENV_META, next_id_key, sizeof next_id_key - 1, next, sizeof next);
+}
+
+static int write_def(struct storage_txn *t, const struct table_def *def,
+                     const struct index_def *idx, size_t n)
+{
+    struct cr_buf rec;
+    int rc;
+
+    cr_buf_init(&rec);
+    rc = encode_def(def, idx, n, &rec);
+    if (rc == 0)
+        rc = env_put(t, ENV_CATALOG, def->name, strlen(def->name), rec.data, rec.len);
+    cr_buf_free(&rec);
+    return rc;
+}
+
+int catalog_create(struct storage_txn *t, const struct table_def *def, const struct index_def *idx,
+                   size_t n_idx, uint64_t index, int64_t time_ms, struct table_def *out,
+                   struct index_def *out_idx)
 {
     struct table_def d;
-    struct cr_buf rec;
     uint64_t count;
     uint32_t id = 0;
-    uint8_t next[4];
     int rc = check_def(def);
 
+    if (rc == 0)
+        rc = check_indexes(def, idx, n_idx);
     if (rc)
         return rc;
     rc = catalog_get_cstr(t, def->name, &d);
@@ -306,11 +546,9 @@ int catalog_create(struct storage_txn *t, const struct table_def *def, uint64_t 
         return rc;
     if (count >= CR_MAX_TABLES)
         return CR_ETOOMANY;
-    rc = next_id(t, &id);
+    rc = take_ids(t, 1 + (uint32_t)n_idx, &id);
     if (rc)
         return rc;
-    if (id == UINT32_MAX)
-        return CR_ETOOMANY;
 
     memset(&d, 0, sizeof d);
     memcpy(d.name, def->name, strlen(def->name));
@@ -324,30 +562,79 @@ int catalog_create(struct storage_txn *t, const struct table_def *def, uint64_t 
     d.id = id;
     d.created_index = index;
     d.created_ms = time_ms;
-
-    cr_buf_init(&rec);
-    rc = encode_def(&d, &rec);
-    if (rc == 0)
-        rc = env_put(t, ENV_CATALOG, d.name, strlen(d.name), rec.data, rec.len);
-    cr_buf_free(&rec);
-    if (rc)
-        return rc;
-    cr_put_u32be(next, id + 1);
-    rc = env_put(t, ENV_META, next_id_key, sizeof next_id_key - 1, next, sizeof next);
+    d.n_indexes = (uint32_t)n_idx;
+    for (size_t i = 0; i < n_idx; i++) {
+        out_idx[i] = idx[i];
+        out_idx[i].key.id = id + 1 + (uint32_t)i;
+    }
+    rc = write_def(t, &d, out_idx, n_idx);
     if (rc)
         return rc;
     *out = d;
     return 0;
 }
 
+int catalog_alter(struct storage_txn *t, const struct table_def *def, const char *const *drop,
+                  size_t n_drop, const struct index_def *add, size_t n_add, struct cr_arena *a,
+                  struct table_def *out, struct index_def *dropped, struct index_def *added)
+{
+    struct index_def *cur, *next;
+    size_t n, kept = 0;
+    uint32_t id = 0;
+    int rc = catalog_indexes(t, def, a, &cur, &n);
+
+    if (rc)
+        return rc;
+    next = cr_arena_alloc(a, (n + n_add + 1) * sizeof *next);
+    if (!next)
+        return CR_ENOMEM;
+    for (size_t i = 0; i < n_drop; i++) {
+        size_t j = 0;
+
+        while (j < n && (!cur[j].key.id || strcmp(cur[j].key.name, drop[i])))
+            j++;
+        if (j == n || cur[j].kind != INDEX_GSI)
+            return CR_ESCHEMA; /* unknown (or dropped twice), or an LSI: fixed at creation */
+        dropped[i] = cur[j];
+        cur[j].key.id = 0;
+    }
+    for (size_t j = 0; j < n; j++)
+        if (cur[j].key.id)
+            next[kept++] = cur[j];
+    for (size_t i = 0; i < n_add; i++) {
+        if (add[i].kind != INDEX_GSI)
+            return CR_ESCHEMA; /* LSIs are created with their table */
+        next[kept + i] = add[i];
+    }
+    rc = check_indexes(def, next, kept + n_add);
+    if (rc == 0 && n_add)
+        rc = take_ids(t, (uint32_t)n_add, &id);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n_add; i++) {
+        next[kept + i].key.id = id + (uint32_t)i;
+        added[i] = next[kept + i];
+    }
+    *out = *def;
+    out->n_indexes = (uint32_t)(kept + n_add);
+    return write_def(t, out, next, kept + n_add);
+}
+
 int catalog_drop(struct storage_txn *t, const struct table_def *def)
 {
-    uint8_t key[STATS_KEY_LEN];
     int rc = env_del(t, ENV_CATALOG, def->name, strlen(def->name));
 
     if (rc)
         return rc;
-    stats_key(def->id, key);
+    return catalog_stats_drop(t, def->id);
+}
+
+int catalog_stats_drop(struct storage_txn *t, uint32_t id)
+{
+    uint8_t key[STATS_KEY_LEN];
+    int rc;
+
+    stats_key(id, key);
     rc = env_del(t, ENV_META, key, sizeof key);
     return rc == CR_ENOTFOUND ? 0 : rc;
 }

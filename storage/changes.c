@@ -65,7 +65,8 @@ static int decode_change(struct env_val k, struct env_val v, struct cr_arena *a,
     uint8_t *copy;
     int rc;
 
-    if (k.n != CHANGE_KEY_LEN || v.n < 7 || v.p[0] != CHANGE_VERSION || v.p[1] > MUT_DELETE)
+    if (k.n != CHANGE_KEY_LEN || v.n < 7 || v.p[0] != CHANGE_VERSION ||
+        (v.p[1] > MUT_DELETE && v.p[1] != MUT_UPDATE_TABLE))
         return CR_CORRUPT();
     copy = cr_arena_alloc(a, v.n);
     if (!copy)

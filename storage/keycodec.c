@@ -70,6 +70,10 @@
  * CR_KEY_PREFIX encoded bytes are ordered by hash among themselves (they still sort together,
  * between the shorter components around that prefix). A range bound that is itself long
  * matches such a group imprecisely: callers filter against the full value.
+ *
+ * The cut may be shorter than CR_KEY_PREFIX (keycodec_encode_cut): index entries hold four
+ * components in one LMDB key and cut each at CR_INDEX_KEY_PREFIX. Everything above holds with
+ * the shorter prefix; a reader must skip such components with the same cut.
  */
 #include "storage/keycodec.h"
 #include "common/assert.h"
@@ -109,6 +113,7 @@ enum {
 #define NSEC_MAX 999999999
 #define LONG_MARKER_0 0x00
 #define LONG_MARKER_1 0x02
+#define LONG_TAIL 10 /* marker + 8-byte hash */
 
 static int put_escaped(struct cr_buf *out, const char *s, size_t len, bool terminate)
 {
@@ -284,10 +289,10 @@ int keycodec_encode(const struct value *v, struct cr_buf *out)
     return rc;
 }
 
-int keycodec_encode_component(const struct value *v, struct cr_buf *out, bool *truncated)
+int keycodec_encode_cut(const struct value *v, size_t prefix, struct cr_buf *out, bool *truncated)
 {
     size_t start = out->len, full;
-    uint8_t tail[10];
+    uint8_t tail[LONG_TAIL];
     int rc = encode(v, out, 0);
 
     if (truncated)
@@ -297,12 +302,12 @@ int keycodec_encode_component(const struct value *v, struct cr_buf *out, bool *t
         return rc;
     }
     full = out->len - start;
-    if (full <= CR_KEY_PREFIX)
+    if (full <= prefix)
         return 0;
     tail[0] = LONG_MARKER_0;
     tail[1] = LONG_MARKER_1;
     cr_put_u64be(tail + 2, cr_hash64(out->data + start, full));
-    out->len = start + CR_KEY_PREFIX;
+    out->len = start + prefix;
     rc = cr_buf_append(out, tail, sizeof tail);
     if (rc) {
         out->len = start;
@@ -311,6 +316,11 @@ int keycodec_encode_component(const struct value *v, struct cr_buf *out, bool *t
     if (truncated)
         *truncated = true;
     return 0;
+}
+
+int keycodec_encode_component(const struct value *v, struct cr_buf *out, bool *truncated)
+{
+    return keycodec_encode_cut(v, CR_KEY_PREFIX, out, truncated);
 }
 
 int keycodec_encode_prefix(const struct value *v, struct cr_buf *out)
@@ -601,12 +611,13 @@ static int parse(struct parser *ps, int depth, struct value *out)
     return 0;
 }
 
-/* One stored component at [p, end): 0 with its length, CR_ETOOLONG (length set) for a long one. */
-static int component(const uint8_t *p, const uint8_t *end, struct cr_arena *a, struct value *out,
-                     size_t *len)
+/* One stored component at [p, end), cut at `prefix`: 0 with its length, CR_ETOOLONG (length
+ * set) for a long one. */
+static int component(const uint8_t *p, const uint8_t *end, size_t prefix, struct cr_arena *a,
+                     struct value *out, size_t *len)
 {
     size_t avail = (size_t)(end - p);
-    struct parser ps = {p, avail > CR_KEY_PREFIX ? p + CR_KEY_PREFIX : end, a, false};
+    struct parser ps = {p, avail > prefix ? p + prefix : end, a, false};
     int rc = parse(&ps, 0, out);
 
     if (!rc) {
@@ -615,10 +626,10 @@ static int component(const uint8_t *p, const uint8_t *end, struct cr_arena *a, s
     }
     if (rc != CR_ECORRUPT)
         return rc;
-    if (!ps.eof || avail < CR_KEY_COMPONENT_MAX || p[CR_KEY_PREFIX] != LONG_MARKER_0 ||
-        p[CR_KEY_PREFIX + 1] != LONG_MARKER_1)
+    if (!ps.eof || avail < prefix + LONG_TAIL || p[prefix] != LONG_MARKER_0 ||
+        p[prefix + 1] != LONG_MARKER_1)
         return CR_ECORRUPT;
-    *len = CR_KEY_COMPONENT_MAX;
+    *len = prefix + LONG_TAIL;
     return CR_ETOOLONG;
 }
 
@@ -628,15 +639,20 @@ int keycodec_decode(const uint8_t **p, const uint8_t *end, struct cr_arena *a, s
     int rc;
 
     CR_ASSERT(a != NULL);
-    rc = component(*p, end, a, out, &len);
+    rc = component(*p, end, CR_KEY_PREFIX, a, out, &len);
     if (!rc || rc == CR_ETOOLONG)
         *p += len;
     return rc;
 }
 
-int keycodec_skip(const uint8_t *p, const uint8_t *end, size_t *len)
+int keycodec_skip_cut(const uint8_t *p, const uint8_t *end, size_t prefix, size_t *len)
 {
-    int rc = component(p, end, NULL, NULL, len);
+    int rc = component(p, end, prefix, NULL, NULL, len);
 
     return rc == CR_ETOOLONG ? 0 : rc;
+}
+
+int keycodec_skip(const uint8_t *p, const uint8_t *end, size_t *len)
+{
+    return keycodec_skip_cut(p, end, CR_KEY_PREFIX, len);
 }

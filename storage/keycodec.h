@@ -30,6 +30,9 @@
 /* Longest stored component encoding; two of them plus a 4-byte object id fit in 511 bytes. */
 #define CR_KEY_COMPONENT_MAX 250
 #define CR_KEY_PREFIX (CR_KEY_COMPONENT_MAX - 10)
+/* Index entries: four components (index key, table key) plus the 4-byte id fit in 511 bytes. */
+#define CR_INDEX_COMPONENT_MAX 126
+#define CR_INDEX_KEY_PREFIX (CR_INDEX_COMPONENT_MAX - 10)
 
 /* Appends the full (never truncated) order-preserving encoding of v. CR_ENESTING when deeper than
  * CR_MAX_DEPTH, CR_EINVAL for an invalid value (duplicate map field or set element, timestamp
@@ -39,6 +42,9 @@ int keycodec_encode(const struct value *v, struct cr_buf *out);
 /* Appends the stored form of v: the full encoding, or prefix + marker + hash when that is longer
  * than CR_KEY_PREFIX. *truncated tells which (may be NULL). Errors as keycodec_encode. */
 int keycodec_encode_component(const struct value *v, struct cr_buf *out, bool *truncated);
+/* The same with the cut at `prefix` bytes (CR_KEY_PREFIX or CR_INDEX_KEY_PREFIX): the stored
+ * component is at most prefix + 10 bytes. */
+int keycodec_encode_cut(const struct value *v, size_t prefix, struct cr_buf *out, bool *truncated);
 
 /* Appends the encoding of a STRING or BYTES value without its terminator: every key whose
  * component begins with v's bytes starts with these bytes (begins_with range reads). A long
@@ -57,5 +63,7 @@ int keycodec_decode(const uint8_t **p, const uint8_t *end, struct cr_arena *a, s
 /* Length of the stored component at [p, end) without decoding it (CR_KEY_COMPONENT_MAX for a long
  * one); CR_ECORRUPT when malformed. */
 int keycodec_skip(const uint8_t *p, const uint8_t *end, size_t *len);
+/* The same for a component stored with keycodec_encode_cut(prefix). */
+int keycodec_skip_cut(const uint8_t *p, const uint8_t *end, size_t prefix, size_t *len);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Items by primary key: key validation, row keys, point reads, range reads over sort keys,
- * scans, continuation cursors. Read-only: rows are written only by apply.c, which uses the
- * helpers at the end of this file.
+ * scans, continuation cursors; the same range reads over an index's entries. Read-only: rows are
+ * written only by apply.c, which uses the helpers at the end of this file.
  *
  * Row (the `data` database):
  *   key    u32be table id | keycodec component(pk) [| keycodec component(sk)]
@@ -26,6 +26,10 @@
  * Continuation cursor: 1 byte CURSOR_VERSION | the last returned row key (which begins with the
  * u32be table id). The next page starts strictly after that key (before it, in reverse).
  * Cursors are checked against the table, the partition and the key structure: CR_ECURSOR.
+ *
+ * Index reads (kv_query_index, kv_scan_index) walk the `index` database with the same code: an
+ * entry key is the index's id and key followed by the table key (index.c), its value the
+ * projected item, which holds every key attribute; components are cut at CR_INDEX_KEY_PREFIX.
  */
 #include "storage/storage_int.h"
 
@@ -143,23 +147,36 @@ int kv_check_item(const struct table_def *def, const struct value *item)
     return rc;
 }
 
+int kv_key_components(const struct table_def *def, const struct value *pk, const struct value *sk,
+                      size_t prefix, struct cr_buf *key, bool *truncated)
+{
+    size_t start = key->len;
+    bool t1 = false, t2 = false;
+    int rc = keycodec_encode_cut(pk, prefix, key, &t1);
+
+    if (rc == 0 && def->has_sk)
+        rc = keycodec_encode_cut(sk, prefix, key, &t2);
+    if (rc) {
+        key->len = start;
+        return rc;
+    }
+    *truncated = t1 || t2;
+    return 0;
+}
+
 int kv_row_key(const struct table_def *def, const struct value *pk, const struct value *sk,
                struct cr_buf *key, bool *truncated)
 {
     size_t start = key->len;
-    bool t1 = false, t2 = false;
     int rc = cr_buf_put_u32be(key, def->id);
 
     if (rc == 0)
-        rc = keycodec_encode_component(pk, key, &t1);
-    if (rc == 0 && def->has_sk)
-        rc = keycodec_encode_component(sk, key, &t2);
+        rc = kv_key_components(def, pk, sk, CR_KEY_PREFIX, key, truncated);
     if (rc) {
         key->len = start;
         return rc;
     }
     CR_ASSERT(key->len - start <= MAX_ROW_KEY);
-    *truncated = t1 || t2;
     return 0;
 }
 
@@ -246,7 +263,28 @@ int kv_get(struct storage_txn *t, const struct table_def *def, const struct valu
 
 /* ---- pages ---------------------------------------------------------------------------------- */
 
+/* What a range read walks: a table's rows, or an index's entries (the index key, then the
+ * table key: `base`). */
+struct space {
+    enum env_db db;
+    const struct table_def *key;  /* the id and the leading key */
+    const struct table_def *base; /* index entries: the table; NULL for rows */
+    size_t prefix;                /* where components are cut */
+};
+
+static void table_space(const struct table_def *def, struct space *sp)
+{
+    *sp = (struct space){ENV_DATA, def, NULL, CR_KEY_PREFIX};
+}
+
+static void index_space(const struct table_def *table, const struct index_def *idx,
+                        struct space *sp)
+{
+    *sp = (struct space){ENV_INDEX, &idx->key, table, CR_INDEX_KEY_PREFIX};
+}
+
 struct range {
+    enum env_db db;
     struct cr_buf lo; /* first key to visit (inclusive) */
     struct cr_buf hi; /* end of the range (exclusive), when has_hi */
     bool has_hi;
@@ -354,7 +392,7 @@ static int read_page(struct storage_txn *t, const struct range *r, struct cr_are
     struct env_val k, v, last = {NULL, 0};
     size_t cap = 0, bytes = 0;
     bool full = false, more = false;
-    int rc = env_cursor_open(t, ENV_DATA, &c);
+    int rc = env_cursor_open(t, r->db, &c);
 
     memset(out, 0, sizeof *out);
     if (rc)
@@ -403,29 +441,36 @@ static int read_page(struct storage_txn *t, const struct range *r, struct cr_are
     return rc;
 }
 
-/* Checks a continuation: version, table, partition prefix, and whole key components. */
-static int parse_cursor(const struct table_def *def, const uint8_t *cur, size_t n,
+/* Skips the key components of def at *p (false when they are not whole). */
+static bool skip_key(const struct table_def *def, size_t prefix, const uint8_t **p,
+                     const uint8_t *end)
+{
+    for (int i = 0; i < (def->has_sk ? 2 : 1); i++) {
+        size_t len;
+
+        if (*p == end || keycodec_skip_cut(*p, end, prefix, &len) || len == 0 ||
+            len > (size_t)(end - *p))
+            return false;
+        *p += len;
+    }
+    return true;
+}
+
+/* Checks a continuation: version, object id, partition prefix, and whole key components. */
+static int parse_cursor(const struct space *sp, const uint8_t *cur, size_t n,
                         const struct cr_buf *partition, struct env_val *key)
 {
     const uint8_t *p, *end = cur + n;
-    size_t len;
 
     if (n < 1 + 4 + 1 || n > 1 + MAX_ROW_KEY || cur[0] != CURSOR_VERSION)
         return CR_ECURSOR;
-    if (cr_get_u32be(cur + 1) != def->id)
+    if (cr_get_u32be(cur + 1) != sp->key->id)
         return CR_ECURSOR;
     if (partition && (n - 1 < partition->len || memcmp(cur + 1, partition->data, partition->len)))
         return CR_ECURSOR;
     p = cur + 5;
-    if (keycodec_skip(p, end, &len) || len == 0 || len > (size_t)(end - p))
-        return CR_ECURSOR;
-    p += len;
-    if (def->has_sk) {
-        if (p == end || keycodec_skip(p, end, &len) || len == 0 || len > (size_t)(end - p))
-            return CR_ECURSOR;
-        p += len;
-    }
-    if (p != end)
+    if (!skip_key(sp->key, sp->prefix, &p, end) ||
+        (sp->base && !skip_key(sp->base, sp->prefix, &p, end)) || p != end)
         return CR_ECURSOR;
     key->p = cur + 1;
     key->n = n - 1;
@@ -440,7 +485,8 @@ struct bound {
 };
 
 struct query_ctx {
-    const struct table_def *def;
+    const struct table_def *def; /* the key queried: the table's or the index's */
+    size_t prefix;               /* where its components are cut */
     struct value pk;
     bool pk_truncated;
     size_t partition_len; /* bytes of id | pk component at the start of each row key */
@@ -448,9 +494,9 @@ struct query_ctx {
     struct bound b1, b2;
 };
 
-static size_t cut(size_t n)
+static size_t cut(size_t n, size_t prefix)
 {
-    return n < CR_KEY_PREFIX ? n : CR_KEY_PREFIX;
+    return n < prefix ? n : prefix;
 }
 
 /* Compares the sort key of a row (its stored component `comp`, its full value in `row`) with a
@@ -463,8 +509,8 @@ static int cmp_bound(const struct query_ctx *q, struct env_val comp, struct env_
     struct value v;
     int rc;
 
-    *out = key_cmp(comp.p, cut(comp.n), b->enc.data, cut(b->enc.len));
-    if (*out != 0 || b->enc.len <= CR_KEY_PREFIX)
+    *out = key_cmp(comp.p, cut(comp.n, q->prefix), b->enc.data, cut(b->enc.len, q->prefix));
+    if (*out != 0 || b->enc.len <= q->prefix)
         return 0;
     rc = row_attr(row, q->def->sk_name, a, &v);
     if (rc == 0)
@@ -489,7 +535,7 @@ static int query_filter(void *ctx, struct env_val key, struct env_val row, struc
                         bool *keep)
 {
     const struct query_ctx *q = ctx;
-    struct env_val comp = {key.p + q->partition_len, key.n - q->partition_len};
+    struct env_val comp = {key.p + q->partition_len, 0};
     int c1 = 0, c2 = 0, rc = 0;
 
     if (q->pk_truncated) {
@@ -503,6 +549,9 @@ static int query_filter(void *ctx, struct env_val key, struct env_val row, struc
     }
     if (q->op == SK_BEGINS_WITH)
         return begins_with(q, row, a, keep);
+    /* The sort key's component alone: index entry keys continue with the table key. */
+    if (keycodec_skip_cut(comp.p, key.p + key.n, q->prefix, &comp.n))
+        return CR_CORRUPT();
     rc = cmp_bound(q, comp, row, &q->b1, a, &c1);
     if (rc == 0 && q->op == SK_BETWEEN)
         rc = cmp_bound(q, comp, row, &q->b2, a, &c2);
@@ -592,19 +641,20 @@ static int query_range(const struct query_ctx *q, const struct cr_buf *partition
     }
     rc = cr_buf_append(&r->lo, partition->data, partition->len);
     if (rc == 0 && lo)
-        rc = cr_buf_append(&r->lo, lo->enc.data, cut(lo->enc.len));
+        rc = cr_buf_append(&r->lo, lo->enc.data, cut(lo->enc.len, q->prefix));
     if (rc == 0)
         rc = cr_buf_append(&r->hi, partition->data, partition->len);
     if (rc == 0 && hi)
-        rc = cr_buf_append(&r->hi, hi->enc.data, cut(hi->enc.len));
+        rc = cr_buf_append(&r->hi, hi->enc.data, cut(hi->enc.len, q->prefix));
     if (rc == 0)
         r->has_hi = prefix_successor(&r->hi);
     return rc;
 }
 
-int kv_query(struct storage_txn *t, const struct table_def *def, const struct kv_query *in,
-             struct cr_arena *a, struct kv_page *out)
+static int query_space(struct storage_txn *t, const struct space *sp, const struct kv_query *in,
+                       struct cr_arena *a, struct kv_page *out)
 {
+    const struct table_def *def = sp->key;
     struct query_ctx q;
     struct cr_buf partition;
     struct range r;
@@ -617,21 +667,26 @@ int kv_query(struct storage_txn *t, const struct table_def *def, const struct kv
     cr_buf_init(&partition);
     range_init(&r);
     q.def = def;
+    q.prefix = sp->prefix;
     q.op = in->op;
     rc = query_check(def, in, &q);
     if (rc == 0) {
         struct table_def pk_only = *def;
 
         pk_only.has_sk = false;
-        rc = kv_row_key(&pk_only, &q.pk, &no_sk, &partition, &q.pk_truncated);
+        rc = cr_buf_put_u32be(&partition, def->id);
+        if (rc == 0)
+            rc =
+                kv_key_components(&pk_only, &q.pk, &no_sk, sp->prefix, &partition, &q.pk_truncated);
     }
     if (rc == 0) {
         q.partition_len = partition.len;
         rc = query_range(&q, &partition, &r);
     }
     if (rc == 0 && in->cursor && in->cursor_len)
-        rc = parse_cursor(def, in->cursor, in->cursor_len, &partition, &r.after);
+        rc = parse_cursor(sp, in->cursor, in->cursor_len, &partition, &r.after);
     if (rc == 0) {
+        r.db = sp->db;
         r.reverse = in->reverse;
         r.limit = in->limit;
         r.filter = query_filter;
@@ -645,10 +700,30 @@ int kv_query(struct storage_txn *t, const struct table_def *def, const struct kv
     return rc;
 }
 
+int kv_query(struct storage_txn *t, const struct table_def *def, const struct kv_query *in,
+             struct cr_arena *a, struct kv_page *out)
+{
+    struct space sp;
+
+    table_space(def, &sp);
+    return query_space(t, &sp, in, a, out);
+}
+
+int kv_query_index(struct storage_txn *t, const struct table_def *table,
+                   const struct index_def *idx, const struct kv_query *in, struct cr_arena *a,
+                   struct kv_page *out)
+{
+    struct space sp;
+
+    index_space(table, idx, &sp);
+    return query_space(t, &sp, in, a, out);
+}
+
 /* ---- scan ----------------------------------------------------------------------------------- */
 
 struct scan_ctx {
     uint32_t segment, total;
+    size_t prefix;
 };
 
 static int scan_filter(void *ctx, struct env_val key, struct env_val row, struct cr_arena *a,
@@ -657,17 +732,17 @@ static int scan_filter(void *ctx, struct env_val key, struct env_val row, struct
     const struct scan_ctx *s = ctx;
     size_t len;
 
-    if (keycodec_skip(key.p + 4, key.p + key.n, &len))
+    if (keycodec_skip_cut(key.p + 4, key.p + key.n, s->prefix, &len))
         return CR_CORRUPT();
     *keep = cr_hash64(key.p + 4, len) % s->total == s->segment;
     return 0;
 }
 
-int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *cursor,
-            size_t cursor_len, uint32_t limit, uint32_t segment, uint32_t total_segments,
-            struct cr_arena *a, struct kv_page *out)
+static int scan_space(struct storage_txn *t, const struct space *sp, const uint8_t *cursor,
+                      size_t cursor_len, uint32_t limit, uint32_t segment, uint32_t total_segments,
+                      struct cr_arena *a, struct kv_page *out)
 {
-    struct scan_ctx sc = {segment, total_segments};
+    struct scan_ctx sc = {segment, total_segments, sp->prefix};
     struct range r;
     uint8_t id[4];
     int rc;
@@ -675,15 +750,16 @@ int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *c
     if (total_segments > 1 ? segment >= total_segments : segment != 0)
         return CR_EINVAL;
     range_init(&r);
-    cr_put_u32be(id, def->id);
+    cr_put_u32be(id, sp->key->id);
     rc = cr_buf_append(&r.lo, id, sizeof id);
     if (rc == 0)
         rc = cr_buf_append(&r.hi, id, sizeof id);
     if (rc == 0)
         r.has_hi = prefix_successor(&r.hi);
     if (rc == 0 && cursor && cursor_len)
-        rc = parse_cursor(def, cursor, cursor_len, NULL, &r.after);
+        rc = parse_cursor(sp, cursor, cursor_len, NULL, &r.after);
     if (rc == 0) {
+        r.db = sp->db;
         r.limit = limit;
         if (total_segments > 1) {
             r.filter = scan_filter;
@@ -693,6 +769,38 @@ int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *c
     }
     range_free(&r);
     return rc;
+}
+
+int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *cursor,
+            size_t cursor_len, uint32_t limit, uint32_t segment, uint32_t total_segments,
+            struct cr_arena *a, struct kv_page *out)
+{
+    struct space sp;
+
+    table_space(def, &sp);
+    return scan_space(t, &sp, cursor, cursor_len, limit, segment, total_segments, a, out);
+}
+
+int kv_scan_index(struct storage_txn *t, const struct table_def *table, const struct index_def *idx,
+                  const uint8_t *cursor, size_t cursor_len, uint32_t limit, uint32_t segment,
+                  uint32_t total_segments, struct cr_arena *a, struct kv_page *out)
+{
+    struct space sp;
+
+    index_space(table, idx, &sp);
+    return scan_space(t, &sp, cursor, cursor_len, limit, segment, total_segments, a, out);
+}
+
+/* A continuation holding key (CURSOR_VERSION | the key bytes), arena-allocated. */
+static int cursor_of(const struct cr_buf *key, struct cr_arena *a, uint8_t **out, size_t *out_len)
+{
+    *out = cr_arena_alloc(a, key->len + 1);
+    if (!*out)
+        return CR_ENOMEM;
+    (*out)[0] = CURSOR_VERSION;
+    memcpy(*out + 1, key->data, key->len);
+    *out_len = key->len + 1;
+    return 0;
 }
 
 int kv_cursor_from_key(const struct table_def *def, const struct value *key, struct cr_arena *a,
@@ -706,18 +814,49 @@ int kv_cursor_from_key(const struct table_def *def, const struct value *key, str
     if (rc)
         return rc;
     cr_buf_init(&row);
-    rc = cr_buf_putc(&row, CURSOR_VERSION);
+    rc = kv_row_key(def, &pk, &sk, &row, &truncated);
     if (rc == 0)
-        rc = kv_row_key(def, &pk, &sk, &row, &truncated);
-    if (rc == 0) {
-        *out = cr_arena_alloc(a, row.len);
-        if (*out) {
-            memcpy(*out, row.data, row.len);
-            *out_len = row.len;
-        } else {
-            rc = CR_ENOMEM;
-        }
-    }
+        rc = cursor_of(&row, a, out, out_len);
     cr_buf_free(&row);
+    return rc;
+}
+
+/* Distinct attribute names of the index key and the table key. */
+static size_t index_key_names(const struct table_def *table, const struct index_def *idx)
+{
+    const char *names[4] = {table->pk_name, table->has_sk ? table->sk_name : NULL, idx->key.pk_name,
+                            idx->key.has_sk ? idx->key.sk_name : NULL};
+    size_t n = 0;
+
+    for (int i = 0; i < 4; i++) {
+        bool seen = !names[i];
+
+        for (int j = 0; j < i && !seen; j++)
+            seen = names[j] && strcmp(names[i], names[j]) == 0;
+        n += !seen;
+    }
+    return n;
+}
+
+int kv_cursor_from_index_key(const struct table_def *table, const struct index_def *idx,
+                             const struct value *key, struct cr_arena *a, uint8_t **out,
+                             size_t *out_len)
+{
+    struct value ipk, isk = value_null(), pk, sk = value_null();
+    struct cr_buf entry;
+    bool truncated;
+    int rc = kv_extract_key(&idx->key, key, false, &ipk, &isk);
+
+    if (rc == 0)
+        rc = kv_extract_key(table, key, false, &pk, &sk);
+    if (rc == 0 && key->u.map.n != index_key_names(table, idx))
+        rc = CR_EINVAL;
+    if (rc)
+        return rc;
+    cr_buf_init(&entry);
+    rc = index_entry_key(table, idx, &ipk, &isk, &pk, &sk, &entry, &truncated);
+    if (rc == 0)
+        rc = cursor_of(&entry, a, out, out_len);
+    cr_buf_free(&entry);
     return rc;
 }

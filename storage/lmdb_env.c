@@ -26,10 +26,8 @@
 #define DEFAULT_READERS 256
 
 static const char *const db_names[ENV_NDB] = {
-    [ENV_CATALOG] = "catalog",
-    [ENV_DATA] = "data",
-    [ENV_CHANGES] = "changes",
-    [ENV_META] = "meta",
+    [ENV_CATALOG] = "catalog", [ENV_DATA] = "data",   [ENV_CHANGES] = "changes",
+    [ENV_META] = "meta",       [ENV_INDEX] = "index",
 };
 
 struct storage {

@@ -11,6 +11,7 @@
  * Named databases in the environment:
  *   catalog   table name -> table definition
  *   data      u32be object id | keycodec(pk) [| keycodec(sk)]  ->  row (see kv.c)
+ *   index     u32be index id | index key | table key  ->  projected item (see index.c)
  *   changes   u64be log index | u16be mutation ordinal -> change record (changes.c)
  *   meta      "applied" -> u64be applied log index; "next_id" -> u32be; "format" -> u32be;
  *             per-table stats (storage_int.h)
@@ -27,14 +28,18 @@
 #include <stdint.h>
 
 /* Limits, each with its named error. */
-#define CR_MAX_ITEM_SIZE (400 * 1024)     /* CR_EITEMTOOBIG, counted by value_ddb_size */
-#define CR_MAX_PK_SIZE 2048               /* CR_EKEYTOOBIG (DynamoDB's partition key limit) */
-#define CR_MAX_SK_SIZE 1024               /* CR_EKEYTOOBIG (DynamoDB's sort key limit) */
-#define CR_MAX_NAME_LEN 255               /* CR_ENAME: table and key attribute names */
-#define CR_MIN_TABLE_NAME_LEN 3           /* CR_ENAME, as DynamoDB */
-#define CR_MAX_TABLES 2048                /* CR_ETOOMANY */
-#define CR_MAX_BATCH_MUTATIONS 1000       /* CR_ETOOMANY: mutations in one log entry */
-#define CR_MAX_PAGE_BYTES (1024 * 1024)   /* query/scan pages stop after this much item data */
+#define CR_MAX_ITEM_SIZE (400 * 1024) /* CR_EITEMTOOBIG, counted by value_ddb_size */
+#define CR_MAX_PK_SIZE 2048           /* CR_EKEYTOOBIG (DynamoDB's partition key limit) */
+#define CR_MAX_SK_SIZE 1024           /* CR_EKEYTOOBIG (DynamoDB's sort key limit) */
+#define CR_MAX_NAME_LEN 255           /* CR_ENAME: table and key attribute names */
+#define CR_MIN_TABLE_NAME_LEN 3       /* CR_ENAME, as DynamoDB */
+#define CR_MAX_TABLES 2048            /* CR_ETOOMANY */
+#define CR_MAX_GSI 20                 /* CR_ETOOMANY: global secondary indexes per table */
+#define CR_MAX_LSI 5                  /* CR_ETOOMANY: local secondary indexes per table */
+#define CR_MAX_INDEXES (CR_MAX_GSI + CR_MAX_LSI)
+#define CR_MAX_PROJECTED 100            /* CR_ETOOMANY: INCLUDE attributes over a table's indexes */
+#define CR_MAX_BATCH_MUTATIONS 1000     /* CR_ETOOMANY: mutations in one log entry */
+#define CR_MAX_PAGE_BYTES (1024 * 1024) /* query/scan pages stop after this much item data */
 #define CR_DEFAULT_MAP_SIZE (64ULL << 30) /* LMDB map size: address space, not disk */
 
 struct storage;
@@ -76,6 +81,26 @@ struct table_def {
     enum key_type sk_type;
     uint64_t created_index; /* log index of the CreateTable */
     int64_t created_ms;     /* creation time, chosen by the proposer */
+    uint32_t n_indexes;     /* secondary indexes (catalog_indexes reads them) */
+};
+
+enum index_kind { INDEX_GSI, INDEX_LSI };
+enum index_projection { PROJ_ALL, PROJ_KEYS_ONLY, PROJ_INCLUDE };
+
+/*
+ * A secondary index of a table. Its entries hold the projected items that have the index key
+ * attributes with the right types (sparse, as DynamoDB): the table key and the index key always,
+ * then all other attributes (PROJ_ALL) or only the `include` ones (PROJ_INCLUDE).
+ */
+struct index_def {
+    /* id: the index's object id (from the table id sequence; never reused); name: the index
+     * name (catalog_check_name's rules); pk_* / sk_*: the index key. An LSI has the table's
+     * partition key and a sort key. created_*, n_indexes: unused. */
+    struct table_def key;
+    enum index_kind kind;
+    enum index_projection projection;
+    size_t n_include;
+    const char *const *include; /* PROJ_INCLUDE: NUL-terminated names, none a key attribute */
 };
 
 struct table_stats {
@@ -85,6 +110,7 @@ struct table_stats {
 
 /* CR_ENOTABLE when there is no such table. */
 int catalog_get(struct storage_txn *t, const char *name, size_t name_len, struct table_def *out);
+/* catalog_stats of &index->key: the index's entry count and the size of its projected items. */
 int catalog_stats(struct storage_txn *t, const struct table_def *def, struct table_stats *out);
 /* Up to `limit` tables in name order, strictly after `after` (NULL/empty: from the start).
  * *n is set to the count filled; *more tells whether further tables exist. CR_EINVAL when
@@ -93,7 +119,10 @@ int catalog_list(struct storage_txn *t, const char *after, size_t after_len, str
                  size_t limit, size_t *n, bool *more);
 /* Name rules: 3..255 bytes of [A-Za-z0-9_.-] (DynamoDB's). CR_ENAME otherwise. */
 int catalog_check_name(const char *name, size_t len);
-
+/* The def->n_indexes indexes of the table, in creation order, decoded into the arena (*out is
+ * NULL when there are none). CR_ENOTABLE when the table is gone. */
+int catalog_indexes(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
+                    struct index_def **out, size_t *n);
 /* ---- items ------------------------------------------------------------------------------ */
 
 /* An item is a VT_MAP value; its key attributes are the table's pk (and sk). */
@@ -164,12 +193,36 @@ int kv_scan(struct storage_txn *t, const struct table_def *def, const uint8_t *c
 int kv_cursor_from_key(const struct table_def *def, const struct value *key, struct cr_arena *a,
                        uint8_t **out, size_t *out_len);
 
+/* The same three over the entries of an index of `table`: q's keys are the index's; items are
+ * the projected items, ordered by index key, then table key (stored order, as above, with long
+ * components cut at CR_INDEX_KEY_PREFIX encoded bytes); the cursor key holds the index key and
+ * the table key attributes (each attribute once). Errors as kv_query / kv_scan /
+ * kv_cursor_from_key. */
+int kv_query_index(struct storage_txn *t, const struct table_def *table,
+                   const struct index_def *idx, const struct kv_query *q, struct cr_arena *a,
+                   struct kv_page *out);
+int kv_scan_index(struct storage_txn *t, const struct table_def *table, const struct index_def *idx,
+                  const uint8_t *cursor, size_t cursor_len, uint32_t limit, uint32_t segment,
+                  uint32_t total_segments, struct cr_arena *a, struct kv_page *out);
+int kv_cursor_from_index_key(const struct table_def *table, const struct index_def *idx,
+                             const struct value *key, struct cr_arena *a, uint8_t **out,
+                             size_t *out_len);
+
 /* ---- mutations and apply ---------------------------------------------------------------- */
 
 /* MUT_UPDATE builds the new item from the current one with hook.update and writes it as a put
  * (the change feed records it as MUT_PUT). MUT_CHECK only evaluates its conditions and writes
- * nothing, not even a change record. */
-enum mut_type { MUT_CREATE_TABLE, MUT_DELETE_TABLE, MUT_PUT, MUT_DELETE, MUT_UPDATE, MUT_CHECK };
+ * nothing, not even a change record. MUT_UPDATE_TABLE adds indexes (filled from the table's
+ * items in the same transaction) and drops indexes (with their entries). */
+enum mut_type {
+    MUT_CREATE_TABLE,
+    MUT_DELETE_TABLE,
+    MUT_PUT,
+    MUT_DELETE,
+    MUT_UPDATE,
+    MUT_CHECK,
+    MUT_UPDATE_TABLE,
+};
 
 enum cond_type {
     COND_NONE,
@@ -213,9 +266,15 @@ struct mutation_hook {
 
 struct mutation {
     enum mut_type type;
-    /* MUT_CREATE_TABLE: name and key schema in `table` (id, created_* are set by apply).
-     * Others: `table.name` names the table; apply looks it up. */
+    /* MUT_CREATE_TABLE: name and key schema in `table` (id, created_*, n_indexes are set by
+     * apply). Others: `table.name` names the table; apply looks it up. */
     struct table_def table;
+    /* MUT_CREATE_TABLE, MUT_UPDATE_TABLE: indexes to create (their ids are set by apply). */
+    const struct index_def *indexes;
+    size_t n_indexes;
+    /* MUT_UPDATE_TABLE: names of indexes to drop (NUL-terminated), dropped before the adds. */
+    const char *const *drop;
+    size_t n_drop;
     struct value item; /* MUT_PUT: the whole item (a MAP) */
     struct value key;  /* MUT_DELETE, MUT_UPDATE, MUT_CHECK: a MAP holding the key attributes */
     struct condition cond;
@@ -245,14 +304,16 @@ struct mutation_result {
     const char *message;    /* NULL, or a hook's text for this mutation's code; arena */
     uint64_t old_size;      /* value_ddb_size of the item before (0: absent) and after (0: */
     uint64_t new_size;      /* absent or not written): what capacity accounting needs */
-    struct table_def table; /* the created (MUT_CREATE_TABLE) or deleted (MUT_DELETE_TABLE)
-                               definition */
+    struct table_def table; /* the created (MUT_CREATE_TABLE), deleted (MUT_DELETE_TABLE) or
+                               altered (MUT_UPDATE_TABLE, as it is now) definition */
 };
 
 /*
  * Applies entries in one LMDB write transaction and one fsync (group commit). Each entry is
  * all-or-nothing: when any of its mutations fails, none of them takes effect, the failing one
- * reports its code and the others CR_EABORTED; the entry still consumes its index. An entry of
+ * reports its code, each later item mutation whose conditions fail on the state the batch had
+ * reached reports its own (every failing action has its reason), and the others CR_EABORTED;
+ * the entry still consumes its index. An entry of
  * more than CR_MAX_BATCH_MUTATIONS fails with CR_ETOOMANY on every mutation. The failing
  * mutation keeps its message and its old item (return_old_on_fail). The applied index and the
  * change feed records (one per mutation of each applied entry but MUT_CHECK, a delete of a

@@ -14,8 +14,9 @@
  * Meta keys (the `meta` database):
  *   "format"             u32be on-disk format version (CR_FORMAT_VERSION)
  *   "applied"            u64be index of the last applied log entry
- *   "next_id"            u32be next table id (ids start at 1 and are never reused)
- *   "stats" | u32be id   u64be item_count | u64be size_bytes of that table
+ *   "next_id"            u32be next object id, shared by tables and indexes (ids start at 1
+ *                        and are never reused)
+ *   "stats" | u32be id   u64be item_count | u64be size_bytes of that table or index
  */
 #ifndef CR_STORAGE_INT_H
 #define CR_STORAGE_INT_H
@@ -28,7 +29,7 @@
 
 #define CR_FORMAT_VERSION 1u
 
-enum env_db { ENV_CATALOG, ENV_DATA, ENV_CHANGES, ENV_META, ENV_NDB };
+enum env_db { ENV_CATALOG, ENV_DATA, ENV_CHANGES, ENV_META, ENV_INDEX, ENV_NDB };
 
 struct env_val {
     const uint8_t *p;
@@ -74,15 +75,32 @@ int env_cursor_get(struct env_cursor *c, enum env_op op, struct env_val *k, stru
 
 /* Looks up a table by a NUL-terminated name (as in struct table_def). CR_ENOTABLE. */
 int catalog_get_cstr(struct storage_txn *t, const char *name, struct table_def *out);
-/* Validates def (name, key schema), assigns the next id and writes the definition with its
- * creation index and time. CR_ENAME, CR_ESCHEMA, CR_ETABLEEXISTS, CR_ETOOMANY. */
-int catalog_create(struct storage_txn *t, const struct table_def *def, uint64_t index,
-                   int64_t time_ms, struct table_def *out);
-/* Removes the definition and the stats of def (not its rows: kv_delete_rows). */
+/* Validates def (name, key schema) and its indexes idx[0..n_idx) (names, key schemas, limits),
+ * assigns the next ids (the table's, then one per index) and writes the definition with its
+ * creation index and time. out_idx[0..n_idx) get the indexes with their ids (their include
+ * names still borrow from idx). CR_ENAME, CR_ESCHEMA, CR_ETABLEEXISTS, CR_ETOOMANY. */
+int catalog_create(struct storage_txn *t, const struct table_def *def, const struct index_def *idx,
+                   size_t n_idx, uint64_t index, int64_t time_ms, struct table_def *out,
+                   struct index_def *out_idx);
+/* Drops the GSIs named drop[0..n_drop), then adds the GSIs add[0..n_add) with new ids, and
+ * rewrites the definition (not the entries: index.c). dropped[i] and added[i] get the dropped
+ * and added definitions; *out the table as it is now. Scratch from a. CR_ESCHEMA (an unknown
+ * name, an LSI, an invalid or duplicate index), CR_ENAME, CR_ETOOMANY. */
+int catalog_alter(struct storage_txn *t, const struct table_def *def, const char *const *drop,
+                  size_t n_drop, const struct index_def *add, size_t n_add, struct cr_arena *a,
+                  struct table_def *out, struct index_def *dropped, struct index_def *added);
+/* Removes the definition and the stats of def (not its rows: kv_delete_rows; nor its indexes'
+ * entries and stats: index_drop). */
 int catalog_drop(struct storage_txn *t, const struct table_def *def);
+/* Removes the stats of a table or index id. */
+int catalog_stats_drop(struct storage_txn *t, uint32_t id);
 /* Adds the deltas to the table's stats. */
 int catalog_stats_add(struct storage_txn *t, uint32_t id, int64_t count, int64_t size);
 
+/* Appends component(pk) [| component(sk)] to key, each cut at `prefix` (keycodec_encode_cut).
+ * *truncated tells whether either was cut. pk and sk must be normalized by kv_extract_key. */
+int kv_key_components(const struct table_def *def, const struct value *pk, const struct value *sk,
+                      size_t prefix, struct cr_buf *key, bool *truncated);
 /* Appends the row key of (pk, sk) to key: u32be id | component(pk) [| component(sk)].
  * *truncated tells whether either component was cut to prefix + hash. pk and sk must be
  * normalized by kv_extract_key. */
@@ -99,6 +117,42 @@ int kv_row_find(struct storage_txn *t, const struct table_def *def, const struct
                 bool *collision);
 /* Deletes every row of the table. */
 int kv_delete_rows(struct storage_txn *t, uint32_t table_id);
+
+/* ---- index.c: index entries, written by apply.c only ---- */
+
+/* One item's entries in the indexes of a table, computed from its old and new versions before
+ * any write (the versions may borrow from pages a write moves), then written. */
+struct index_plan {
+    struct cr_buf bytes; /* entry keys and values; reused across mutations */
+    size_t n;
+    struct index_step {
+        uint32_t id;
+        size_t old_off, old_len; /* old_len 0: the old item had no entry */
+        size_t key_off, key_len; /* key_len 0: the new item has none */
+        size_t val_off, val_len;
+        int64_t count, size; /* stats deltas */
+    } steps[CR_MAX_INDEXES];
+};
+
+void index_plan_init(struct index_plan *p);
+void index_plan_free(struct index_plan *p);
+/* Plans the entries of the item whose old version is `old` and new version `item` (NULL:
+ * absent) in idx[0..n), with scratch from a. CR_EKEYTOOBIG when a new entry's stored key is held
+ * by another item's entry (a hash collision of long components, as kv.c's rows); CR_ENOMEM. */
+int index_plan(struct storage_txn *t, const struct table_def *table, const struct index_def *idx,
+               size_t n, const struct value *old, const struct value *item, struct cr_arena *a,
+               struct index_plan *p);
+/* Writes a plan: removes old entries, puts new ones, updates the indexes' stats. */
+int index_write(struct storage_txn *t, const struct index_plan *p);
+/* Fills a new index from the table's items. CR_EKEYTOOBIG as index_plan. */
+int index_build(struct storage_txn *t, const struct table_def *table, const struct index_def *idx);
+/* Removes every entry and the stats of an index. */
+int index_drop(struct storage_txn *t, uint32_t index_id);
+/* Appends the stored key of an entry: u32be index id | index key | table key, every component
+ * cut at CR_INDEX_KEY_PREFIX. ipk/isk, pk/sk normalized by kv_extract_key. */
+int index_entry_key(const struct table_def *table, const struct index_def *idx,
+                    const struct value *ipk, const struct value *isk, const struct value *pk,
+                    const struct value *sk, struct cr_buf *key, bool *truncated);
 
 /* Writes the change record of mutation `ordinal` of entry `index` (changes.c has the format). */
 int changes_write(struct storage_txn *t, uint64_t index, uint16_t ordinal, enum mut_type type,

@@ -42,6 +42,7 @@ struct ddb {
     json_t *error_extra;    /* members added to an error's body; owned, released by finish */
     bool own_results;       /* the done handler also answers an entry whose mutations failed */
     void *op_data;          /* an operation's state from its handler to its done handler */
+    json_t *held;           /* PartiQL: requests kept while `in` is a translation; released */
 };
 
 /* ---- errors: each sets d->e with DynamoDB's text and returns the code ---- */
@@ -102,6 +103,8 @@ int ddb_done_delete_table(struct ddb *d, json_t **out);
 int ddb_op_create_table(struct ddb *d, json_t **out);
 int ddb_op_delete_table(struct ddb *d, json_t **out);
 int ddb_op_describe_table(struct ddb *d, json_t **out);
+int ddb_op_update_table(struct ddb *d, json_t **out);
+int ddb_done_update_table(struct ddb *d, json_t **out);
 int ddb_op_list_tables(struct ddb *d, json_t **out);
 int ddb_op_describe_endpoints(struct ddb *d, json_t **out);
 int ddb_op_describe_limits(struct ddb *d, json_t **out);
@@ -121,5 +124,11 @@ int ddb_op_update_item(struct ddb *d, json_t **out);
 int ddb_done_transact_write_items(struct ddb *d, json_t **out);
 int ddb_op_transact_get_items(struct ddb *d, json_t **out);
 int ddb_op_transact_write_items(struct ddb *d, json_t **out);
+int ddb_done_batch_execute_statement(struct ddb *d, json_t **out);
+int ddb_done_execute_statement(struct ddb *d, json_t **out);
+int ddb_done_execute_transaction(struct ddb *d, json_t **out);
+int ddb_op_batch_execute_statement(struct ddb *d, json_t **out);
+int ddb_op_execute_statement(struct ddb *d, json_t **out);
+int ddb_op_execute_transaction(struct ddb *d, json_t **out);
 
 #endif

@@ -1,4 +1,5 @@
-/* DynamoDB reads: GetItem, BatchGetItem, Query and Scan (with DynamoDB-shaped pagination). */
+/* DynamoDB reads: GetItem, BatchGetItem, Query and Scan (with DynamoDB-shaped pagination), of
+ * a table or of one of its secondary indexes (IndexName). */
 #include "common/error.h"
 #include "server/http/ddb_int.h"
 
@@ -55,9 +56,10 @@ static int check_key_cond(struct ddb *d, const struct table_def *def, const stru
 }
 
 /* Parses the expressions of obj that `which` allows (EXPR_*), with their placeholders, into x.
- * only: the legacy AttributesToGet, which cannot be combined with a projection. */
+ * only: the legacy AttributesToGet, which cannot be combined with a projection. key: the key
+ * a KeyConditionExpression names (the table's, or the queried index's). */
 static int read_exprs(struct ddb *d, const json_t *obj, unsigned which, const json_t *only,
-                      struct read_exprs *x)
+                      const struct table_def *key, struct read_exprs *x)
 {
     json_t *pe = NULL, *fe = NULL, *kce = NULL;
     struct ddb_ctx ctx;
@@ -77,7 +79,7 @@ static int read_exprs(struct ddb *d, const json_t *obj, unsigned which, const js
     if (rc < 0 || !(pe || fe || kce))
         return rc;
     if (kce) {
-        const struct table_def *def = &d->def;
+        const struct table_def *def = key;
         struct ddb_key_schema ks = {def->pk_name, strlen(def->pk_name),
                                     def->has_sk ? def->sk_name : NULL,
                                     def->has_sk ? strlen(def->sk_name) : 0};
@@ -95,7 +97,7 @@ static int read_exprs(struct ddb *d, const json_t *obj, unsigned which, const js
         return ddb_expr_fail(d, &err);
     rc = ddb_expr_done(d, &ctx);
     if (rc == 0 && x->has_key)
-        rc = check_key_cond(d, &d->def, &x->key);
+        rc = check_key_cond(d, key, &x->key);
     return rc;
 }
 
@@ -131,7 +133,7 @@ int ddb_op_get_item(struct ddb *d, json_t **out)
     if (rc == 0)
         rc = ddb_attributes_to_get(d, d->in, &only);
     if (rc == 0)
-        rc = read_exprs(d, d->in, EXPR_PROJECTION, only, &x);
+        rc = read_exprs(d, d->in, EXPR_PROJECTION, only, &d->def, &x); /* key: unused */
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
     if (rc == 0)
@@ -172,7 +174,7 @@ static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_
     if (rc == 0)
         rc = ddb_attributes_to_get(d, spec, &only);
     if (rc == 0)
-        rc = read_exprs(d, spec, EXPR_PROJECTION, only, &x);
+        rc = read_exprs(d, spec, EXPR_PROJECTION, only, &d->def, &x); /* key: unused */
     if (rc < 0)
         return rc;
     if (!list || json_array_size(list) == 0)
@@ -255,6 +257,9 @@ int ddb_op_batch_get_item(struct ddb *d, json_t **out)
 /* ---- query and scan ------------------------------------------------------------------------ */
 
 struct page_opts {
+    const struct index_def *idx; /* the index read; NULL: the table */
+    const struct table_def *key; /* the key read: the table's or the index's */
+    bool fetch; /* an LSI read with Select ALL_ATTRIBUTES: items come from the table */
     struct ops_read_opts ro;
     uint32_t limit;
     bool count_only;
@@ -264,15 +269,99 @@ struct page_opts {
     struct read_exprs x;
 };
 
+/* IndexName: the index of d->def to read, into *out (NULL when the request reads the table). */
+static int index_of(struct ddb *d, struct index_def **out)
+{
+    struct index_def *idx;
+    struct table_stats *stats;
+    const char *name = NULL;
+    size_t n;
+    int rc;
+
+    *out = NULL;
+    if (!json_object_get(d->in, "IndexName"))
+        return 0;
+    rc = ddb_table_name(d, d->in, "IndexName", "indexName", &name);
+    if (rc == 0)
+        rc = ops_describe_indexes(d->r->oc, &d->def, &d->r->arena, &idx, &stats, &n, &d->scratch);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(idx[i].key.name, name) == 0) {
+            *out = &idx[i];
+            return 0;
+        }
+    }
+    return ddb_fail(d, CR_EINVAL, "The table does not have the specified index: %s", name);
+}
+
+/* ExclusiveStartKey: the key of the last item of the previous page (for an index, its key and
+ * the table's), as a cursor. */
+static int start_key(struct ddb *d, const json_t *esk, struct page_opts *p)
+{
+    struct value key;
+    int rc = ddb_item_to_value(esk, &d->r->arena, &key, &d->e);
+
+    if (rc < 0) {
+        d->own_text = true;
+        return rc;
+    }
+    if (p->idx)
+        rc = kv_cursor_from_index_key(&d->def, p->idx, &key, &d->r->arena, &p->cursor,
+                                      &p->cursor_len);
+    else if ((rc = ddb_check_key(d, &d->def, &key, false)) == 0)
+        rc = kv_cursor_from_key(&d->def, &key, &d->r->arena, &p->cursor, &p->cursor_len);
+    if (rc < 0)
+        return ddb_fail(d, CR_ECURSOR,
+                        "The provided starting key is invalid: The provided key "
+                        "element does not match the schema");
+    return 0;
+}
+
+/* Select for a table or an index read. */
+static int select_opt(struct ddb *d, const json_t *select, struct page_opts *p)
+{
+    const char *s = select ? json_string_value(select) : NULL;
+    bool partial = p->idx && p->idx->projection != PROJ_ALL;
+
+    if (!s)
+        return 0;
+    if (strcmp(s, "COUNT") == 0)
+        p->count_only = true;
+    else if (strcmp(s, "ALL_PROJECTED_ATTRIBUTES") == 0 && !p->idx)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Select type ALL_PROJECTED_ATTRIBUTES is "
+                                "supported only for index queries");
+    else if (strcmp(s, "SPECIFIC_ATTRIBUTES") == 0 && !p->only && !p->x.proj)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Select type SPECIFIC_ATTRIBUTES requires "
+                                "AttributesToGet or ProjectionExpression");
+    else if (strcmp(s, "ALL_ATTRIBUTES") == 0 && partial && p->idx->kind == INDEX_GSI)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Select type ALL_ATTRIBUTES is not supported for global "
+                                "secondary index %s because its projection type is not ALL",
+                        p->idx->key.name);
+    else if (strcmp(s, "ALL_ATTRIBUTES") == 0)
+        p->fetch = partial;
+    else if (strcmp(s, "SPECIFIC_ATTRIBUTES") != 0 && strcmp(s, "ALL_PROJECTED_ATTRIBUTES") != 0)
+        return ddb_constraint(d, s, "select",
+                              "Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, "
+                              "COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]");
+    return 0;
+}
+
 /* Limit, Select, ConsistentRead, AttributesToGet, ExclusiveStartKey and the expressions
- * (`which`: EXPR_*): shared by Query and Scan. */
-static int page_opts(struct ddb *d, unsigned which, struct page_opts *p)
+ * (`which`: EXPR_*) of a read of d->def or of its index idx (NULL): shared by Query and Scan. */
+static int page_opts(struct ddb *d, unsigned which, const struct index_def *idx,
+                     struct page_opts *p)
 {
     json_t *limit = NULL, *select = NULL, *esk = NULL;
     bool consistent = false;
     int rc;
 
     memset(p, 0, sizeof *p);
+    p->idx = idx;
+    p->key = idx ? &idx->key : &d->def;
     rc = ddb_member(d, d->in, "Limit", JSON_INTEGER, &limit);
     if (rc == 0)
         rc = ddb_member(d, d->in, "Select", JSON_STRING, &select);
@@ -283,9 +372,12 @@ static int page_opts(struct ddb *d, unsigned which, struct page_opts *p)
     if (rc == 0)
         rc = ddb_member(d, d->in, "ExclusiveStartKey", JSON_OBJECT, &esk);
     if (rc == 0)
-        rc = read_exprs(d, d->in, which, p->only, &p->x);
+        rc = read_exprs(d, d->in, which, p->only, p->key, &p->x);
     if (rc < 0)
         return rc;
+    if (consistent && idx && idx->kind == INDEX_GSI)
+        return ddb_fail(d, CR_EINVAL,
+                        "Consistent reads are not supported on global secondary indexes");
     ddb_read_opts(consistent, &p->ro);
     if (limit) {
         json_int_t v = json_integer_value(limit);
@@ -297,41 +389,48 @@ static int page_opts(struct ddb *d, unsigned which, struct page_opts *p)
                                   "Member must have value greater than or equal to 1");
         p->limit = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
     }
-    if (select) {
-        const char *s = json_string_value(select);
+    rc = select_opt(d, select, p);
+    return rc == 0 && esk ? start_key(d, esk, p) : rc;
+}
 
-        if (strcmp(s, "COUNT") == 0)
-            p->count_only = true;
-        else if (strcmp(s, "ALL_PROJECTED_ATTRIBUTES") == 0)
-            return ddb_fail(d, CR_EINVAL,
-                            INVALID "Select type ALL_PROJECTED_ATTRIBUTES is "
-                                    "supported only for index queries");
-        else if (strcmp(s, "SPECIFIC_ATTRIBUTES") == 0 && !p->only && !p->x.proj)
-            return ddb_fail(d, CR_EINVAL,
-                            INVALID "Select type SPECIFIC_ATTRIBUTES requires "
-                                    "AttributesToGet or ProjectionExpression");
-        else if (strcmp(s, "SPECIFIC_ATTRIBUTES") != 0 && strcmp(s, "ALL_ATTRIBUTES") != 0)
-            return ddb_constraint(d, s, "select",
-                                  "Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, "
-                                  "COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]");
-    }
-    if (esk) {
-        struct value key;
+/* The table's item behind an index entry (p->fetch); *item is left as is when it is gone. */
+static int fetch(struct ddb *d, const struct page_opts *p, struct value *item)
+{
+    struct value_field *f = cr_arena_alloc(&d->r->arena, 2 * sizeof *f);
+    struct value key = {.type = VT_MAP}, got;
+    struct ops_read_info info;
+    const struct table_def *t = &d->def;
+    bool found = false;
+    int rc;
 
-        rc = ddb_item_to_value(esk, &d->r->arena, &key, &d->e);
-        if (rc < 0) {
-            d->own_text = true;
-            return rc;
-        }
-        rc = ddb_check_key(d, &d->def, &key, false);
-        if (rc == 0)
-            rc = kv_cursor_from_key(&d->def, &key, &d->r->arena, &p->cursor, &p->cursor_len);
-        if (rc < 0)
-            return ddb_fail(d, CR_ECURSOR,
-                            "The provided starting key is invalid: The provided key "
-                            "element does not match the schema");
+    if (!f)
+        return ddb_nomem(d);
+    f[0] =
+        (struct value_field){t->pk_name, strlen(t->pk_name),
+                             (struct value *)value_map_get(item, t->pk_name, strlen(t->pk_name))};
+    f[1] =
+        (struct value_field){t->sk_name, strlen(t->sk_name),
+                             (struct value *)value_map_get(item, t->sk_name, strlen(t->sk_name))};
+    key.u.map.fields = f;
+    key.u.map.n = t->has_sk ? 2 : 1;
+    rc = ops_get_item(d->r->oc, &p->ro, t->name, strlen(t->name), &key, &d->r->arena, &found, &got,
+                      &info, &d->scratch);
+    if (rc == 0 && found)
+        *item = got;
+    return rc;
+}
+
+/* The attribute map of a LastEvaluatedKey: the table's key, and an index's key. */
+static json_t *last_key(struct ddb *d, const struct page_opts *p, const struct value *item)
+{
+    json_t *k = ddb_key_json(&d->def, item), *ik = p->idx ? ddb_key_json(&p->idx->key, item) : NULL;
+
+    if (k && p->idx && (!ik || json_object_update(k, ik) < 0)) {
+        json_decref(k);
+        k = NULL;
     }
-    return 0;
+    json_decref(ik);
+    return k;
 }
 
 /*
@@ -350,7 +449,12 @@ static int page_json(struct ddb *d, const struct page_opts *p, const struct kv_p
     for (size_t i = 0; i < page->n; i++) {
         bool keep = true;
         struct ddb_err err;
+        int rc = p->fetch ? fetch(d, p, &page->items[i]) : 0;
 
+        if (rc < 0) {
+            json_decref(items);
+            return rc;
+        }
         if (p->x.filter && ddb_eval_condition(p->x.filter, &page->items[i], &keep, &err) < 0) {
             json_decref(items);
             return ddb_expr_fail(d, &err);
@@ -369,8 +473,7 @@ static int page_json(struct ddb *d, const struct page_opts *p, const struct kv_p
     else
         json_decref(items);
     if (*out && page->next_len && page->n)
-        json_object_set_new(*out, "LastEvaluatedKey",
-                            ddb_key_json(&d->def, &page->items[page->n - 1]));
+        json_object_set_new(*out, "LastEvaluatedKey", last_key(d, p, &page->items[page->n - 1]));
     return *out ? 0 : ddb_nomem(d);
 }
 
@@ -433,7 +536,8 @@ static int key_condition(struct ddb *d, const char *attr, const json_t *cond, en
     return 0;
 }
 
-static int key_conditions(struct ddb *d, struct ops_query *q)
+/* The legacy KeyConditions on `key` (the table's or the index's). */
+static int key_conditions(struct ddb *d, const struct table_def *key, struct ops_query *q)
 {
     json_t *kc, *cond;
     const char *attr;
@@ -453,29 +557,30 @@ static int key_conditions(struct ddb *d, struct ops_query *q)
         enum sk_op op;
         struct value dummy;
 
-        if (strcmp(attr, d->def.pk_name) == 0) {
-            rc = key_condition(d, attr, cond, d->def.pk_type, &op, &q->pk, &dummy);
+        if (strcmp(attr, key->pk_name) == 0) {
+            rc = key_condition(d, attr, cond, key->pk_type, &op, &q->pk, &dummy);
             if (rc == 0 && op != SK_EQ)
                 rc = ddb_fail(d, CR_EINVAL, "Query key condition not supported");
             have_pk = true;
-        } else if (d->def.has_sk && strcmp(attr, d->def.sk_name) == 0) {
-            rc = key_condition(d, attr, cond, d->def.sk_type, &q->op, &q->sk1, &q->sk2);
+        } else if (key->has_sk && strcmp(attr, key->sk_name) == 0) {
+            rc = key_condition(d, attr, cond, key->sk_type, &q->op, &q->sk1, &q->sk2);
         } else {
             rc = ddb_fail(d, CR_EINVAL, "Query condition missed key schema element: %s",
-                          d->def.pk_name);
+                          key->pk_name);
         }
         if (rc < 0)
             return rc;
     }
     if (!have_pk)
         return ddb_fail(d, CR_EINVAL, "Query condition missed key schema element: %s",
-                        d->def.pk_name);
+                        key->pk_name);
     return 0;
 }
 
 int ddb_op_query(struct ddb *d, json_t **out)
 {
-    static const char *const later[] = {"IndexName", "QueryFilter", "ConditionalOperator", NULL};
+    static const char *const later[] = {"QueryFilter", "ConditionalOperator", NULL};
+    struct index_def *idx = NULL;
     struct ops_read_info info;
     struct ops_query q;
     struct page_opts p;
@@ -493,11 +598,13 @@ int ddb_op_query(struct ddb *d, json_t **out)
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
     if (rc == 0)
-        rc = page_opts(d, EXPR_PROJECTION | EXPR_FILTER | EXPR_KEY, &p);
+        rc = index_of(d, &idx);
+    if (rc == 0)
+        rc = page_opts(d, EXPR_PROJECTION | EXPR_FILTER | EXPR_KEY, idx, &p);
     if (rc == 0 && p.x.has_key && json_object_get(d->in, "KeyConditions"))
         rc = mixed(d, "KeyConditions", "KeyConditionExpression");
     if (rc == 0 && !p.x.has_key)
-        rc = key_conditions(d, &q);
+        rc = key_conditions(d, p.key, &q);
     if (rc < 0)
         return rc;
     if (p.x.has_key) {
@@ -508,6 +615,10 @@ int ddb_op_query(struct ddb *d, json_t **out)
     }
     q.table = name;
     q.table_len = strlen(name);
+    if (idx) {
+        q.index = idx->key.name;
+        q.index_len = strlen(idx->key.name);
+    }
     q.reverse = fwd && json_is_false(fwd);
     q.limit = p.limit;
     q.cursor = p.cursor;
@@ -563,7 +674,8 @@ static int segments(struct ddb *d, uint32_t *segment, uint32_t *total)
 
 int ddb_op_scan(struct ddb *d, json_t **out)
 {
-    static const char *const later[] = {"IndexName", "ScanFilter", "ConditionalOperator", NULL};
+    static const char *const later[] = {"ScanFilter", "ConditionalOperator", NULL};
+    struct index_def *idx = NULL;
     struct ops_read_info info;
     struct ops_scan s;
     struct page_opts p;
@@ -580,11 +692,17 @@ int ddb_op_scan(struct ddb *d, json_t **out)
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
     if (rc == 0)
-        rc = page_opts(d, EXPR_PROJECTION | EXPR_FILTER, &p);
+        rc = index_of(d, &idx);
+    if (rc == 0)
+        rc = page_opts(d, EXPR_PROJECTION | EXPR_FILTER, idx, &p);
     if (rc < 0)
         return rc;
     s.table = name;
     s.table_len = strlen(name);
+    if (idx) {
+        s.index = idx->key.name;
+        s.index_len = strlen(idx->key.name);
+    }
     s.limit = p.limit;
     s.cursor = p.cursor;
     s.cursor_len = p.cursor_len;

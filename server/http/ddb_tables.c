@@ -1,5 +1,6 @@
 /*
- * DynamoDB table operations: CreateTable, DeleteTable, DescribeTable, ListTables; the account
+ * DynamoDB table operations: CreateTable, UpdateTable, DeleteTable, DescribeTable, ListTables,
+ * with secondary indexes (GlobalSecondaryIndexes, LocalSecondaryIndexes); the account
  * constants DescribeEndpoints and DescribeLimits; and tags (TagResource, UntagResource,
  * ListTagsOfResource), which are not stored yet.
  */
@@ -42,15 +43,103 @@ static json_t *key_schema_json(const struct table_def *def)
     return ks;
 }
 
-static json_t *attr_defs_json(const struct table_def *def)
-{
-    json_t *ad = json_pack("[{s:s,s:s}]", "AttributeName", def->pk_name, "AttributeType",
-                           ddb_key_code(def->pk_type));
+/* A table's indexes with their stats (ops_describe_indexes). */
+struct indexes {
+    struct index_def *idx;
+    struct table_stats *stats;
+    size_t n;
+};
 
-    if (ad && def->has_sk)
-        json_array_append_new(ad, json_pack("{s:s,s:s}", "AttributeName", def->sk_name,
-                                            "AttributeType", ddb_key_code(def->sk_type)));
-    return ad;
+static int load_indexes(struct ddb *d, const struct table_def *def, struct indexes *out)
+{
+    memset(out, 0, sizeof *out);
+    return ops_describe_indexes(d->r->oc, def, &d->r->arena, &out->idx, &out->stats, &out->n,
+                                &d->scratch);
+}
+
+static int add_attr_def(json_t *ad, const char *name, enum key_type type)
+{
+    json_t *el;
+    size_t i;
+
+    json_array_foreach(ad, i, el)
+    {
+        if (strcmp(json_string_value(json_object_get(el, "AttributeName")), name) == 0)
+            return 0;
+    }
+    return json_array_append_new(
+        ad, json_pack("{s:s,s:s}", "AttributeName", name, "AttributeType", ddb_key_code(type)));
+}
+
+static int add_key_defs(json_t *ad, const struct table_def *k)
+{
+    int rc = add_attr_def(ad, k->pk_name, k->pk_type);
+
+    return rc == 0 && k->has_sk ? add_attr_def(ad, k->sk_name, k->sk_type) : rc;
+}
+
+/* The key attributes of the table and of its indexes, each once. */
+static json_t *attr_defs_json(const struct table_def *def, const struct indexes *x)
+{
+    json_t *ad = json_array();
+    int rc = ad ? add_key_defs(ad, def) : -1;
+
+    for (size_t i = 0; rc == 0 && i < x->n; i++)
+        rc = add_key_defs(ad, &x->idx[i].key);
+    if (rc == 0)
+        return ad;
+    json_decref(ad);
+    return NULL;
+}
+
+static const char *const projection_names[] = {
+    [PROJ_ALL] = "ALL", [PROJ_KEYS_ONLY] = "KEYS_ONLY", [PROJ_INCLUDE] = "INCLUDE"};
+
+static json_t *index_json(const char *table_arn, const struct index_def *x,
+                          const struct table_stats *st)
+{
+    char arn[1024];
+    json_t *proj = json_pack("{s:s}", "ProjectionType", projection_names[x->projection]);
+    json_t *j;
+
+    if (proj && x->n_include) {
+        json_t *names = json_array();
+
+        for (size_t i = 0; names && i < x->n_include; i++)
+            json_array_append_new(names, json_string(x->include[i]));
+        json_object_set_new(proj, "NonKeyAttributes", names);
+    }
+    snprintf(arn, sizeof arn, "%s/index/%s", table_arn, x->key.name);
+    j = json_pack("{s:s,s:o,s:o,s:I,s:I,s:s}", "IndexName", x->key.name, "KeySchema",
+                  key_schema_json(&x->key), "Projection", proj, "IndexSizeBytes",
+                  (json_int_t)st->size_bytes, "ItemCount", (json_int_t)st->item_count, "IndexArn",
+                  arn);
+    if (j && x->kind == INDEX_GSI) {
+        json_object_set_new(j, "IndexStatus", json_string("ACTIVE"));
+        json_object_set_new(j, "ProvisionedThroughput",
+                            json_pack("{s:i,s:I,s:I}", "NumberOfDecreasesToday", 0,
+                                      "ReadCapacityUnits", (json_int_t)0, "WriteCapacityUnits",
+                                      (json_int_t)0));
+    }
+    return j;
+}
+
+/* GlobalSecondaryIndexes and LocalSecondaryIndexes of a description, when there are any. */
+static void indexes_json(json_t *t, const char *table_arn, const struct indexes *x)
+{
+    static const char *const names[2] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"};
+    json_t *lists[2] = {NULL, NULL};
+
+    for (size_t i = 0; i < x->n; i++) {
+        int k = x->idx[i].kind == INDEX_LSI;
+
+        if (!lists[k])
+            lists[k] = json_array();
+        json_array_append_new(lists[k], index_json(table_arn, &x->idx[i], &x->stats[i]));
+    }
+    for (int k = 0; k < 2; k++)
+        if (lists[k])
+            json_object_set_new(t, names[k], lists[k]);
 }
 
 /*
@@ -58,7 +147,8 @@ static json_t *attr_defs_json(const struct table_def *def)
  * what it was given (billing, throughput), later descriptions report on-demand.
  */
 static json_t *table_json(struct ddb *d, const struct table_def *def,
-                          const struct table_stats *stats, const char *status)
+                          const struct table_stats *stats, const struct indexes *x,
+                          const char *status)
 {
     char arn[512], uuid[40];
     double created = (double)def->created_ms / 1000.0;
@@ -78,7 +168,7 @@ static json_t *table_json(struct ddb *d, const struct table_def *def,
                         json_object_get(d->throughput, "WriteCapacityUnits"));
     }
     t = json_pack("{s:o,s:s,s:o,s:s,s:f,s:o,s:I,s:I,s:s,s:s}", "AttributeDefinitions",
-                  attr_defs_json(def), "TableName", def->name, "KeySchema", key_schema_json(def),
+                  attr_defs_json(def, x), "TableName", def->name, "KeySchema", key_schema_json(def),
                   "TableStatus", status, "CreationDateTime", created, "ProvisionedThroughput", tp,
                   "TableSizeBytes", (json_int_t)(stats ? stats->size_bytes : 0), "ItemCount",
                   (json_int_t)(stats ? stats->item_count : 0), "TableArn", arn, "TableId", uuid);
@@ -89,6 +179,8 @@ static json_t *table_json(struct ddb *d, const struct table_def *def,
     if (t && provisioned)
         json_object_set_new(t, "BillingModeSummary",
                             json_pack("{s:s}", "BillingMode", "PROVISIONED"));
+    if (t)
+        indexes_json(t, arn, x);
     return t;
 }
 
@@ -146,30 +238,32 @@ static int check_definitions(struct ddb *d, const json_t *ad)
     return 0;
 }
 
-static int key_schema(struct ddb *d, const json_t *ks, const json_t *ad, struct table_def *t)
+/* A KeySchema (of the table, or of an index: `at` prefixes the paths) into t's key. */
+static int key_schema(struct ddb *d, const json_t *ks, const json_t *ad, const char *at,
+                      struct table_def *t)
 {
+    char where[160];
     json_t *el;
     size_t i;
     int rc;
 
+    snprintf(where, sizeof where, "%skeySchema", at);
     if (json_array_size(ks) == 0)
-        return ddb_constraint(d, "[]", "keySchema",
-                              "Member must have length greater than or equal to 1");
+        return ddb_constraint(d, "[]", where, "Member must have length greater than or equal to 1");
     if (json_array_size(ks) > 2)
-        return ddb_constraint(d, "[...]", "keySchema",
-                              "Member must have length less than or equal to 2");
+        return ddb_constraint(d, "[...]", where, "Member must have length less than or equal to 2");
     json_array_foreach(ks, i, el)
     {
         const char *n = json_string_value(json_object_get(el, "AttributeName"));
         const char *kt = json_string_value(json_object_get(el, "KeyType"));
-        char path[64];
+        char path[256];
 
-        snprintf(path, sizeof path, "keySchema.%zu.member.attributeName", i + 1);
+        snprintf(path, sizeof path, "%s.%zu.member.attributeName", where, i + 1);
         if (!n || !*n)
             return ddb_constraint(d, NULL, path, "Member must not be null");
         if (strlen(n) > CR_MAX_NAME_LEN)
             return ddb_constraint(d, n, path, "Member must have length less than or equal to 255");
-        snprintf(path, sizeof path, "keySchema.%zu.member.keyType", i + 1);
+        snprintf(path, sizeof path, "%s.%zu.member.keyType", where, i + 1);
         if (!kt || (strcmp(kt, "HASH") && strcmp(kt, "RANGE")))
             return ddb_constraint(d, kt, path, "Member must satisfy enum value set: [HASH, RANGE]");
         if (i == 0 && strcmp(kt, "HASH"))
@@ -189,11 +283,224 @@ static int key_schema(struct ddb *d, const json_t *ks, const json_t *ad, struct 
     rc = attr_type(d, ad, t->pk_name, &t->pk_type);
     if (rc == 0 && t->has_sk)
         rc = attr_type(d, ad, t->sk_name, &t->sk_type);
-    if (rc == 0 && json_array_size(ad) != json_array_size(ks))
-        rc = ddb_fail(d, CR_EINVAL,
-                      INVALID "Number of attributes in KeySchema does not exactly match "
-                              "number of attributes defined in AttributeDefinitions");
     return rc;
+}
+
+/* ---- secondary indexes ------------------------------------------------------------------- */
+
+/* Projection {ProjectionType, NonKeyAttributes} of an index; `at` prefixes the paths. */
+static int projection(struct ddb *d, const json_t *spec, const char *at, struct index_def *x)
+{
+    json_t *p = json_object_get(spec, "Projection"), *nka, *el;
+    const char *type;
+    const char **names;
+    char path[192];
+    size_t i;
+
+    snprintf(path, sizeof path, "%sprojection", at);
+    if (!json_is_object(p))
+        return ddb_constraint(d, NULL, path, "Member must not be null");
+    type = json_string_value(json_object_get(p, "ProjectionType"));
+    nka = json_object_get(p, "NonKeyAttributes");
+    if (!type)
+        type = "ALL";
+    for (i = 0; i < 3 && strcmp(type, projection_names[i]); i++)
+        ;
+    snprintf(path, sizeof path, "%sprojection.projectionType", at);
+    if (i == 3)
+        return ddb_constraint(d, type, path,
+                              "Member must satisfy enum value set: [INCLUDE, KEYS_ONLY, ALL]");
+    x->projection = (enum index_projection)i;
+    if (nka && x->projection != PROJ_INCLUDE)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "ProjectionType is %s, but NonKeyAttributes is specified", type);
+    if (x->projection != PROJ_INCLUDE)
+        return 0;
+    if (!json_is_array(nka) || json_array_size(nka) == 0)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "NonKeyAttributes must be specified when ProjectionType is "
+                                "INCLUDE");
+    if (json_array_size(nka) > CR_MAX_PROJECTED)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "The number of NonKeyAttributes exceeds the limit of %d",
+                        CR_MAX_PROJECTED);
+    names = cr_arena_alloc(&d->r->arena, json_array_size(nka) * sizeof *names);
+    if (!names)
+        return ddb_nomem(d);
+    json_array_foreach(nka, i, el)
+    {
+        const char *n = json_string_value(el);
+
+        if (!n || !*n || strlen(n) > CR_MAX_NAME_LEN)
+            return ddb_fail(d, CR_EINVAL, INVALID "NonKeyAttributes must be 1..255 characters");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[j], n) == 0)
+                return ddb_fail(d, CR_EINVAL, INVALID "Duplicate NonKeyAttribute %s", n);
+        names[i] = n; /* borrowed from d->in, which outlives the proposal */
+    }
+    x->n_include = json_array_size(nka);
+    x->include = names;
+    return 0;
+}
+
+/* One element of GlobalSecondaryIndexes or LocalSecondaryIndexes, or a GSI Create. */
+static int index_spec(struct ddb *d, const json_t *spec, const json_t *ad, enum index_kind kind,
+                      const char *at, struct index_def *x)
+{
+    const char *name = NULL;
+    char path[192];
+    json_t *ks;
+    int rc;
+
+    memset(x, 0, sizeof *x);
+    x->kind = kind;
+    if (!json_is_object(spec))
+        return ddb_fail(d, CR_EPROTO, "Unexpected %s in an index list", ddb_json_type_name(spec));
+    snprintf(path, sizeof path, "%sindexName", at);
+    rc = ddb_table_name(d, spec, "IndexName", path, &name);
+    if (rc < 0)
+        return rc;
+    snprintf(x->key.name, sizeof x->key.name, "%s", name);
+    ks = json_object_get(spec, "KeySchema");
+    if (!json_is_array(ks)) {
+        snprintf(path, sizeof path, "%skeySchema", at);
+        return ddb_constraint(d, NULL, path, "Member must not be null");
+    }
+    rc = key_schema(d, ks, ad, at, &x->key);
+    return rc < 0 ? rc : projection(d, spec, at, x);
+}
+
+/* Adds name to the distinct names used[0..*n). */
+static void use_attr(const char **used, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(used[i], name) == 0)
+            return;
+    used[(*n)++] = name;
+}
+
+/* AttributeDefinitions must define exactly the key attributes of the table and its indexes
+ * (key_schema found a definition for each of them). */
+static int check_used(struct ddb *d, const json_t *ad, const struct table_def *t,
+                      const struct index_def *idx, size_t n)
+{
+    const char *used[2 + 2 * CR_MAX_INDEXES];
+    char defined[1024], keys[1024];
+    size_t nu = 0, off = 0;
+    json_t *el;
+    size_t i;
+
+    use_attr(used, &nu, t->pk_name);
+    if (t->has_sk)
+        use_attr(used, &nu, t->sk_name);
+    for (i = 0; i < n; i++) {
+        use_attr(used, &nu, idx[i].key.pk_name);
+        if (idx[i].key.has_sk)
+            use_attr(used, &nu, idx[i].key.sk_name);
+    }
+    if (json_array_size(ad) == nu)
+        return 0;
+    if (n == 0)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Number of attributes in KeySchema does not exactly match "
+                                "number of attributes defined in AttributeDefinitions");
+    defined[0] = keys[0] = 0;
+    json_array_foreach(ad, i, el)
+    {
+        if (off < sizeof defined)
+            off += (size_t)snprintf(defined + off, sizeof defined - off, "%s%s", i ? ", " : "",
+                                    json_string_value(json_object_get(el, "AttributeName")));
+    }
+    off = 0;
+    for (i = 0; i < nu && off < sizeof keys; i++)
+        off += (size_t)snprintf(keys + off, sizeof keys - off, "%s%s", i ? ", " : "", used[i]);
+    return ddb_fail(d, CR_EINVAL,
+                    INVALID "Some AttributeDefinitions are not used. AttributeDefinitions: [%s], "
+                            "keys used: [%s]",
+                    defined, keys);
+}
+
+/* The rules across a table's indexes: unique names, LSI keys, limits. */
+static int check_indexes(struct ddb *d, const struct table_def *t, const struct index_def *idx,
+                         size_t n)
+{
+    size_t gsi = 0, lsi = 0, projected = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct index_def *x = &idx[i];
+
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(idx[j].key.name, x->key.name) == 0)
+                return ddb_fail(d, CR_EINVAL, INVALID "Duplicate index name: %s", x->key.name);
+        if (x->kind == INDEX_LSI && !t->has_sk)
+            return ddb_fail(d, CR_EINVAL,
+                            INVALID "Table KeySchema does not have a range key, which is "
+                                    "required when specifying a LocalSecondaryIndex");
+        if (x->kind == INDEX_LSI && strcmp(x->key.pk_name, t->pk_name))
+            return ddb_fail(d, CR_EINVAL,
+                            INVALID "Index KeySchema does not have the same leading hash key as "
+                                    "table KeySchema for index: %s. index hash key: %s, table "
+                                    "hash key: %s",
+                            x->key.name, x->key.pk_name, t->pk_name);
+        if (x->kind == INDEX_LSI && !x->key.has_sk)
+            return ddb_fail(d, CR_EINVAL,
+                            INVALID "Index KeySchema must have a range key for index: %s",
+                            x->key.name);
+        gsi += x->kind == INDEX_GSI;
+        lsi += x->kind == INDEX_LSI;
+        projected += x->n_include;
+    }
+    if (lsi > CR_MAX_LSI)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Number of LocalSecondaryIndexes exceeds per-table limit of %d",
+                        CR_MAX_LSI);
+    if (gsi > CR_MAX_GSI)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "GlobalSecondaryIndex count exceeds the per-table limit of %d",
+                        CR_MAX_GSI);
+    if (projected > CR_MAX_PROJECTED)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "The number of projected attributes of all secondary indexes "
+                                "exceeds the per-table limit of %d",
+                        CR_MAX_PROJECTED);
+    return 0;
+}
+
+/* GlobalSecondaryIndexes or LocalSecondaryIndexes of a CreateTable, appended to idx[*n]
+ * (room for CR_MAX_INDEXES). */
+static int index_list(struct ddb *d, const char *member, const char *path, enum index_kind kind,
+                      const json_t *ad, struct index_def *idx, size_t *n)
+{
+    size_t max = kind == INDEX_GSI ? CR_MAX_GSI : CR_MAX_LSI;
+    json_t *list, *el;
+    size_t i;
+    int rc = ddb_member(d, d->in, member, JSON_ARRAY, &list);
+
+    if (rc < 0 || !list)
+        return rc;
+    if (json_array_size(list) == 0)
+        return ddb_fail(d, CR_EINVAL, INVALID "List of %s is empty", member);
+    if (json_array_size(list) > max)
+        return kind == INDEX_GSI
+                   ? ddb_fail(d, CR_EINVAL,
+                              INVALID "GlobalSecondaryIndex count exceeds the per-table limit "
+                                      "of %d",
+                              CR_MAX_GSI)
+                   : ddb_fail(d, CR_EINVAL,
+                              INVALID "Number of LocalSecondaryIndexes exceeds per-table limit "
+                                      "of %d",
+                              CR_MAX_LSI);
+    json_array_foreach(list, i, el)
+    {
+        char at[96];
+
+        snprintf(at, sizeof at, "%s.%zu.member.", path, i + 1);
+        rc = index_spec(d, el, ad, kind, at, &idx[*n]);
+        if (rc < 0)
+            return rc;
+        (*n)++;
+    }
+    return 0;
 }
 
 static int billing(struct ddb *d)
@@ -235,7 +542,7 @@ static int billing(struct ddb *d)
 
 int ddb_op_create_table(struct ddb *d, json_t **out)
 {
-    static const char *const later[] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes", NULL};
+    struct index_def *idx;
     struct mutation mut;
     const char *name = NULL;
     json_t *ks = NULL, *ad = NULL;
@@ -254,15 +561,27 @@ int ddb_op_create_table(struct ddb *d, json_t **out)
         return ddb_constraint(d, NULL, "keySchema", "Member must not be null");
     if (!ad)
         return ddb_constraint(d, NULL, "attributeDefinitions", "Member must not be null");
+    idx = cr_arena_alloc(&d->r->arena, CR_MAX_INDEXES * sizeof *idx);
+    if (!idx)
+        return ddb_nomem(d);
     rc = check_definitions(d, ad);
     if (rc == 0)
-        rc = ddb_reject(d, d->in, later);
+        rc = key_schema(d, ks, ad, "", &mut.table);
     if (rc == 0)
-        rc = key_schema(d, ks, ad, &mut.table);
+        rc = index_list(d, "LocalSecondaryIndexes", "localSecondaryIndexes", INDEX_LSI, ad, idx,
+                        &mut.n_indexes);
+    if (rc == 0)
+        rc = index_list(d, "GlobalSecondaryIndexes", "globalSecondaryIndexes", INDEX_GSI, ad, idx,
+                        &mut.n_indexes);
+    if (rc == 0)
+        rc = check_indexes(d, &mut.table, idx, mut.n_indexes);
+    if (rc == 0)
+        rc = check_used(d, ad, &mut.table, idx, mut.n_indexes);
     if (rc == 0)
         rc = billing(d);
     if (rc < 0)
         return rc;
+    mut.indexes = idx;
     snprintf(mut.table.name, sizeof mut.table.name, "%s", name);
     rc = ddb_propose(d, &mut, 1);
     if (rc == CR_ETABLEEXISTS)
@@ -270,25 +589,189 @@ int ddb_op_create_table(struct ddb *d, json_t **out)
     return rc;
 }
 
+/* The description of the table a write just changed, read after the write. A done handler runs
+ * outside the request's read scope (http.c releases the snapshot after the handler, not after
+ * the completion), so it ends the snapshot it opens: the loop's next request must not see a
+ * stale one. */
+static int describe_written(struct ddb *d, const char *name, json_t **out)
+{
+    struct indexes x;
+    int rc = ddb_load_table(d, name, true, &d->def, &d->stats);
+
+    if (rc == 0)
+        rc = load_indexes(d, &d->def, &x);
+    if (rc == 0)
+        *out =
+            json_pack("{s:o}", "TableDescription", table_json(d, &d->def, &d->stats, &x, "ACTIVE"));
+    ops_conn_release(d->r->oc);
+    if (rc < 0)
+        return rc;
+    return *out ? 0 : ddb_nomem(d);
+}
+
 int ddb_done_create_table(struct ddb *d, json_t **out)
 {
-    struct table_stats empty = {0, 0};
+    return describe_written(d, d->w.results[0].table.name, out);
+}
 
-    *out = json_pack("{s:o}", "TableDescription",
-                     table_json(d, &d->w.results[0].table, &empty, "ACTIVE"));
-    return *out ? 0 : ddb_nomem(d);
+/* ---- UpdateTable ------------------------------------------------------------------------- */
+
+static const struct index_def *find_index(const struct indexes *x, const char *name)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (strcmp(x->idx[i].key.name, name) == 0)
+            return &x->idx[i];
+    return NULL;
+}
+
+/* One GlobalSecondaryIndexUpdates element: a Create appended to m's indexes (add), a Delete to
+ * its drops, an Update (of throughput: nothing to keep) checked and accepted. */
+static int gsi_update(struct ddb *d, const json_t *el, size_t i, const json_t *ad,
+                      const struct indexes *cur, struct mutation *m, struct index_def *add,
+                      const char **drop)
+{
+    json_t *create = json_object_get(el, "Create"), *del = json_object_get(el, "Delete");
+    json_t *upd = json_object_get(el, "Update");
+    const struct index_def *found;
+    const char *name = NULL;
+    char at[96];
+    int rc;
+
+    if (!json_is_object(el) || (create != NULL) + (del != NULL) + (upd != NULL) != 1)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "One of GlobalSecondaryIndexUpdate.Create, Update or Delete "
+                                "must be specified");
+    if (create) {
+        struct index_def *x = &add[m->n_indexes];
+
+        snprintf(at, sizeof at, "globalSecondaryIndexUpdates.%zu.member.create.", i + 1);
+        if (!ad)
+            return ddb_fail(d, CR_EINVAL,
+                            "Invalid KeySchema: Some index key attribute have no definition");
+        rc = index_spec(d, create, ad, INDEX_GSI, at, x);
+        if (rc < 0)
+            return rc;
+        if (find_index(cur, x->key.name))
+            return ddb_fail(d, CR_EINVAL, INVALID "Index with name: %s already exists",
+                            x->key.name);
+        m->n_indexes++;
+        return 0;
+    }
+    snprintf(at, sizeof at, "globalSecondaryIndexUpdates.%zu.member.%s.indexName", i + 1,
+             del ? "delete" : "update");
+    rc = ddb_table_name(d, del ? del : upd, "IndexName", at, &name);
+    if (rc < 0)
+        return rc;
+    found = find_index(cur, name);
+    if (!found || found->kind != INDEX_GSI)
+        return ddb_fail(d, CR_ENOTABLE, "Requested resource not found: Index: %s not found", name);
+    if (del)
+        drop[m->n_drop++] = name;
+    return 0;
+}
+
+/* The indexes cur will have once m applies, into next (for the rules across them). */
+static void indexes_after(const struct indexes *cur, const struct mutation *m, struct indexes *next)
+{
+    next->n = 0;
+    for (size_t i = 0; i < cur->n; i++) {
+        size_t j = 0;
+
+        while (j < m->n_drop && strcmp(m->drop[j], cur->idx[i].key.name))
+            j++;
+        if (j == m->n_drop)
+            next->idx[next->n++] = cur->idx[i];
+    }
+    for (size_t i = 0; i < m->n_indexes; i++)
+        next->idx[next->n++] = m->indexes[i];
+}
+
+/* GSIs are created (and filled from the table's items) or deleted at once: IndexStatus is
+ * ACTIVE in the answer. BillingMode and ProvisionedThroughput are accepted and not kept. */
+int ddb_op_update_table(struct ddb *d, json_t **out)
+{
+    struct mutation mut;
+    struct indexes cur, next;
+    struct index_def *add;
+    const char **drop;
+    const char *name = NULL;
+    json_t *ad = NULL, *updates = NULL, *bm = NULL, *tp = NULL, *el;
+    size_t i, n;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_UPDATE_TABLE;
+    rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "AttributeDefinitions", JSON_ARRAY, &ad);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "GlobalSecondaryIndexUpdates", JSON_ARRAY, &updates);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "BillingMode", JSON_STRING, &bm);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "ProvisionedThroughput", JSON_OBJECT, &tp);
+    if (rc == 0 && ad)
+        rc = check_definitions(d, ad);
+    if (rc < 0)
+        return rc;
+    if (!updates && !bm && !tp)
+        return ddb_fail(d, CR_EINVAL,
+                        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+                        "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is "
+                        "required");
+    rc = ddb_load_table(d, name, true, &d->def, &d->stats);
+    if (rc == 0)
+        rc = load_indexes(d, &d->def, &cur);
+    if (rc < 0)
+        return rc;
+    n = json_array_size(updates) + 1;
+    add = cr_arena_alloc(&d->r->arena, n * sizeof *add);
+    drop = cr_arena_alloc(&d->r->arena, n * sizeof *drop);
+    next.idx = cr_arena_alloc(&d->r->arena, (cur.n + n) * sizeof *next.idx);
+    if (!add || !drop || !next.idx)
+        return ddb_nomem(d);
+    mut.indexes = add;
+    mut.drop = drop;
+    json_array_foreach(updates, i, el)
+    {
+        rc = gsi_update(d, el, i, ad, &cur, &mut, add, drop);
+        if (rc < 0)
+            return rc;
+    }
+    indexes_after(&cur, &mut, &next);
+    rc = check_indexes(d, &d->def, next.idx, next.n);
+    if (rc < 0)
+        return rc;
+    if (mut.n_indexes == 0 && mut.n_drop == 0) {
+        *out = json_pack("{s:o}", "TableDescription",
+                         table_json(d, &d->def, &d->stats, &cur, "ACTIVE"));
+        return *out ? 0 : ddb_nomem(d);
+    }
+    snprintf(mut.table.name, sizeof mut.table.name, "%s", name);
+    return ddb_propose(d, &mut, 1);
+}
+
+int ddb_done_update_table(struct ddb *d, json_t **out)
+{
+    return describe_written(d, d->w.results[0].table.name, out);
 }
 
 int ddb_op_delete_table(struct ddb *d, json_t **out)
 {
     struct mutation mut;
+    struct indexes *x = cr_arena_alloc(&d->r->arena, sizeof *x);
     const char *name = NULL;
     int rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
 
+    if (!x)
+        return ddb_nomem(d);
     if (rc == 0)
         rc = ddb_load_table(d, name, true, &d->def, &d->stats);
+    if (rc == 0)
+        rc = load_indexes(d, &d->def, x);
     if (rc < 0)
         return rc;
+    d->op_data = x;
     memset(&mut, 0, sizeof mut);
     mut.type = MUT_DELETE_TABLE;
     mut.table = d->def;
@@ -297,20 +780,24 @@ int ddb_op_delete_table(struct ddb *d, json_t **out)
 
 int ddb_done_delete_table(struct ddb *d, json_t **out)
 {
-    *out = json_pack("{s:o}", "TableDescription", table_json(d, &d->def, &d->stats, "DELETING"));
+    *out = json_pack("{s:o}", "TableDescription",
+                     table_json(d, &d->def, &d->stats, d->op_data, "DELETING"));
     return *out ? 0 : ddb_nomem(d);
 }
 
 int ddb_op_describe_table(struct ddb *d, json_t **out)
 {
+    struct indexes x;
     const char *name = NULL;
     int rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
 
     if (rc == 0)
         rc = ddb_load_table(d, name, true, &d->def, &d->stats);
+    if (rc == 0)
+        rc = load_indexes(d, &d->def, &x);
     if (rc < 0)
         return rc;
-    *out = json_pack("{s:o}", "Table", table_json(d, &d->def, &d->stats, "ACTIVE"));
+    *out = json_pack("{s:o}", "Table", table_json(d, &d->def, &d->stats, &x, "ACTIVE"));
     return *out ? 0 : ddb_nomem(d);
 }
 

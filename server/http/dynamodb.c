@@ -8,15 +8,19 @@
  *
  * This file: dispatch (the DDB_OPS table), the error table, and the helpers every operation
  * shares (ddb_int.h). The operations live in ddb_tables.c, ddb_writes.c, ddb_transact.c and
- * ddb_reads.c.
+ * ddb_reads.c. With --auth, a request's SigV4 signature is checked before anything else
+ * (http_check_sigv4), as DynamoDB does.
  *
  * BatchWriteItem is applied as ONE log entry: every request is validated first, then all of
  * them apply or none does. DynamoDB itself is not atomic across a batch, but an all-or-nothing
  * batch is a valid DynamoDB outcome (UnprocessedItems is always empty), and it means a failed
  * batch never leaves half its items behind.
  *
+ * PartiQL (ddb_partiql.c) translates each statement into one of the operations above and runs
+ * its handlers.
+ *
  * Not yet (clear ValidationException rather than silent acceptance): secondary indexes, the
- * legacy QueryFilter/ScanFilter, TTL, PartiQL. See docs/dynamodb.md.
+ * legacy QueryFilter/ScanFilter, TTL. See docs/dynamodb.md.
  */
 #include "common/error.h"
 #include "common/hash.h"
@@ -61,6 +65,14 @@
     X(CR_EFRAMETOOBIG, "ValidationException", 413, "Request size exceeds the limit")               \
     X(CR_EPROTO, "SerializationException", 400, "Malformed request")                               \
     X(CR_EUNKNOWNOP, "UnknownOperationException", 400, "Unknown operation")                        \
+    X(CR_ENOAUTH, "MissingAuthenticationTokenException", 400,                                      \
+      "Request is missing Authentication Token")                                                   \
+    X(CR_EAUTHFORMAT, "IncompleteSignatureException", 400,                                         \
+      "The request signature does not conform to AWS standards.")                                  \
+    X(CR_EUNKNOWNKEY, "UnrecognizedClientException", 400,                                          \
+      "The security token included in the request is invalid.")                                    \
+    X(CR_ESIGNATURE, "InvalidSignatureException", 400,                                             \
+      "The request signature we calculated does not match the signature you provided.")            \
     X(CR_EOVERLOAD, "ThrottlingException", 400,                                                    \
       "Rate of requests exceeds the allowed throughput.")                                          \
     X(CR_ESHUTDOWN, "ServiceUnavailable", 503, "The server is shutting down")
@@ -520,6 +532,7 @@ int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n)
     X(CreateTable, ddb_op_create_table, ddb_done_create_table)                                     \
     X(DeleteTable, ddb_op_delete_table, ddb_done_delete_table)                                     \
     X(DescribeTable, ddb_op_describe_table, NULL)                                                  \
+    X(UpdateTable, ddb_op_update_table, ddb_done_update_table)                                     \
     X(ListTables, ddb_op_list_tables, NULL)                                                        \
     X(PutItem, ddb_op_put_item, ddb_done_item_write)                                               \
     X(GetItem, ddb_op_get_item, NULL)                                                              \
@@ -535,7 +548,10 @@ int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n)
     X(DescribeLimits, ddb_op_describe_limits, NULL)                                                \
     X(TagResource, ddb_op_tag_resource, NULL)                                                      \
     X(UntagResource, ddb_op_untag_resource, NULL)                                                  \
-    X(ListTagsOfResource, ddb_op_list_tags_of_resource, NULL)
+    X(ListTagsOfResource, ddb_op_list_tags_of_resource, NULL)                                      \
+    X(ExecuteStatement, ddb_op_execute_statement, ddb_done_execute_statement)                      \
+    X(BatchExecuteStatement, ddb_op_batch_execute_statement, ddb_done_batch_execute_statement)     \
+    X(ExecuteTransaction, ddb_op_execute_transaction, ddb_done_execute_transaction)
 
 static const struct {
     const char *name;
@@ -572,7 +588,8 @@ static void write_done(struct ops_write *w)
         rc = result_error(d);
     if (rc == 0)
         rc = ops_table[d->op].done(d, &out);
-    finish(d, rc, out);
+    if (rc != PENDING) /* a done handler may propose the next write of its operation */
+        finish(d, rc, out);
 }
 
 bool dynamodb_match(const struct http_req *r, const char *method, const char *path)
@@ -588,6 +605,7 @@ static void cleanup(struct http_req *r)
     struct ddb *d = r->data;
 
     json_decref(d->in);
+    json_decref(d->held);
 }
 
 void dynamodb_handle(struct http_req *r)
@@ -606,6 +624,12 @@ void dynamodb_handle(struct http_req *r)
     d->r = r;
     r->data = d;
     r->cleanup = cleanup;
+    rc = http_check_sigv4(r, "dynamodb", &d->e);
+    if (rc < 0) {
+        d->own_text = true;
+        finish(d, rc, NULL);
+        return;
+    }
     for (i = 0; i < n && strcmp(ops_table[i].name, op) != 0; i++)
         ;
     if (i == n) {

@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "server/http/crc32.h"
 #include "server/http/http_int.h"
+#include "server/http/sigv4.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -184,6 +186,38 @@ static const char *method_name(enum evhttp_cmd_type t)
     default:
         return "?";
     }
+}
+
+int http_check_sigv4(struct http_req *r, const char *service, struct errmsg *e)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->ev);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+    struct sigv4_request sr = {
+        .method = method_name(evhttp_request_get_command(r->ev)),
+        .path = uri ? evhttp_uri_get_path(uri) : NULL,
+        .query = uri ? evhttp_uri_get_query(uri) : NULL,
+        .body = r->body,
+        .body_len = r->body_len,
+    };
+    struct sigv4_header *headers;
+    struct evkeyval *kv;
+    size_t n = 0;
+
+    if (!r->server->opt.keys)
+        return 0;
+    TAILQ_FOREACH(kv, in, next)
+    {
+        n++;
+    }
+    headers = cr_arena_alloc(&r->arena, (n ? n : 1) * sizeof *headers);
+    if (!headers)
+        return errmsg_set(e, CR_ENOMEM, "out of memory");
+    TAILQ_FOREACH(kv, in, next)
+    {
+        headers[sr.n_headers++] = (struct sigv4_header){kv->key, kv->value};
+    }
+    sr.headers = headers;
+    return sigv4_verify(r->server->opt.keys, service, &sr, time(NULL), e);
 }
 
 static void not_found(struct http_req *r, const char *method, const char *path)

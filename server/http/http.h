@@ -16,11 +16,13 @@
 #include <stdint.h>
 
 struct http_server;
+struct sigv4_keys;
 
 struct http_options {
-    const char *host; /* numeric address or name; tests use 127.0.0.1 only */
-    uint16_t port;    /* 0: ephemeral */
-    size_t max_body;  /* larger request bodies get 413 and the connection is closed */
+    const char *host;              /* numeric address or name; tests use 127.0.0.1 only */
+    uint16_t port;                 /* 0: ephemeral */
+    size_t max_body;               /* larger request bodies get 413 and the connection is closed */
+    const struct sigv4_keys *keys; /* --auth: borrowed until http_free; NULL accepts anyone */
 };
 
 /*

@@ -41,6 +41,14 @@ struct http_req {
 const char *http_header(const struct http_req *r, const char *name);
 
 /*
+ * With --auth, verifies r's AWS Signature Version 4 for `service` (the credential scope's
+ * service, "dynamodb") against the server's keys and the clock; without, returns 0 at once.
+ * Errors (sigv4_verify's, with AWS's text in e): CR_ENOAUTH, CR_EAUTHFORMAT, CR_EUNKNOWNKEY,
+ * CR_ESIGNATURE, CR_ENOMEM. Each dialect decides where in its dispatch to call it.
+ */
+int http_check_sigv4(struct http_req *r, const char *service, struct errmsg *e);
+
+/*
  * Sends the response and frees r. Takes ownership of body (malloc'd, freed once written; may
  * be NULL when len is 0). Adds Content-Type, x-amzn-RequestId and x-amz-crc32 (CRC-32 of the
  * body). Safe when the client has gone away meanwhile: the response is then dropped.

@@ -185,9 +185,11 @@ class TestTables(DynamoTest):
              INVALID + "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when "
                        "BillingMode is PAY_PER_REQUEST"),
             (dict(KeySchema=hash_id, AttributeDefinitions=def_id, BillingMode="PAY_PER_REQUEST",
-                  GlobalSecondaryIndexes=[{"IndexName": "gsi1", "KeySchema": hash_id,
+                  GlobalSecondaryIndexes=[{"IndexName": "gsi1",
+                                           "KeySchema": [{"AttributeName": "nodef",
+                                                          "KeyType": "HASH"}],
                                            "Projection": {"ProjectionType": "ALL"}}]),
-             "GlobalSecondaryIndexes is not supported by this server yet"),
+             "Invalid KeySchema: Some index key attribute have no definition"),
         ]
         for kw, message in cases:
             with self.subTest(message=message):

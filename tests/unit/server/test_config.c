@@ -158,6 +158,65 @@ static void test_file_and_precedence(void **state)
     assert_int_equal(PARSE(&c, &act, &e, "--config", path), CR_EIO);
 }
 
+static void test_auth(void **state)
+{
+    char path[] = "/tmp/cirrus-config-XXXXXX";
+    int fd = mkstemp(path);
+    struct config c;
+    enum config_action act;
+    struct errmsg e;
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(PARSE(&c, &act, &e, "--data", "/tmp/x"), 0);
+    assert_false(c.auth);
+    assert_int_equal(c.n_access_keys, 0);
+    assert_string_equal(c.credentials, "");
+    /* --auth is a switch: no value on the command line; it needs keys. */
+    assert_int_equal(PARSE(&c, &act, &e, "--auth", "--access-key", "AKID:se:cret"), 0);
+    assert_true(c.auth);
+    assert_int_equal(c.n_access_keys, 1);
+    assert_string_equal(c.access_keys[0].id, "AKID");
+    assert_string_equal(c.access_keys[0].secret, "se:cret");
+    assert_int_equal(PARSE(&c, &act, &e, "--credentials=/etc/keys", "--auth"), 0);
+    assert_true(c.auth);
+    assert_string_equal(c.credentials, "/etc/keys");
+    assert_int_equal(PARSE(&c, &act, &e, "--auth"), CR_EINVAL);
+    assert_string_equal(e.text, "--auth needs --credentials FILE or --access-key ID:SECRET");
+    assert_int_equal(PARSE(&c, &act, &e, "--auth=maybe", "--access-key", "A:B"), CR_EINVAL);
+    assert_int_equal(PARSE(&c, &act, &e, "--access-key", "nocolon"), CR_EINVAL);
+    assert_int_equal(PARSE(&c, &act, &e, "--access-key", ":secret"), CR_EINVAL);
+    assert_int_equal(PARSE(&c, &act, &e, "--access-key", "AKID:"), CR_EINVAL);
+    assert_null(strstr(e.text, "AKID")); /* never echo a key back */
+
+    /* The file: on|off, keys accumulate with the flags', --auth=off overrides. */
+    write_file(path, "auth = on\naccess-key = AKID1:s1\ncredentials = /etc/keys\n");
+    assert_int_equal(PARSE(&c, &act, &e, "--config", path, "--access-key", "AKID2:s2"), 0);
+    assert_true(c.auth);
+    assert_int_equal(c.n_access_keys, 2);
+    assert_string_equal(c.access_keys[0].id, "AKID1");
+    assert_string_equal(c.access_keys[1].secret, "s2");
+    assert_int_equal(PARSE(&c, &act, &e, "--config", path, "--auth=off"), 0);
+    assert_false(c.auth);
+    unlink(path);
+
+    /* At most CR_CONFIG_MAX_ACCESS_KEYS on the command line. */
+    {
+        const char *argv[2 * CR_CONFIG_MAX_ACCESS_KEYS + 3] = {"cirrusd"};
+        char keys[CR_CONFIG_MAX_ACCESS_KEYS + 1][16];
+        int n = 1;
+
+        for (int i = 0; i <= CR_CONFIG_MAX_ACCESS_KEYS; i++) {
+            snprintf(keys[i], sizeof keys[i], "K%d:s", i);
+            argv[n++] = "--access-key";
+            argv[n++] = keys[i];
+        }
+        assert_int_equal(parse(&c, &act, &e, n - 2, argv), 0);
+        assert_int_equal(c.n_access_keys, CR_CONFIG_MAX_ACCESS_KEYS);
+        assert_int_equal(parse(&c, &act, &e, n, argv), CR_EINVAL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_file_and_precedence),
+        cmocka_unit_test(test_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -404,6 +404,83 @@ static void test_log_entry(void **state)
                      CR_EPROTO);
 }
 
+static void assert_index_equal(const struct index_def *a, const struct index_def *b)
+{
+    assert_string_equal(a->key.name, b->key.name);
+    assert_int_equal(a->kind, b->kind);
+    assert_string_equal(a->key.pk_name, b->key.pk_name);
+    assert_int_equal(a->key.pk_type, b->key.pk_type);
+    assert_int_equal(a->key.has_sk, b->key.has_sk);
+    if (a->key.has_sk) {
+        assert_string_equal(a->key.sk_name, b->key.sk_name);
+        assert_int_equal(a->key.sk_type, b->key.sk_type);
+    }
+    assert_int_equal(a->projection, b->projection);
+    assert_int_equal(a->n_include, b->n_include);
+    for (size_t i = 0; i < a->n_include; i++)
+        assert_string_equal(a->include[i], b->include[i]);
+}
+
+/* Table mutations carry their indexes: CreateTable with a GSI and an LSI, UpdateTable adding a
+ * GSI and dropping another. */
+static void test_log_entry_indexes(void **state)
+{
+    static const char *const include[] = {"a", "bee"};
+    static const char *const drop[] = {"old-index"};
+    struct index_def idx[2];
+    struct mutation m[2];
+    struct log_batch b;
+    struct errmsg e;
+    uint8_t *bytes;
+    size_t len;
+
+    (void)state;
+    memset(idx, 0, sizeof idx);
+    strcpy(idx[0].key.name, "by_g");
+    idx[0].kind = INDEX_GSI;
+    strcpy(idx[0].key.pk_name, "g");
+    idx[0].key.pk_type = KEY_N;
+    idx[0].projection = PROJ_INCLUDE;
+    idx[0].include = include;
+    idx[0].n_include = 2;
+    strcpy(idx[1].key.name, "by_l");
+    idx[1].kind = INDEX_LSI;
+    strcpy(idx[1].key.pk_name, "k");
+    strcpy(idx[1].key.sk_name, "l");
+    idx[1].key.has_sk = true;
+    idx[1].key.sk_type = KEY_B;
+    idx[1].projection = PROJ_KEYS_ONLY;
+    memset(m, 0, sizeof m);
+    m[0].type = MUT_CREATE_TABLE;
+    strcpy(m[0].table.name, "things");
+    strcpy(m[0].table.pk_name, "k");
+    strcpy(m[0].table.sk_name, "s");
+    m[0].table.has_sk = true;
+    m[0].indexes = idx;
+    m[0].n_indexes = 2;
+    m[1].type = MUT_UPDATE_TABLE;
+    strcpy(m[1].table.name, "things");
+    m[1].indexes = idx;
+    m[1].n_indexes = 1;
+    m[1].drop = drop;
+    m[1].n_drop = 1;
+
+    assert_int_equal(wire_log_entry_encode(7, m, 2, &arena, &bytes, &len), 0);
+    assert_int_equal(wire_log_entry_decode(bytes, len, &arena, &b, &e), 0);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.muts[0].type, MUT_CREATE_TABLE);
+    assert_int_equal(b.muts[0].n_indexes, 2);
+    assert_index_equal(&b.muts[0].indexes[0], &idx[0]);
+    assert_index_equal(&b.muts[0].indexes[1], &idx[1]);
+    assert_int_equal(b.muts[0].n_drop, 0);
+    assert_int_equal(b.muts[1].type, MUT_UPDATE_TABLE);
+    assert_string_equal(b.muts[1].table.name, "things");
+    assert_int_equal(b.muts[1].n_indexes, 1);
+    assert_index_equal(&b.muts[1].indexes[0], &idx[0]);
+    assert_int_equal(b.muts[1].n_drop, 1);
+    assert_string_equal(b.muts[1].drop[0], "old-index");
+}
+
 /* A key map {id: s}. */
 static struct value key_of(const char *s)
 {
@@ -504,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_log_entry),
         cmocka_unit_test(test_log_entry_expressions),
+        cmocka_unit_test(test_log_entry_indexes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

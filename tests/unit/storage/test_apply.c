@@ -550,9 +550,39 @@ static void hook_atomic_batch(void **state)
     fx_close(&f);
 }
 
+/* When a batch fails, every later mutation whose condition fails reports its own code (each
+ * failing action of a transaction has its reason); those that would pass stay CR_EABORTED. */
+static void every_failing_condition_reported(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    static const int64_t ten = 10, one = 1;
+    struct mutation m[4];
+    struct mutation_result r[4];
+
+    assert_int_equal(fx_put(&f, "tbl", item(&f, "a", 1)), 0);
+    assert_int_equal(fx_put(&f, "tbl", item(&f, "b", 1)), 0);
+    for (int i = 0; i < 4; i++) {
+        m[i] = fx_del_mut("tbl", key(&f, i == 0 || i == 2 ? "a" : "b"));
+        m[i].type = MUT_CHECK;
+        m[i].hook = (struct mutation_hook){v_at_least, NULL, i == 1 ? &one : &ten};
+        m[i].return_old_on_fail = true;
+    }
+    assert_int_equal(fx_apply(&f, m, 4, r), 0);
+    assert_int_equal(r[0].code, CR_ECONDITION);
+    assert_int_equal(r[1].code, CR_EABORTED); /* b.v = 1 >= 1 passes */
+    assert_int_equal(r[2].code, CR_ECONDITION);
+    assert_true(r[2].has_old);
+    assert_int_equal(value_map_get(&r[2].old, "v", 1)->u.i, 1);
+    assert_int_equal(r[3].code, CR_ECONDITION);
+    assert_int_equal(read_v(&f, &d, "a"), 1);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_failing_condition_reported),
         cmocka_unit_test(conditions),
         cmocka_unit_test(atomic_batch),
         cmocka_unit_test(batch_sees_its_own_writes),
