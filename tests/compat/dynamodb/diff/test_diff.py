@@ -18,7 +18,8 @@ attributes and cancellation reasons. Messages that differ where both outcomes ag
 and do not fail the test. Scan order is not compared (DynamoDB orders a scan by the hash of the
 partition key, Cirrus by key); the pages' union and counts are. Known faults of DynamoDB Local
 (docs/dynamodb.md, "Differences from DynamoDB Local") are listed in KNOWN_LOCAL_FAULTS and are
-reported, not failed.
+reported, not failed. Known Cirrus departures (KNOWN_CIRRUS_BUGS) fail the run like any other
+difference unless CIRRUS_DIFF_ALLOW_KNOWN=1. Output ends with "N passed, N failed".
 """
 import copy
 import json
