@@ -95,6 +95,39 @@ int ddb_old_on_fail(struct ddb *d, const json_t *obj, const char *path, bool *ou
  * and installed as m's hook (h must live as long as m). */
 int ddb_write_exprs(struct ddb *d, const json_t *obj, struct mutation *m, struct ddb_hook *h);
 
+/* ---- legacy conditions (ddb_legacy.c): Expected, QueryFilter and ScanFilter (and, with the
+ * writer, AttributeUpdates) rewritten as expressions with generated placeholders ---- */
+
+/* An expression being written, with its placeholder tables (arena-allocated, sized by
+ * ddb_legacy_init's slots; one pair of tables may serve several texts). */
+struct ddb_legacy {
+    struct ddb *d;
+    char *text; /* the expression being written: DDB_EXPR_MAX_LEN + 1 bytes */
+    size_t len;
+    struct ddb_name *names;
+    size_t n_names;
+    struct ddb_value *values;
+    size_t n_values;
+    bool filter; /* QueryFilter/ScanFilter: values are type-checked against their operator */
+};
+
+/* Placeholders the conditions of conds (Expected, QueryFilter, ScanFilter) can need. */
+size_t ddb_legacy_slots(const json_t *conds);
+int ddb_legacy_init(struct ddb *d, struct ddb_legacy *l, size_t slots);
+/* Starts a new text in l. */
+int ddb_legacy_text(struct ddb_legacy *l);
+int ddb_legacy_emit(struct ddb_legacy *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writes a new placeholder "#<prefix>N" for attr, or ":<prefix>N" for the AttributeValue av. */
+int ddb_legacy_name(struct ddb_legacy *l, const char *prefix, const char *attr);
+int ddb_legacy_value(struct ddb_legacy *l, const char *prefix, const json_t *av);
+/* Expected joined by ConditionalOperator cop (NULL: AND) as a new text of l. */
+int ddb_legacy_expected(struct ddb_legacy *l, const json_t *exp, const json_t *cop);
+/* obj's filter `name` (QueryFilter or ScanFilter) joined by its ConditionalOperator, parsed as a
+ * FilterExpression into *out (NULL: no filter); *filter is the member (NULL when absent). */
+int ddb_legacy_filter(struct ddb *d, const json_t *obj, const char *name, json_t **filter,
+                      struct ddb_cond **out);
+
 /* ---- operations: a handler returns 0 with *out, PENDING after proposing a write (its done
  * handler then builds *out from d->w), or an error ---- */
 
@@ -111,6 +144,10 @@ int ddb_op_describe_limits(struct ddb *d, json_t **out);
 int ddb_op_tag_resource(struct ddb *d, json_t **out);
 int ddb_op_untag_resource(struct ddb *d, json_t **out);
 int ddb_op_list_tags_of_resource(struct ddb *d, json_t **out);
+int ddb_done_tags(struct ddb *d, json_t **out);
+int ddb_op_update_time_to_live(struct ddb *d, json_t **out);
+int ddb_done_update_time_to_live(struct ddb *d, json_t **out);
+int ddb_op_describe_time_to_live(struct ddb *d, json_t **out);
 int ddb_done_batch_write_item(struct ddb *d, json_t **out);
 int ddb_done_item_write(struct ddb *d, json_t **out);
 int ddb_op_batch_get_item(struct ddb *d, json_t **out);

@@ -1,5 +1,6 @@
 /* DynamoDB reads: GetItem, BatchGetItem, Query and Scan (with DynamoDB-shaped pagination), of
- * a table or of one of its secondary indexes (IndexName). */
+ * a table or of one of its secondary indexes (IndexName). The legacy QueryFilter and ScanFilter
+ * become filter expressions (ddb_legacy.c) and take FilterExpression's path. */
 #include "common/error.h"
 #include "server/http/ddb_int.h"
 
@@ -29,12 +30,57 @@ static int expression(struct ddb *d, const json_t *obj, const char *name, json_t
     return rc;
 }
 
-static int mixed(struct ddb *d, const char *legacy, const char *expr)
+static bool present(const json_t *obj, const char *name)
 {
+    json_t *j = json_object_get(obj, name);
+
+    return j && !json_is_null(j);
+}
+
+static void append(char *list, size_t size, bool used, const char *name)
+{
+    size_t len = strlen(list);
+
+    if (used)
+        snprintf(list + len, size - len, "%s%s", len ? ", " : "", name);
+}
+
+/* DynamoDB refuses legacy and expression parameters in one request, naming both kinds in its
+ * order. KeyConditions counts only against a KeyConditionExpression. legacy: the read's legacy
+ * filter parameter (QueryFilter, ScanFilter), or NULL. */
+static int mixing(struct ddb *d, const json_t *obj, const char *legacy, const json_t *only, bool pe,
+                  bool fe, bool kce)
+{
+    char non[128] = "", expr[128] = "";
+
+    append(non, sizeof non, only != NULL, "AttributesToGet");
+    append(non, sizeof non, legacy && present(obj, legacy), legacy);
+    append(non, sizeof non, legacy && present(obj, "ConditionalOperator"), "ConditionalOperator");
+    append(non, sizeof non, kce && present(obj, "KeyConditions"), "KeyConditions");
+    append(expr, sizeof expr, pe, "ProjectionExpression");
+    append(expr, sizeof expr, fe, "FilterExpression");
+    append(expr, sizeof expr, kce, "KeyConditionExpression");
+    if (!non[0] || !expr[0])
+        return 0;
     return ddb_fail(d, CR_EINVAL,
                     "Can not use both expression and non-expression parameters in the same "
                     "request: Non-expression parameters: {%s} Expression parameters: {%s}",
-                    legacy, expr);
+                    non, expr);
+}
+
+/* A QueryFilter may not name the queried key's attributes. */
+static int filter_keys(struct ddb *d, const struct table_def *key, const json_t *filter)
+{
+    const char *k = json_object_get(filter, key->pk_name)                  ? key->pk_name
+                    : key->has_sk && json_object_get(filter, key->sk_name) ? key->sk_name
+                                                                           : NULL;
+
+    if (!k)
+        return 0;
+    return ddb_fail(d, CR_EINVAL,
+                    "QueryFilter can only contain non-primary key attributes: Primary key "
+                    "attribute: %s",
+                    k);
 }
 
 /* The key condition's values must have the key attributes' types. */
@@ -55,13 +101,18 @@ static int check_key_cond(struct ddb *d, const struct table_def *def, const stru
     return 0;
 }
 
-/* Parses the expressions of obj that `which` allows (EXPR_*), with their placeholders, into x.
- * only: the legacy AttributesToGet, which cannot be combined with a projection. key: the key
- * a KeyConditionExpression names (the table's, or the queried index's). */
+/* Parses the expressions of obj that `which` allows (EXPR_*), with their placeholders, into x;
+ * with EXPR_FILTER, the legacy QueryFilter (with EXPR_KEY) or ScanFilter stands in for a
+ * FilterExpression. only: the legacy AttributesToGet, which cannot be combined with an
+ * expression. key: the key a KeyConditionExpression names (the table's, or the queried
+ * index's). */
 static int read_exprs(struct ddb *d, const json_t *obj, unsigned which, const json_t *only,
                       const struct table_def *key, struct read_exprs *x)
 {
-    json_t *pe = NULL, *fe = NULL, *kce = NULL;
+    const char *legacy = !(which & EXPR_FILTER) ? NULL
+                         : (which & EXPR_KEY)   ? "QueryFilter"
+                                                : "ScanFilter";
+    json_t *pe = NULL, *fe = NULL, *kce = NULL, *lf = NULL;
     struct ddb_ctx ctx;
     struct ddb_err err;
     int rc = expression(d, obj, "ProjectionExpression", &pe);
@@ -71,10 +122,14 @@ static int read_exprs(struct ddb *d, const json_t *obj, unsigned which, const js
         rc = expression(d, obj, "FilterExpression", &fe);
     if (rc == 0 && (which & EXPR_KEY))
         rc = expression(d, obj, "KeyConditionExpression", &kce);
+    if (rc == 0)
+        rc = mixing(d, obj, legacy, only, pe, fe, kce);
+    if (rc == 0 && legacy)
+        rc = ddb_legacy_filter(d, obj, legacy, &lf, &x->filter);
+    if (rc == 0 && lf && (which & EXPR_KEY))
+        rc = filter_keys(d, key, lf);
     if (rc < 0)
         return rc;
-    if (pe && only)
-        return mixed(d, "AttributesToGet", "ProjectionExpression");
     rc = ddb_expr_ctx(d, obj, pe || fe || kce, &ctx);
     if (rc < 0 || !(pe || fe || kce))
         return rc;
@@ -579,7 +634,6 @@ static int key_conditions(struct ddb *d, const struct table_def *key, struct ops
 
 int ddb_op_query(struct ddb *d, json_t **out)
 {
-    static const char *const later[] = {"QueryFilter", "ConditionalOperator", NULL};
     struct index_def *idx = NULL;
     struct ops_read_info info;
     struct ops_query q;
@@ -592,8 +646,6 @@ int ddb_op_query(struct ddb *d, json_t **out)
     memset(&q, 0, sizeof q);
     rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
     if (rc == 0)
-        rc = ddb_reject(d, d->in, later);
-    if (rc == 0)
         rc = ddb_member(d, d->in, "ScanIndexForward", JSON_TRUE, &fwd);
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
@@ -601,8 +653,6 @@ int ddb_op_query(struct ddb *d, json_t **out)
         rc = index_of(d, &idx);
     if (rc == 0)
         rc = page_opts(d, EXPR_PROJECTION | EXPR_FILTER | EXPR_KEY, idx, &p);
-    if (rc == 0 && p.x.has_key && json_object_get(d->in, "KeyConditions"))
-        rc = mixed(d, "KeyConditions", "KeyConditionExpression");
     if (rc == 0 && !p.x.has_key)
         rc = key_conditions(d, p.key, &q);
     if (rc < 0)
@@ -674,7 +724,6 @@ static int segments(struct ddb *d, uint32_t *segment, uint32_t *total)
 
 int ddb_op_scan(struct ddb *d, json_t **out)
 {
-    static const char *const later[] = {"ScanFilter", "ConditionalOperator", NULL};
     struct index_def *idx = NULL;
     struct ops_read_info info;
     struct ops_scan s;
@@ -685,8 +734,6 @@ int ddb_op_scan(struct ddb *d, json_t **out)
 
     memset(&s, 0, sizeof s);
     rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
-    if (rc == 0)
-        rc = ddb_reject(d, d->in, later);
     if (rc == 0)
         rc = segments(d, &s.segment, &s.total_segments);
     if (rc == 0)

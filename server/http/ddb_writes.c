@@ -10,7 +10,6 @@
 #include "server/http/ddb_int.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,229 +145,11 @@ int ddb_write_exprs(struct ddb *d, const json_t *obj, struct mutation *m, struct
     return rc < 0 ? rc : install(d, m, h);
 }
 
-/* ---- legacy conditions and updates, rewritten as expressions ------------------------------- */
-
-/* Expressions being written with their own placeholders (#l0 / :l0 in the condition, #u0 / :u0
- * in the update): one table of each for both. */
-struct legacy {
-    struct ddb *d;
-    char *text; /* the expression being written: DDB_EXPR_MAX_LEN + 1 bytes */
-    size_t len;
-    struct ddb_name *names;
-    size_t n_names;
-    struct ddb_value *values;
-    size_t n_values;
-};
-
-static int emit(struct legacy *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int emit(struct legacy *l, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(l->text + l->len, DDB_EXPR_MAX_LEN + 1 - l->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= DDB_EXPR_MAX_LEN + 1 - l->len)
-        return ddb_fail(l->d, CR_EINVAL, INVALID "the condition or update is too long");
-    l->len += (size_t)n;
-    return 0;
-}
-
-static const char *placeholder(struct legacy *l, const char *prefix, size_t i)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%s%zu", prefix, i);
-
-    return cr_arena_strndup(&l->d->r->arena, buf, (size_t)n);
-}
-
-/* "#<p>N" naming attr; the placeholder is written into the text. */
-static int emit_name(struct legacy *l, const char *prefix, const char *attr)
-{
-    const char *ph = placeholder(l, prefix, l->n_names);
-
-    if (!ph)
-        return ddb_nomem(l->d);
-    l->names[l->n_names++] = (struct ddb_name){ph, strlen(ph), attr, strlen(attr)};
-    return emit(l, "%s", ph);
-}
-
-static int emit_value(struct legacy *l, const char *prefix, const json_t *av)
-{
-    struct value *v = cr_arena_alloc(&l->d->r->arena, sizeof *v);
-    const char *ph = placeholder(l, prefix, l->n_values);
-    int rc;
-
-    if (!v || !ph)
-        return ddb_nomem(l->d);
-    rc = ddb_av_to_value(av, &l->d->r->arena, v, &l->d->e);
-    if (rc < 0) {
-        l->d->own_text = true;
-        return rc;
-    }
-    l->values[l->n_values++] = (struct ddb_value){ph, strlen(ph), v};
-    return emit(l, "%s", ph);
-}
-
-/* Starts a new expression text in l. */
-static int legacy_text(struct legacy *l)
-{
-    l->len = 0;
-    l->text = cr_arena_alloc(&l->d->r->arena, DDB_EXPR_MAX_LEN + 1);
-    if (!l->text)
-        return ddb_nomem(l->d);
-    l->text[0] = 0;
-    return 0;
-}
-
-/* Legacy ComparisonOperators: the expression form of each, and how many values it takes
- * (-1: one or more). */
-static const struct {
-    const char *op, *infix; /* infix: "name <infix> value"; NULL: another form */
-    int args;
-} comparisons[] = {
-    {"EQ", "=", 1},           {"NE", "<>", 1},
-    {"LE", "<=", 1},          {"LT", "<", 1},
-    {"GE", ">=", 1},          {"GT", ">", 1},
-    {"NOT_NULL", NULL, 0},    {"NULL", NULL, 0},
-    {"CONTAINS", NULL, 1},    {"NOT_CONTAINS", NULL, 1},
-    {"BEGINS_WITH", NULL, 1}, {"IN", NULL, -1},
-    {"BETWEEN", NULL, 2},
-};
-
-static int emit_comparison(struct legacy *l, const char *attr, const char *op, const json_t *list)
-{
-    size_t n = json_array_size(list), i, k;
-    int rc;
-
-    for (k = 0; k < sizeof comparisons / sizeof comparisons[0]; k++)
-        if (strcmp(comparisons[k].op, op) == 0)
-            break;
-    if (k == sizeof comparisons / sizeof comparisons[0])
-        return ddb_constraint(l->d, op, "expected.comparisonOperator",
-                              "Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, "
-                              "NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]");
-    if (list && !json_is_array(list))
-        return ddb_fail(l->d, CR_EPROTO, "Unexpected %s for member AttributeValueList",
-                        ddb_json_type_name(list));
-    if (comparisons[k].args < 0 ? n == 0 : n != (size_t)comparisons[k].args)
-        return ddb_fail(l->d, CR_EINVAL,
-                        INVALID "Invalid number of argument(s) for the %s ComparisonOperator", op);
-    if (comparisons[k].infix) {
-        rc = emit_name(l, "#l", attr);
-        if (rc == 0)
-            rc = emit(l, " %s ", comparisons[k].infix);
-        return rc < 0 ? rc : emit_value(l, ":l", json_array_get(list, 0));
-    }
-    if (!strcmp(op, "NOT_NULL") || !strcmp(op, "NULL")) {
-        rc = emit(l, "%s(",
-                  op[0] == 'N' && op[1] == 'O' ? "attribute_exists" : "attribute_not_exists");
-        if (rc == 0)
-            rc = emit_name(l, "#l", attr);
-        return rc < 0 ? rc : emit(l, ")");
-    }
-    if (!strcmp(op, "IN") || !strcmp(op, "BETWEEN")) {
-        rc = emit_name(l, "#l", attr);
-        if (rc == 0)
-            rc = emit(l, op[0] == 'I' ? " IN (" : " BETWEEN ");
-        for (i = 0; rc == 0 && i < n; i++) {
-            if (i)
-                rc = emit(l, op[0] == 'I' ? ", " : " AND ");
-            if (rc == 0)
-                rc = emit_value(l, ":l", json_array_get(list, i));
-        }
-        return rc < 0 || op[0] != 'I' ? rc : emit(l, ")");
-    }
-    rc = emit(l, "%s(",
-              !strcmp(op, "BEGINS_WITH") ? "begins_with"
-              : !strcmp(op, "CONTAINS")  ? "contains"
-                                         : "NOT contains");
-    if (rc == 0)
-        rc = emit_name(l, "#l", attr);
-    if (rc == 0)
-        rc = emit(l, ", ");
-    if (rc == 0)
-        rc = emit_value(l, ":l", json_array_get(list, 0));
-    return rc < 0 ? rc : emit(l, ")");
-}
-
-/* One entry of Expected: {Exists, Value} or {ComparisonOperator, AttributeValueList}. */
-static int emit_expected(struct legacy *l, const char *attr, const json_t *e)
-{
-    json_t *ex, *val, *cmp, *list;
-    struct ddb *d = l->d;
-    int rc;
-
-    if (!json_is_object(e))
-        return ddb_fail(d, CR_EPROTO, "Unexpected %s in Expected", ddb_json_type_name(e));
-    rc = ddb_member(d, e, "Exists", JSON_TRUE, &ex);
-    if (rc == 0)
-        rc = ddb_member(d, e, "Value", JSON_OBJECT, &val);
-    if (rc == 0)
-        rc = ddb_member(d, e, "ComparisonOperator", JSON_STRING, &cmp);
-    if (rc == 0)
-        rc = ddb_member(d, e, "AttributeValueList", JSON_ARRAY, &list);
-    if (rc < 0)
-        return rc;
-    if (cmp && (ex || val))
-        return ddb_fail(d, CR_EINVAL,
-                        INVALID "Exists and Value cannot be used with ComparisonOperator for "
-                                "Attribute: %s",
-                        attr);
-    if (cmp)
-        return emit_comparison(l, attr, json_string_value(cmp), list);
-    if (list)
-        return ddb_fail(d, CR_EINVAL,
-                        INVALID "AttributeValueList can only be used with a ComparisonOperator "
-                                "for Attribute: %s",
-                        attr);
-    if (ex && json_is_false(ex)) {
-        if (val)
-            return ddb_fail(d, CR_EINVAL,
-                            INVALID "Value cannot be used when Exists is false for Attribute: %s",
-                            attr);
-        rc = emit(l, "attribute_not_exists(");
-        if (rc == 0)
-            rc = emit_name(l, "#l", attr);
-        return rc < 0 ? rc : emit(l, ")");
-    }
-    if (!val)
-        return ddb_fail(d, CR_EINVAL,
-                        INVALID "Value must be provided when Exists is true for Attribute: %s",
-                        attr);
-    rc = emit_name(l, "#l", attr);
-    if (rc == 0)
-        rc = emit(l, " = ");
-    return rc < 0 ? rc : emit_value(l, ":l", val);
-}
-
-/* Expected + ConditionalOperator as a ConditionExpression. */
-static int expected(struct ddb *d, const json_t *exp, const json_t *cop, struct legacy *l)
-{
-    const char *attr, *op = cop ? json_string_value(cop) : "AND";
-    json_t *e;
-    size_t n = 0;
-    int rc;
-
-    if (strcmp(op, "AND") != 0 && strcmp(op, "OR") != 0)
-        return ddb_constraint(d, op, "conditionalOperator",
-                              "Member must satisfy enum value set: [AND, OR]");
-    json_object_foreach((json_t *)exp, attr, e)
-    {
-        rc = emit(l, n++ ? ") %s (" : "(", op);
-        if (rc == 0)
-            rc = emit_expected(l, attr, e);
-        if (rc < 0)
-            return rc;
-    }
-    return emit(l, ")");
-}
+/* ---- legacy conditions and updates, rewritten as expressions (ddb_legacy.c) ------------- */
 
 /* AttributeUpdates as an UpdateExpression: PUT -> SET, DELETE -> REMOVE (no value) or DELETE,
  * ADD -> ADD. */
-static int attribute_updates(struct ddb *d, const json_t *upd, struct legacy *l)
+static int attribute_updates(struct ddb *d, const json_t *upd, struct ddb_legacy *l)
 {
     static const char *const clauses[] = {"SET", "REMOVE", "ADD", "DELETE"};
     const char *attr;
@@ -408,13 +189,13 @@ static int attribute_updates(struct ddb *d, const json_t *upd, struct legacy *l)
                                         "is specified");
             if (which != c)
                 continue;
-            rc = emit(l, n++ ? ", " : l->len ? " %s " : "%s ", clauses[c]);
+            rc = ddb_legacy_emit(l, n++ ? ", " : l->len ? " %s " : "%s ", clauses[c]);
             if (rc == 0)
-                rc = emit_name(l, "#u", attr);
+                rc = ddb_legacy_name(l, "#u", attr);
             if (rc == 0 && which != 1)
-                rc = emit(l, c == 0 ? " = " : " ");
+                rc = ddb_legacy_emit(l, c == 0 ? " = " : " ");
             if (rc == 0 && which != 1)
-                rc = emit_value(l, ":u", val);
+                rc = ddb_legacy_value(l, ":u", val);
             if (rc < 0)
                 return rc;
         }
@@ -422,28 +203,11 @@ static int attribute_updates(struct ddb *d, const json_t *upd, struct legacy *l)
     return 0;
 }
 
-/* Room for every placeholder the legacy parameters can need. */
-static size_t legacy_slots(const json_t *exp, const json_t *upd)
-{
-    const char *k;
-    json_t *e;
-    size_t n = json_object_size(upd) + 1;
-
-    json_object_foreach((json_t *)exp, k, e)
-    {
-        json_t *list = json_object_get(e, "AttributeValueList");
-
-        n += 1 + (json_is_array(list) ? json_array_size(list) : 0);
-    }
-    return n;
-}
-
 /* Expected, ConditionalOperator, AttributeUpdates into h. */
 static int legacy(struct ddb *d, struct mutation *m, struct ddb_hook *h)
 {
-    struct legacy l = {d, NULL, 0, NULL, 0, NULL, 0};
+    struct ddb_legacy l;
     json_t *exp, *cop, *upd;
-    size_t slots;
     int rc = ddb_member(d, d->in, "Expected", JSON_OBJECT, &exp);
 
     if (rc == 0)
@@ -454,21 +218,17 @@ static int legacy(struct ddb *d, struct mutation *m, struct ddb_hook *h)
         return rc;
     if (upd && m->type != MUT_UPDATE)
         return ddb_fail(d, CR_EPROTO, "Unknown member AttributeUpdates");
-    slots = legacy_slots(exp, upd);
-    l.names = cr_arena_alloc(&d->r->arena, slots * sizeof *l.names);
-    l.values = cr_arena_alloc(&d->r->arena, slots * sizeof *l.values);
-    if (!l.names || !l.values)
-        return ddb_nomem(d);
+    rc = ddb_legacy_init(d, &l, ddb_legacy_slots(exp) + json_object_size(upd) + 1);
+    if (rc < 0)
+        return rc;
     memset(h, 0, sizeof *h);
     if (exp && json_object_size(exp)) {
-        rc = legacy_text(&l);
-        if (rc == 0)
-            rc = expected(d, exp, cop, &l);
+        rc = ddb_legacy_expected(&l, exp, cop);
         h->condition = l.text;
         h->condition_len = l.len;
     }
     if (rc == 0 && upd && json_object_size(upd)) {
-        rc = legacy_text(&l);
+        rc = ddb_legacy_text(&l);
         if (rc == 0)
             rc = attribute_updates(d, upd, &l);
         h->update = l.text;

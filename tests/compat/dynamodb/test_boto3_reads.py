@@ -157,6 +157,176 @@ class TestReadExpressions(DynamoTest):
                          ExpressionAttributeNames={"#u": "unused"})
 
 
+class TestLegacyFilters(DynamoTest):
+    """QueryFilter and ScanFilter with ConditionalOperator: every ComparisonOperator, AND/OR,
+    Limit and the counts, and DynamoDB's errors for them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.t = "lf_%d" % os.getpid()
+        cls.c.create_table(TableName=cls.t,
+                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                      {"AttributeName": "sk", "KeyType": "RANGE"}],
+                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                 {"AttributeName": "sk", "AttributeType": "N"}],
+                           BillingMode="PAY_PER_REQUEST")
+        for p in ("x", "y"):
+            reqs = []
+            for i in range(10):
+                item = {"pk": S(p), "sk": N(i), "n": N(i), "b": {"B": bytes([i])},
+                        "s": S("%s%d" % ("ab" if i < 5 else "cd", i)),
+                        "tags": {"SS": ["t%d" % (i % 3), "all"]}, "l": {"L": [N(i), S("z")]}}
+                if i % 2 == 0:
+                    item["opt"] = S("o")
+                reqs.append({"PutRequest": {"Item": item}})
+            cls.c.batch_write_item(RequestItems={cls.t: reqs})
+
+    @staticmethod
+    def cond(op, *values):
+        c = {"ComparisonOperator": op}
+        if values:
+            c["AttributeValueList"] = list(values)
+        return c
+
+    def scan(self, flt, **kw):
+        r = self.c.scan(TableName=self.t, ScanFilter=flt, **kw)
+        return sorted({int(it["sk"]["N"]) for it in r["Items"]}), r
+
+    def query(self, flt, **kw):
+        r = self.c.query(TableName=self.t, QueryFilter=flt, KeyConditions={
+            "pk": self.cond("EQ", S("x"))}, **kw)
+        return [int(it["sk"]["N"]) for it in r.get("Items", [])], r
+
+    def test_every_comparison_operator(self):
+        c = self.cond
+        cases = [
+            ({"n": c("EQ", N(3))}, [3]),
+            ({"n": c("NE", N(3))}, [0, 1, 2, 4, 5, 6, 7, 8, 9]),
+            ({"n": c("LE", N(2))}, [0, 1, 2]),
+            ({"n": c("LT", N(2))}, [0, 1]),
+            ({"n": c("GE", N(8))}, [8, 9]),
+            ({"n": c("GT", N(8))}, [9]),
+            ({"opt": c("NOT_NULL")}, [0, 2, 4, 6, 8]),
+            ({"opt": c("NULL")}, [1, 3, 5, 7, 9]),
+            ({"tags": c("CONTAINS", S("t1"))}, [1, 4, 7]),
+            ({"l": c("CONTAINS", N(5))}, [5]),
+            ({"tags": c("NOT_CONTAINS", S("t0"))}, [1, 2, 4, 5, 7, 8]),
+            ({"s": c("BEGINS_WITH", S("ab"))}, [0, 1, 2, 3, 4]),
+            ({"n": c("IN", N(1), N(3), N(11))}, [1, 3]),
+            ({"n": c("BETWEEN", N(3), N(5))}, [3, 4, 5]),
+            ({"b": c("EQ", {"B": bytes([2])})}, [2]),
+            ({"s": c("GT", S("cd7"))}, [8, 9]),
+        ]
+        for flt, want in cases:
+            with self.subTest(flt=flt):
+                got, r = self.scan(flt)
+                self.assertEqual(want, got)
+                self.assertEqual(2 * len(want), r["Count"])
+                self.assertEqual(20, r["ScannedCount"])
+                got, r = self.query(flt)
+                self.assertEqual(want, got)
+                self.assertEqual(10, r["ScannedCount"])
+
+    def test_and_or(self):
+        c = self.cond
+        flt = {"n": c("GE", N(5)), "opt": c("NOT_NULL")}
+        self.assertEqual([6, 8], self.scan(flt)[0])
+        self.assertEqual([6, 8], self.scan(flt, ConditionalOperator="AND")[0])
+        self.assertEqual([0, 2, 4, 5, 6, 7, 8, 9], self.scan(flt, ConditionalOperator="OR")[0])
+        self.assertEqual([0, 2, 4, 5, 6, 7, 8, 9], self.query(flt, ConditionalOperator="OR")[0])
+        got, _ = self.scan({"n": c("LT", N(2))}, AttributesToGet=["sk", "n"])
+        self.assertEqual([0, 1], got)
+
+    def test_limit_and_counts(self):
+        flt = {"opt": self.cond("NOT_NULL")}
+        got, r = self.query(flt, Limit=5)
+        self.assertEqual([0, 2, 4], got)
+        self.assertEqual(3, r["Count"])
+        self.assertEqual(5, r["ScannedCount"])
+        self.assertEqual({"pk": S("x"), "sk": N(4)}, r["LastEvaluatedKey"])
+        got, r = self.query(flt, Limit=5, ExclusiveStartKey=r["LastEvaluatedKey"])
+        self.assertEqual([6, 8], got)
+        got, r = self.query(flt, Select="COUNT")
+        self.assertEqual((5, 10), (r["Count"], r["ScannedCount"]))
+        self.assertNotIn("Items", r)
+        _, r = self.scan(flt, Limit=3)
+        self.assertEqual(3, r["ScannedCount"])
+        self.assertLessEqual(r["Count"], 3)
+        self.assertIn("LastEvaluatedKey", r)
+
+    def test_errors(self):
+        c = self.cond
+        mix = ("Can not use both expression and non-expression parameters in the same request: "
+               "Non-expression parameters: {%s} Expression parameters: {%s}")
+        without = "ConditionalOperator cannot be used without Filter or Expected"
+        two = "ConditionalOperator can only be used when Filter or Expected has two or more elements"
+
+        def scan_error(message, **kw):
+            self.assertError("ValidationException", message, self.c.scan, TableName=self.t, **kw)
+
+        def query_error(message, **kw):
+            kw.setdefault("KeyConditions", {"pk": c("EQ", S("x"))})
+            if kw["KeyConditions"] is None:
+                del kw["KeyConditions"]
+            self.assertError("ValidationException", message, self.c.query, TableName=self.t,
+                             **kw)
+
+        query_error("QueryFilter can only contain non-primary key attributes: Primary key "
+                    "attribute: sk", QueryFilter={"sk": c("GT", N(1))})
+        query_error("QueryFilter can only contain non-primary key attributes: Primary key "
+                    "attribute: pk", QueryFilter={"n": c("GT", N(1)), "pk": c("EQ", S("x"))})
+        scan_error(mix % ("ScanFilter", "FilterExpression"), ScanFilter={"n": c("NOT_NULL")},
+                   FilterExpression="n = :v", ExpressionAttributeValues={":v": N(1)})
+        scan_error(mix % ("ConditionalOperator", "FilterExpression"), ConditionalOperator="OR",
+                   FilterExpression="n = :v", ExpressionAttributeValues={":v": N(1)})
+        scan_error(mix % ("AttributesToGet, ScanFilter, ConditionalOperator",
+                          "ProjectionExpression, FilterExpression"),
+                   AttributesToGet=["n"], ScanFilter={"n": c("NOT_NULL")},
+                   ConditionalOperator="AND", FilterExpression="n = :v",
+                   ProjectionExpression="s", ExpressionAttributeValues={":v": N(1)})
+        query_error(mix % ("QueryFilter, ConditionalOperator, KeyConditions",
+                           "ProjectionExpression, FilterExpression, KeyConditionExpression"),
+                    QueryFilter={"n": c("NOT_NULL")}, ConditionalOperator="AND",
+                    KeyConditionExpression="pk = :p", FilterExpression="n = :v",
+                    ProjectionExpression="s",
+                    ExpressionAttributeValues={":p": S("x"), ":v": N(1)})
+        query_error(mix % ("QueryFilter", "KeyConditionExpression"), KeyConditions=None,
+                    QueryFilter={"n": c("NOT_NULL")}, KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": S("x")})
+        scan_error("ExpressionAttributeValues can only be specified when using expressions",
+                   ScanFilter={"n": c("NOT_NULL")}, ExpressionAttributeValues={":v": N(1)})
+        scan_error(without, ConditionalOperator="AND")
+        scan_error(without, ConditionalOperator="OR", ScanFilter={})
+        scan_error(two, ConditionalOperator="AND", ScanFilter={"n": c("NOT_NULL")})
+        query_error(without, ConditionalOperator="AND")
+        query_error(two, ConditionalOperator="OR", QueryFilter={"n": c("NOT_NULL")})
+        query_error(without, KeyConditions=None, ConditionalOperator="AND")
+        scan_error("1 validation error detected: Value 'XOR' at 'conditionalOperator' failed to "
+                   "satisfy constraint: Member must satisfy enum value set: [AND, OR]",
+                   ConditionalOperator="XOR",
+                   ScanFilter={"n": c("NOT_NULL"), "s": c("NOT_NULL")})
+        scan_error("1 validation error detected: Value 'FOO' at "
+                   "'scanFilter.n.member.comparisonOperator' failed to satisfy constraint: "
+                   "Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, "
+                   "EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]",
+                   ScanFilter={"n": c("FOO", N(1))})
+        scan_error(INVALID + "Invalid number of argument(s) for the EQ ComparisonOperator",
+                   ScanFilter={"n": c("EQ", N(1), N(2))})
+        query_error(INVALID + "Invalid number of argument(s) for the NULL ComparisonOperator",
+                    QueryFilter={"n": c("NULL", N(1))})
+        scan_error(INVALID + "Invalid number of argument(s) for the IN ComparisonOperator",
+                   ScanFilter={"n": c("IN")})
+        scan_error(INVALID + "ComparisonOperator LT is not valid for SS AttributeValue type",
+                   ScanFilter={"tags": c("LT", {"SS": ["a"]})})
+        query_error(INVALID + "ComparisonOperator BEGINS_WITH is not valid for N AttributeValue "
+                    "type", QueryFilter={"n": c("BEGINS_WITH", N(1))})
+        scan_error(INVALID + "ComparisonOperator CONTAINS is not valid for M AttributeValue type",
+                   ScanFilter={"l": c("CONTAINS", {"M": {}})})
+        scan_error(INVALID + "ComparisonOperator BETWEEN is not valid for BOOL AttributeValue "
+                   "type", ScanFilter={"n": c("BETWEEN", {"BOOL": True}, {"BOOL": True})})
+
+
 if __name__ == "__main__":
     base.CIRRUSD = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
