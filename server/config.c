@@ -25,6 +25,7 @@
     X("max-queue", "N", "pending write proposals before CR_EOVERLOAD (default 10000)")             \
     X("max-inflight", "N", "requests in flight per connection before reading pauses (1024)")       \
     X("map-size", "BYTES", "largest size the data may grow to, suffix k/m/g (default 64g)")        \
+    X("ttl-interval", "MS", "time-to-live sweep period in ms (default 1000; 0 disables expiry)")   \
     X("log-level", "LEVEL", "debug|info|warn|error (default info)")                                \
     X("port-file", "PATH", "write the bound native port to PATH once listening")                   \
     X("http", "HOST:PORT",                                                                         \
@@ -51,6 +52,7 @@ void config_defaults(struct config *out)
     out->max_queue = CR_DEFAULT_MAX_QUEUE;
     out->max_inflight = CR_DEFAULT_MAX_INFLIGHT;
     out->map_size = CR_DEFAULT_MAP_SIZE;
+    out->ttl_interval_ms = CR_DEFAULT_TTL_INTERVAL_MS;
     out->log_level = CR_LOG_INFO;
     out->http = true;
     snprintf(out->http_host, sizeof out->http_host, "%s", CR_DEFAULT_HOST);
@@ -247,6 +249,12 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
         rc = parse_uint(key, value, true, CR_MIN_MAP_SIZE, CR_MAX_MAP_SIZE, &v, e);
         if (rc == 0)
             c->map_size = (size_t)v;
+        return rc;
+    }
+    if (strcmp(key, "ttl-interval") == 0) {
+        rc = parse_uint(key, value, false, 0, CR_MAX_TTL_INTERVAL_MS, &v, e);
+        if (rc == 0)
+            c->ttl_interval_ms = (unsigned)v;
         return rc;
     }
     if (strcmp(key, "max-inflight") == 0) {

@@ -39,6 +39,8 @@
 #define CR_DEFAULT_HTTP_MAX_BODY (16u << 20) /* --http-max-body: DynamoDB's largest request */
 #define CR_MIN_HTTP_MAX_BODY 1024u
 #define CR_MAX_HTTP_MAX_BODY (1u << 30)
+#define CR_DEFAULT_TTL_INTERVAL_MS 1000u /* --ttl-interval: expiry sweep period; 0: off */
+#define CR_MAX_TTL_INTERVAL_MS 86400000u /* a day */
 #define CR_CONFIG_PATH_MAX 4096
 #define CR_CONFIG_HOST_MAX 256
 #define CR_CONFIG_MAX_ACCESS_KEYS 16 /* --access-key, repeated; more go in --credentials */
@@ -54,7 +56,8 @@ struct config {
     unsigned max_connections;
     size_t max_queue;
     unsigned max_inflight;
-    size_t map_size; /* LMDB map size: the data's upper bound (CR_EFULL beyond) */
+    size_t map_size;          /* LMDB map size: the data's upper bound (CR_EFULL beyond) */
+    unsigned ttl_interval_ms; /* time-to-live sweep period (ttl.c); 0: no expiry */
     enum cr_log_level log_level;
     char port_file[CR_CONFIG_PATH_MAX]; /* empty: none */
     bool http;                          /* --http off disables the HTTP listener */

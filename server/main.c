@@ -1,7 +1,8 @@
 /*
- * cirrusd: parse the configuration, open storage, start the log's writer and the network
- * loops, report readiness, wait for SIGTERM/SIGINT, then stop in dependency order: network
- * (in-flight requests finish), log (queue drained), storage. Owns process-level concerns only
+ * cirrusd: parse the configuration, open storage, start the log's writer, the network loops
+ * and the TTL sweeper, report readiness, wait for SIGTERM/SIGINT, then stop in dependency
+ * order: network (in-flight requests finish), sweeper (its proposals complete), log (queue
+ * drained), storage. Owns process-level concerns only
  * (signals, exit codes, the port file); everything else lives in the modules it starts.
  */
 #include "common/error.h"
@@ -12,6 +13,7 @@
 #include "server/net.h"
 #include "server/ops.h"
 #include "server/repl/log.h"
+#include "server/ttl.h"
 #include "storage/storage.h"
 
 #include <errno.h>
@@ -100,6 +102,7 @@ int main(int argc, char **argv)
     struct net *net = NULL;
     struct http_options ho;
     struct http_server *http = NULL;
+    struct ttl_sweeper *ttl = NULL;
     struct sigv4_keys keys;
     char http_addr[CR_CONFIG_HOST_MAX + 16] = "off";
     sigset_t sigs;
@@ -144,7 +147,7 @@ int main(int argc, char **argv)
     memset(&so, 0, sizeof so);
     so.no_sync = !cfg.sync;
     so.map_size = cfg.map_size;
-    so.max_readers = cfg.max_connections + cfg.threads + 1 + READER_SLACK; /* +1: HTTP */
+    so.max_readers = cfg.max_connections + cfg.threads + 2 + READER_SLACK; /* +2: HTTP, TTL */
     rc = storage_open(cfg.data_dir, &so, &storage);
     if (rc < 0) {
         cr_log(CR_LOG_ERROR, "cannot open storage in '%s': %s", cfg.data_dir, cr_strerror(rc));
@@ -193,6 +196,23 @@ int main(int argc, char **argv)
         if (cfg.auth)
             cr_log(CR_LOG_INFO, "http: SigV4 verification on, %zu access keys", keys.n);
     }
+    /* A cluster of one always accepts writes, so it sweeps (ttl.h: only such a node may). */
+    if (cfg.ttl_interval_ms) {
+        rc = ttl_start(&ops, cfg.ttl_interval_ms, &ttl, &e);
+        if (rc < 0) {
+            cr_log(CR_LOG_ERROR, "%s", errmsg_text(&e, rc));
+            net_stop(net);
+            if (http)
+                http_stop(http);
+            log_close(&log);
+            if (http)
+                http_free(http);
+            net_free(net);
+            storage_close(storage);
+            sigv4_keys_close(&keys);
+            return 1;
+        }
+    }
     if (cfg.port_file[0]) {
         rc = write_port_file(cfg.port_file, net_port(net));
         if (rc < 0)
@@ -217,7 +237,11 @@ int main(int argc, char **argv)
     net_stop(net);
     if (http)
         http_stop(http);
+    if (ttl)
+        ttl_stop(ttl);
     log_close(&log);
+    if (ttl)
+        ttl_free(ttl);
     if (http)
         http_free(http);
     net_free(net);

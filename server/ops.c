@@ -172,6 +172,19 @@ int ops_describe_indexes(struct ops_conn *c, const struct table_def *def, struct
     return 0;
 }
 
+int ops_describe_tags(struct ops_conn *c, const struct table_def *def, struct cr_arena *a,
+                      struct table_tag **tags, size_t *n, struct errmsg *e)
+{
+    int rc = snapshot(c, e);
+
+    *n = 0;
+    if (rc == 0)
+        rc = catalog_tags(c->txn, def, a, tags, n);
+    if (rc < 0)
+        return errmsg_set(e, rc, "reading the tags of table '%s': %s", def->name, cr_strerror(rc));
+    return 0;
+}
+
 /* The index `name` of def, read from the snapshot. CR_ENOTFOUND. */
 static int index_get(struct ops_conn *c, const struct table_def *def, const char *name, size_t len,
                      struct cr_arena *a, struct index_def *out, struct errmsg *e)
@@ -533,6 +546,11 @@ static int check_mutation(struct ops_conn *c, const struct mutation *m, struct t
     if (m->n_indexes > CR_MAX_INDEXES || m->n_drop > CR_MAX_INDEXES)
         return errmsg_set(e, CR_ETOOMANY, "more than %d indexes in one table mutation",
                           CR_MAX_INDEXES);
+    if (m->n_tags > CR_MAX_TAGS)
+        return errmsg_set(e, CR_ETOOMANY, "more than %d tags in one table mutation", CR_MAX_TAGS);
+    if (m->ttl != TTL_KEEP && (!m->ttl_attr || !m->ttl_attr[0] ||
+                               strnlen(m->ttl_attr, CR_MAX_NAME_LEN + 1) > CR_MAX_NAME_LEN))
+        return errmsg_set(e, CR_ENAME, "a TTL attribute name must be 1..%d bytes", CR_MAX_NAME_LEN);
     if (m->type == MUT_CREATE_TABLE)
         return check_create(c, &m->table, e);
     if (m->type != MUT_DELETE_TABLE && m->type != MUT_PUT && m->type != MUT_DELETE &&

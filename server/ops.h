@@ -105,6 +105,11 @@ int ops_describe_indexes(struct ops_conn *c, const struct table_def *def, struct
                          struct index_def **idx, struct table_stats **stats, size_t *n,
                          struct errmsg *e);
 
+/* The tags of def (from ops_describe_table in the same request: its snapshot), in key order,
+ * arena-allocated; *n 0 when there are none. */
+int ops_describe_tags(struct ops_conn *c, const struct table_def *def, struct cr_arena *a,
+                      struct table_tag **tags, size_t *n, struct errmsg *e);
+
 /* Tables in name order strictly after `after` (NULL/empty: the first). limit 0 means
  * CR_LIST_TABLES_DEFAULT; above CR_LIST_TABLES_MAX is CR_EINVAL. *defs is arena-allocated. */
 int ops_list_tables(struct ops_conn *c, const struct ops_read_opts *ro, const char *after,

@@ -758,6 +758,41 @@ static int hook_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Muta
     return rc < 0 ? rc : values_to_pb(h, a, pb);
 }
 
+/* The TTL change, tags to set and tag keys to remove of an UPDATE_TABLE. */
+static int ttl_tags_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    static const Cirrus__TtlChange ttl[] = {[TTL_KEEP] = CIRRUS__TTL_CHANGE__TTL_KEEP,
+                                            [TTL_ENABLE] = CIRRUS__TTL_CHANGE__TTL_ENABLE,
+                                            [TTL_DISABLE] = CIRRUS__TTL_CHANGE__TTL_DISABLE};
+    Cirrus__Tag *tags = NULL;
+
+    if ((unsigned)m->ttl > TTL_DISABLE || (m->ttl != TTL_KEEP && !m->ttl_attr))
+        return CR_EINVAL;
+    pb->ttl = ttl[m->ttl];
+    if (m->ttl != TTL_KEEP &&
+        !(pb->ttl_attribute = cr_arena_strndup(a, m->ttl_attr, strlen(m->ttl_attr))))
+        return CR_ENOMEM;
+    if (m->n_tags && (!(tags = cr_arena_alloc(a, m->n_tags * sizeof *tags)) ||
+                      !(pb->tags = cr_arena_alloc(a, m->n_tags * sizeof *pb->tags))))
+        return CR_ENOMEM;
+    pb->n_tags = m->n_tags;
+    for (size_t i = 0; i < m->n_tags; i++) {
+        cirrus__tag__init(&tags[i]);
+        tags[i].key = cr_arena_strndup(a, m->tags[i].key, strlen(m->tags[i].key));
+        tags[i].value = cr_arena_strndup(a, m->tags[i].value, strlen(m->tags[i].value));
+        if (!tags[i].key || !tags[i].value)
+            return CR_ENOMEM;
+        pb->tags[i] = &tags[i];
+    }
+    if (m->n_untag && !(pb->untag = cr_arena_alloc(a, m->n_untag * sizeof *pb->untag)))
+        return CR_ENOMEM;
+    pb->n_untag = m->n_untag;
+    for (size_t i = 0; i < m->n_untag; i++)
+        if (!(pb->untag[i] = cr_arena_strndup(a, m->untag[i], strlen(m->untag[i]))))
+            return CR_ENOMEM;
+    return 0;
+}
+
 /* The indexes to create and the names to drop of a table mutation. */
 static int table_change_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
 {
@@ -792,6 +827,8 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
     case MUT_UPDATE_TABLE:
         pb->type = CIRRUS__MUTATION_TYPE__MUTATION_UPDATE_TABLE;
         rc = table_change_to_pb(m, a, pb);
+        if (rc == 0)
+            rc = ttl_tags_to_pb(m, a, pb);
         if (rc < 0)
             return rc;
         break;
@@ -955,6 +992,36 @@ static int table_change_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, 
     return 0;
 }
 
+static int ttl_tags_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
+                            struct errmsg *e)
+{
+    struct table_tag *tags = NULL;
+
+    switch (pb->ttl) {
+    case CIRRUS__TTL_CHANGE__TTL_KEEP:
+        m->ttl = TTL_KEEP;
+        break;
+    case CIRRUS__TTL_CHANGE__TTL_ENABLE:
+    case CIRRUS__TTL_CHANGE__TTL_DISABLE:
+        m->ttl = pb->ttl == CIRRUS__TTL_CHANGE__TTL_ENABLE ? TTL_ENABLE : TTL_DISABLE;
+        m->ttl_attr = pb->ttl_attribute;
+        break;
+    default:
+        return errmsg_set(e, CR_EPROTO, "TTL change %d is unknown", (int)pb->ttl);
+    }
+    if (pb->n_tags > CR_MAX_TAGS)
+        return errmsg_set(e, CR_ETOOMANY, "more than %d tags in one table mutation", CR_MAX_TAGS);
+    if (pb->n_tags && !(tags = cr_arena_alloc(a, pb->n_tags * sizeof *tags)))
+        return errmsg_set(e, CR_ENOMEM, "out of memory decoding tags");
+    for (size_t i = 0; i < pb->n_tags; i++)
+        tags[i] = (struct table_tag){pb->tags[i]->key, pb->tags[i]->value};
+    m->tags = tags;
+    m->n_tags = pb->n_tags;
+    m->untag = (const char *const *)pb->untag;
+    m->n_untag = pb->n_untag;
+    return 0;
+}
+
 static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
                             struct errmsg *e)
 {
@@ -976,6 +1043,8 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
     case CIRRUS__MUTATION_TYPE__MUTATION_UPDATE_TABLE:
         m->type = MUT_UPDATE_TABLE;
         rc = table_change_from_pb(pb, a, m, e);
+        if (rc == 0)
+            rc = ttl_tags_from_pb(pb, a, m, e);
         return rc < 0 ? rc : table_name_from_pb(pb->table, &m->table, e);
     case CIRRUS__MUTATION_TYPE__MUTATION_DELETE_TABLE:
         m->type = MUT_DELETE_TABLE;

@@ -337,7 +337,7 @@ static int apply_update_table(struct storage_txn *t, const struct log_batch *b, 
 
     if (m->cond.type != COND_NONE)
         return CR_EINVAL;
-    if (m->n_indexes > CR_MAX_INDEXES || m->n_drop > CR_MAX_INDEXES)
+    if (m->n_indexes > CR_MAX_INDEXES || m->n_drop > CR_MAX_INDEXES || m->n_tags > CR_MAX_TAGS)
         return CR_ETOOMANY;
     dropped = cr_arena_alloc(&sc->arena, (m->n_drop + 1) * sizeof *dropped);
     added = cr_arena_alloc(&sc->arena, (m->n_indexes + 1) * sizeof *added);
@@ -345,8 +345,7 @@ static int apply_update_table(struct storage_txn *t, const struct log_batch *b, 
         return CR_ENOMEM;
     rc = catalog_get_cstr(t, m->table.name, &def);
     if (rc == 0)
-        rc = catalog_alter(t, &def, m->drop, m->n_drop, m->indexes, m->n_indexes, &sc->arena,
-                           &res->table, dropped, added);
+        rc = catalog_alter(t, &def, m, &sc->arena, &res->table, dropped, added);
     for (size_t i = 0; rc == 0 && i < m->n_drop; i++)
         rc = index_drop(t, dropped[i].key.id);
     for (size_t i = 0; rc == 0 && i < m->n_indexes; i++)
@@ -384,9 +383,9 @@ static int apply_one(struct storage_txn *t, const struct log_batch *b, uint16_t 
     }
 }
 
-/* Marks every mutation of a failed batch: `failed` reports code and keeps its message and
- * old item, the others CR_EABORTED. failed == n reports code on all of them (a batch-level
- * error). */
+/* Marks every mutation of a failed batch: `failed` reports code and keeps its message, old
+ * item and table, the others CR_EABORTED. failed == n reports code on all of them (a
+ * batch-level error). */
 static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int code)
 {
     struct mutation_result keep;
@@ -396,6 +395,7 @@ static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int
         keep.message = res[failed].message;
         keep.has_old = res[failed].has_old;
         keep.old = res[failed].old;
+        keep.table = res[failed].table;
     }
     memset(res, 0, n * sizeof *res);
     for (size_t i = 0; i < n; i++)

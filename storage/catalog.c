@@ -3,14 +3,17 @@
  * and per-index stats.
  *
  * Only apply.c (through catalog_create, catalog_alter, catalog_drop, catalog_stats_add) changes
- * the catalog; the rest is read-only. This file does not touch rows (kv.c) or index entries
+ * the catalog; the rest is read-only. TTL and tags are kept here, never acted on: expiry is the
+ * server's (server/ttl.c). This file does not touch rows (kv.c) or index entries
  * (index.c) and does not decide when stats change (apply.c does, in the same transaction as the
  * rows).
  *
  * Catalog record (the `catalog` database, key = the table name's bytes):
  *
  *   bytes    field
- *   1        format version: DEF_VERSION, or DEF_VERSION_INDEXES when indexes follow
+ *   1        format version: DEF_VERSION; DEF_VERSION_INDEXES when indexes follow;
+ *            DEF_VERSION_EXT when TTL or tags are set (written only then, so a table that
+ *            uses neither keeps the older, shorter record)
  *   4        u32be table id
  *   1        pk type (enum key_type)
  *   1        sk type (enum key_type), or NO_SK when the table has no sort key
@@ -18,13 +21,16 @@
  *   varint   created_ms, zigzag-encoded
  *   varint   pk name length, then the name
  *   varint   sk name length, then the name (only with a sort key)
- *   varint   number of indexes (DEF_VERSION_INDEXES only), then each index, in creation order:
+ *   varint   TTL attribute name length, 0 when TTL is disabled, then the name (EXT only)
+ *   varint   number of indexes (INDEXES: 1.., EXT: 0..), then each index, in creation order:
  *     4        u32be index id
  *     1        kind (enum index_kind)
  *     1        pk type; 1 sk type, or NO_SK
  *     1        projection (enum index_projection)
  *     varint+  index name, pk name, sk name (only with a sort key), as above
  *     varint   number of INCLUDE attributes, then each name, as above
+ *   varint   number of tags (EXT only), then each in bytewise key order: varint key length,
+ *            key (1..CR_MAX_TAG_BYTES), varint value length, value (0..CR_MAX_TAG_BYTES)
  *
  * Stats (`meta`, key "stats" | u32be id): u64be item_count | u64be size_bytes; absent is zero.
  */
@@ -33,10 +39,12 @@
 #include "common/assert.h"
 #include "common/error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define DEF_VERSION 1
 #define DEF_VERSION_INDEXES 2
+#define DEF_VERSION_EXT 3
 #define NO_SK 0xFF
 #define STATS_PREFIX "stats"
 #define STATS_KEY_LEN (sizeof STATS_PREFIX - 1 + 4)
@@ -109,9 +117,12 @@ static int encode_index(const struct index_def *x, struct cr_buf *out)
 }
 
 static int encode_def(const struct table_def *def, const struct index_def *idx, size_t n,
-                      struct cr_buf *out)
+                      const struct table_tag *tags, size_t n_tags, struct cr_buf *out)
 {
-    int rc = cr_buf_putc(out, n ? DEF_VERSION_INDEXES : DEF_VERSION);
+    uint8_t version = def->ttl_attr[0] || n_tags ? DEF_VERSION_EXT
+                      : n                        ? DEF_VERSION_INDEXES
+                                                 : DEF_VERSION;
+    int rc = cr_buf_putc(out, version);
 
     if (rc == 0)
         rc = cr_buf_put_u32be(out, def->id);
@@ -127,24 +138,52 @@ static int encode_def(const struct table_def *def, const struct index_def *idx, 
         rc = put_name(out, def->pk_name);
     if (rc == 0 && def->has_sk)
         rc = put_name(out, def->sk_name);
-    if (rc == 0 && n)
+    if (rc == 0 && version == DEF_VERSION_EXT)
+        rc = put_name(out, def->ttl_attr);
+    if (rc == 0 && version != DEF_VERSION)
         rc = cr_buf_put_varint(out, n);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = encode_index(&idx[i], out);
+    if (rc == 0 && version == DEF_VERSION_EXT)
+        rc = cr_buf_put_varint(out, n_tags);
+    for (size_t i = 0; rc == 0 && i < n_tags; i++) {
+        rc = put_name(out, tags[i].key);
+        if (rc == 0)
+            rc = put_name(out, tags[i].value);
+    }
     return rc;
+}
+
+/* A length-prefixed string of min..max bytes at *p, borrowed from the record. */
+static int get_str(const uint8_t **p, const uint8_t *end, size_t min, size_t max, const uint8_t **s,
+                   size_t *len)
+{
+    uint64_t n;
+
+    if (cr_get_varint(p, end, &n) || n < min || n > max || n > (uint64_t)(end - *p))
+        return CR_CORRUPT();
+    *s = *p;
+    *len = (size_t)n;
+    *p += n;
+    return 0;
+}
+
+/* A name of min..CR_MAX_NAME_LEN bytes, copied NUL-terminated into out. */
+static int decode_str(const uint8_t **p, const uint8_t *end, size_t min, char *out)
+{
+    const uint8_t *s = NULL;
+    size_t len = 0;
+
+    if (get_str(p, end, min, CR_MAX_NAME_LEN, &s, &len))
+        return CR_ECORRUPT;
+    memcpy(out, s, len);
+    out[len] = 0;
+    return 0;
 }
 
 static int decode_name(const uint8_t **p, const uint8_t *end, char *out)
 {
-    uint64_t len;
-
-    if (cr_get_varint(p, end, &len) || len == 0 || len > CR_MAX_NAME_LEN ||
-        len > (uint64_t)(end - *p))
-        return CR_CORRUPT();
-    memcpy(out, *p, len);
-    out[len] = 0;
-    *p += len;
-    return 0;
+    return decode_str(p, end, 1, out);
 }
 
 /* The table part of a record; *p is left at the index section (v.p + v.n when none). */
@@ -155,8 +194,7 @@ static int decode_table(const uint8_t *name, size_t name_len, struct env_val v,
     uint64_t ms, n = 0;
 
     memset(out, 0, sizeof *out);
-    if (name_len > CR_MAX_NAME_LEN || v.n < 7 ||
-        (v.p[0] != DEF_VERSION && v.p[0] != DEF_VERSION_INDEXES))
+    if (name_len > CR_MAX_NAME_LEN || v.n < 7 || v.p[0] < DEF_VERSION || v.p[0] > DEF_VERSION_EXT)
         return CR_CORRUPT();
     memcpy(out->name, name, name_len);
     out->id = cr_get_u32be(v.p + 1);
@@ -173,8 +211,11 @@ static int decode_table(const uint8_t *name, size_t name_len, struct env_val v,
         return CR_ECORRUPT;
     if (out->has_sk && decode_name(p, end, out->sk_name))
         return CR_ECORRUPT;
+    if (v.p[0] == DEF_VERSION_EXT && decode_str(p, end, 0, out->ttl_attr))
+        return CR_ECORRUPT;
     if (v.p[0] == DEF_VERSION ? *p != end
-                              : cr_get_varint(p, end, &n) || n == 0 || n > CR_MAX_INDEXES)
+                              : cr_get_varint(p, end, &n) || n > CR_MAX_INDEXES ||
+                                    (n == 0 && v.p[0] == DEF_VERSION_INDEXES))
         return CR_CORRUPT();
     out->n_indexes = (uint32_t)n;
     return 0;
@@ -233,16 +274,48 @@ static int decode_index(const uint8_t **p, const uint8_t *end, struct cr_arena *
     return 0;
 }
 
-int catalog_indexes(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
-                    struct index_def **out, size_t *n)
+/* The tag section at *p (DEF_VERSION_EXT), decoded into the arena. */
+static int decode_tags(const uint8_t **p, const uint8_t *end, struct cr_arena *a,
+                       struct table_tag **out, size_t *n)
+{
+    const uint8_t *k = NULL, *v = NULL;
+    size_t kn = 0, vn = 0;
+    uint64_t count;
+
+    if (cr_get_varint(p, end, &count) || count > CR_MAX_TAGS)
+        return CR_CORRUPT();
+    if (count && !(*out = cr_arena_alloc(a, count * sizeof **out)))
+        return CR_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        if (get_str(p, end, 1, CR_MAX_TAG_BYTES, &k, &kn) ||
+            get_str(p, end, 0, CR_MAX_TAG_BYTES, &v, &vn))
+            return CR_ECORRUPT;
+        (*out)[i].key = cr_arena_strndup(a, (const char *)k, kn);
+        (*out)[i].value = cr_arena_strndup(a, (const char *)v, vn);
+        if (!(*out)[i].key || !(*out)[i].value)
+            return CR_ENOMEM;
+    }
+    *n = (size_t)count;
+    return 0;
+}
+
+/* The variable parts of def's record, decoded into the arena: its indexes, and its tags when
+ * tags is not NULL. CR_ENOTABLE when the table is gone (or is another table of that name). */
+static int read_record(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
+                       struct index_def **idx, size_t *n_idx, struct table_tag **tags,
+                       size_t *n_tags)
 {
     struct table_def d;
     struct env_val v;
-    const uint8_t *p;
+    const uint8_t *p, *end;
     int rc = env_get(t, ENV_CATALOG, def->name, strlen(def->name), &v);
 
-    *out = NULL;
-    *n = 0;
+    *idx = NULL;
+    *n_idx = 0;
+    if (tags) {
+        *tags = NULL;
+        *n_tags = 0;
+    }
     if (rc == CR_ENOTFOUND)
         return CR_ENOTABLE;
     if (rc == 0)
@@ -251,20 +324,41 @@ int catalog_indexes(struct storage_txn *t, const struct table_def *def, struct c
         return rc;
     if (d.id != def->id)
         return CR_ENOTABLE;
+    end = v.p + v.n;
     if (d.n_indexes) {
-        *out = cr_arena_alloc(a, d.n_indexes * sizeof **out);
-        if (!*out)
+        *idx = cr_arena_alloc(a, d.n_indexes * sizeof **idx);
+        if (!*idx)
             return CR_ENOMEM;
     }
     for (size_t i = 0; i < d.n_indexes; i++) {
-        rc = decode_index(&p, v.p + v.n, a, &(*out)[i]);
+        rc = decode_index(&p, end, a, &(*idx)[i]);
         if (rc)
             return rc;
     }
-    if (p != v.p + v.n)
-        return CR_CORRUPT();
-    *n = d.n_indexes;
-    return 0;
+    *n_idx = d.n_indexes;
+    if (v.p[0] != DEF_VERSION_EXT)
+        return p == end ? 0 : CR_CORRUPT();
+    if (!tags)
+        return 0;
+    rc = decode_tags(&p, end, a, tags, n_tags);
+    if (rc == 0 && p != end)
+        rc = CR_CORRUPT();
+    return rc;
+}
+
+int catalog_indexes(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
+                    struct index_def **out, size_t *n)
+{
+    return read_record(t, def, a, out, n, NULL, NULL);
+}
+
+int catalog_tags(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
+                 struct table_tag **out, size_t *n)
+{
+    struct index_def *idx;
+    size_t n_idx;
+
+    return read_record(t, def, a, &idx, &n_idx, out, n);
 }
 
 int catalog_get(struct storage_txn *t, const char *name, size_t name_len, struct table_def *out)
@@ -510,13 +604,14 @@ static int take_ids(struct storage_txn *t, uint32_t n, uint32_t *first)
 }
 
 static int write_def(struct storage_txn *t, const struct table_def *def,
-                     const struct index_def *idx, size_t n)
+                     const struct index_def *idx, size_t n, const struct table_tag *tags,
+                     size_t n_tags)
 {
     struct cr_buf rec;
     int rc;
 
     cr_buf_init(&rec);
-    rc = encode_def(def, idx, n, &rec);
+    rc = encode_def(def, idx, n, tags, n_tags, &rec);
     if (rc == 0)
         rc = env_put(t, ENV_CATALOG, def->name, strlen(def->name), rec.data, rec.len);
     cr_buf_free(&rec);
@@ -567,31 +662,102 @@ int catalog_create(struct storage_txn *t, const struct table_def *def, const str
         out_idx[i] = idx[i];
         out_idx[i].key.id = id + 1 + (uint32_t)i;
     }
-    rc = write_def(t, &d, out_idx, n_idx);
+    rc = write_def(t, &d, out_idx, n_idx, NULL, 0);
     if (rc)
         return rc;
     *out = d;
     return 0;
 }
 
-int catalog_alter(struct storage_txn *t, const struct table_def *def, const char *const *drop,
-                  size_t n_drop, const struct index_def *add, size_t n_add, struct cr_arena *a,
-                  struct table_def *out, struct index_def *dropped, struct index_def *added)
+/* m's TTL change applied to out (the table as it is). CR_ENAME for a bad attribute name;
+ * CR_EINVAL, out untouched, when the change does not fit the current setting. */
+static int alter_ttl(const struct mutation *m, struct table_def *out)
+{
+    if (m->ttl == TTL_KEEP)
+        return 0;
+    if ((m->ttl != TTL_ENABLE && m->ttl != TTL_DISABLE) || !m->ttl_attr)
+        return CR_EINVAL;
+    if (check_attr_name(m->ttl_attr))
+        return CR_ENAME;
+    if (m->ttl == TTL_ENABLE ? out->ttl_attr[0] != 0 : strcmp(out->ttl_attr, m->ttl_attr) != 0)
+        return CR_EINVAL;
+    if (m->ttl == TTL_ENABLE)
+        memcpy(out->ttl_attr, m->ttl_attr, strlen(m->ttl_attr) + 1);
+    else
+        out->ttl_attr[0] = 0;
+    return 0;
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct table_tag *)a)->key, ((const struct table_tag *)b)->key);
+}
+
+/* The tags cur[0..n) with m's tags set and its untag keys removed, into *out (arena), in key
+ * order. CR_EINVAL for a key or value out of bounds, CR_ETOOMANY beyond CR_MAX_TAGS. */
+static int alter_tags(const struct mutation *m, const struct table_tag *cur, size_t n,
+                      struct cr_arena *a, struct table_tag **out, size_t *n_out)
+{
+    struct table_tag *next = cr_arena_alloc(a, (n + m->n_tags + 1) * sizeof *next);
+    size_t kept = 0;
+
+    if (!next)
+        return CR_ENOMEM;
+    if (n)
+        memcpy(next, cur, n * sizeof *cur);
+    for (size_t i = 0; i < m->n_tags; i++) {
+        const struct table_tag *tag = &m->tags[i];
+        size_t kn = strnlen(tag->key, CR_MAX_TAG_BYTES + 1), j = 0;
+
+        if (kn == 0 || kn > CR_MAX_TAG_BYTES ||
+            strnlen(tag->value, CR_MAX_TAG_BYTES + 1) > CR_MAX_TAG_BYTES)
+            return CR_EINVAL;
+        while (j < n && strcmp(next[j].key, tag->key))
+            j++;
+        next[j] = *tag;
+        n += j == n;
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t i = 0;
+
+        while (i < m->n_untag && strcmp(m->untag[i], next[j].key))
+            i++;
+        if (i == m->n_untag)
+            next[kept++] = next[j];
+    }
+    if (kept > CR_MAX_TAGS)
+        return CR_ETOOMANY;
+    qsort(next, kept, sizeof *next, tag_cmp);
+    *out = next;
+    *n_out = kept;
+    return 0;
+}
+
+int catalog_alter(struct storage_txn *t, const struct table_def *def, const struct mutation *m,
+                  struct cr_arena *a, struct table_def *out, struct index_def *dropped,
+                  struct index_def *added)
 {
     struct index_def *cur, *next;
-    size_t n, kept = 0;
+    struct table_tag *tags, *next_tags;
+    size_t n, n_tags, n_next_tags, kept = 0;
     uint32_t id = 0;
-    int rc = catalog_indexes(t, def, a, &cur, &n);
+    int rc = read_record(t, def, a, &cur, &n, &tags, &n_tags);
 
     if (rc)
         return rc;
-    next = cr_arena_alloc(a, (n + n_add + 1) * sizeof *next);
+    *out = *def;
+    rc = alter_ttl(m, out);
+    if (rc == 0)
+        rc = alter_tags(m, tags, n_tags, a, &next_tags, &n_next_tags);
+    if (rc)
+        return rc;
+    next = cr_arena_alloc(a, (n + m->n_indexes + 1) * sizeof *next);
     if (!next)
         return CR_ENOMEM;
-    for (size_t i = 0; i < n_drop; i++) {
+    for (size_t i = 0; i < m->n_drop; i++) {
         size_t j = 0;
 
-        while (j < n && (!cur[j].key.id || strcmp(cur[j].key.name, drop[i])))
+        while (j < n && (!cur[j].key.id || strcmp(cur[j].key.name, m->drop[i])))
             j++;
         if (j == n || cur[j].kind != INDEX_GSI)
             return CR_ESCHEMA; /* unknown (or dropped twice), or an LSI: fixed at creation */
@@ -601,23 +767,22 @@ int catalog_alter(struct storage_txn *t, const struct table_def *def, const char
     for (size_t j = 0; j < n; j++)
         if (cur[j].key.id)
             next[kept++] = cur[j];
-    for (size_t i = 0; i < n_add; i++) {
-        if (add[i].kind != INDEX_GSI)
+    for (size_t i = 0; i < m->n_indexes; i++) {
+        if (m->indexes[i].kind != INDEX_GSI)
             return CR_ESCHEMA; /* LSIs are created with their table */
-        next[kept + i] = add[i];
+        next[kept + i] = m->indexes[i];
     }
-    rc = check_indexes(def, next, kept + n_add);
-    if (rc == 0 && n_add)
-        rc = take_ids(t, (uint32_t)n_add, &id);
+    rc = check_indexes(def, next, kept + m->n_indexes);
+    if (rc == 0 && m->n_indexes)
+        rc = take_ids(t, (uint32_t)m->n_indexes, &id);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n_add; i++) {
+    for (size_t i = 0; i < m->n_indexes; i++) {
         next[kept + i].key.id = id + (uint32_t)i;
         added[i] = next[kept + i];
     }
-    *out = *def;
-    out->n_indexes = (uint32_t)(kept + n_add);
-    return write_def(t, out, next, kept + n_add);
+    out->n_indexes = (uint32_t)(kept + m->n_indexes);
+    return write_def(t, out, next, kept + m->n_indexes, next_tags, n_next_tags);
 }
 
 int catalog_drop(struct storage_txn *t, const struct table_def *def)

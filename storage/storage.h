@@ -37,9 +37,13 @@
 #define CR_MAX_GSI 20                 /* CR_ETOOMANY: global secondary indexes per table */
 #define CR_MAX_LSI 5                  /* CR_ETOOMANY: local secondary indexes per table */
 #define CR_MAX_INDEXES (CR_MAX_GSI + CR_MAX_LSI)
-#define CR_MAX_PROJECTED 100            /* CR_ETOOMANY: INCLUDE attributes over a table's indexes */
-#define CR_MAX_BATCH_MUTATIONS 1000     /* CR_ETOOMANY: mutations in one log entry */
-#define CR_MAX_PAGE_BYTES (1024 * 1024) /* query/scan pages stop after this much item data */
+#define CR_MAX_PROJECTED 100        /* CR_ETOOMANY: INCLUDE attributes over a table's indexes */
+#define CR_MAX_BATCH_MUTATIONS 1000 /* CR_ETOOMANY: mutations in one log entry */
+#define CR_MAX_TAGS 50              /* CR_ETOOMANY: tags per table (DynamoDB's) */
+#define CR_MAX_TAG_BYTES                                                                           \
+    1024                                  /* CR_EINVAL: a tag key or value, in bytes (the front    \
+                                             ends hold them to their service's character limits) */
+#define CR_MAX_PAGE_BYTES (1024 * 1024)   /* query/scan pages stop after this much item data */
 #define CR_DEFAULT_MAP_SIZE (64ULL << 30) /* LMDB map size: address space, not disk */
 
 struct storage;
@@ -82,6 +86,16 @@ struct table_def {
     uint64_t created_index; /* log index of the CreateTable */
     int64_t created_ms;     /* creation time, chosen by the proposer */
     uint32_t n_indexes;     /* secondary indexes (catalog_indexes reads them) */
+    /* Time to live: the attribute holding an item's expiry (a number of epoch seconds); empty
+     * when TTL is disabled. storage only keeps it: the server's sweeper deletes expired items
+     * through the log (server/ttl.c). */
+    char ttl_attr[CR_MAX_NAME_LEN + 1];
+};
+
+/* A table's tag: key 1..CR_MAX_TAG_BYTES bytes, value 0..CR_MAX_TAG_BYTES, NUL-terminated. */
+struct table_tag {
+    const char *key;
+    const char *value;
 };
 
 enum index_kind { INDEX_GSI, INDEX_LSI };
@@ -123,6 +137,10 @@ int catalog_check_name(const char *name, size_t len);
  * NULL when there are none). CR_ENOTABLE when the table is gone. */
 int catalog_indexes(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
                     struct index_def **out, size_t *n);
+/* The tags of the table in key order (bytewise), decoded into the arena (*out is NULL when
+ * there are none). CR_ENOTABLE when the table is gone. */
+int catalog_tags(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
+                 struct table_tag **out, size_t *n);
 /* ---- items ------------------------------------------------------------------------------ */
 
 /* An item is a VT_MAP value; its key attributes are the table's pk (and sk). */
@@ -213,7 +231,8 @@ int kv_cursor_from_index_key(const struct table_def *table, const struct index_d
 /* MUT_UPDATE builds the new item from the current one with hook.update and writes it as a put
  * (the change feed records it as MUT_PUT). MUT_CHECK only evaluates its conditions and writes
  * nothing, not even a change record. MUT_UPDATE_TABLE adds indexes (filled from the table's
- * items in the same transaction) and drops indexes (with their entries). */
+ * items in the same transaction) and drops indexes (with their entries), changes the TTL
+ * setting and sets and removes tags. */
 enum mut_type {
     MUT_CREATE_TABLE,
     MUT_DELETE_TABLE,
@@ -230,6 +249,11 @@ enum cond_type {
     COND_NOT_EXISTS, /* the item does not exist */
     COND_EQUALS,     /* the item exists and its top-level attribute `attr` equals `value` */
 };
+
+/* MUT_UPDATE_TABLE's TTL change. Enabling needs TTL disabled (CR_EINVAL otherwise); disabling
+ * needs it enabled on the same attribute (CR_EINVAL otherwise). A refused change reports the
+ * table as it is in the result, so the front end can say why. */
+enum ttl_change { TTL_KEEP, TTL_ENABLE, TTL_DISABLE };
 
 struct condition {
     enum cond_type type;
@@ -275,6 +299,15 @@ struct mutation {
     /* MUT_UPDATE_TABLE: names of indexes to drop (NUL-terminated), dropped before the adds. */
     const char *const *drop;
     size_t n_drop;
+    /* MUT_UPDATE_TABLE: the TTL change and its attribute (1..CR_MAX_NAME_LEN bytes). */
+    enum ttl_change ttl;
+    const char *ttl_attr;
+    /* MUT_UPDATE_TABLE: tags to set (added, or their value replaced), then tag keys to remove
+     * (absent ones are ignored). More than CR_MAX_TAGS tags after both: CR_ETOOMANY. */
+    const struct table_tag *tags;
+    size_t n_tags;
+    const char *const *untag;
+    size_t n_untag;
     struct value item; /* MUT_PUT: the whole item (a MAP) */
     struct value key;  /* MUT_DELETE, MUT_UPDATE, MUT_CHECK: a MAP holding the key attributes */
     struct condition cond;
@@ -305,7 +338,8 @@ struct mutation_result {
     uint64_t old_size;      /* value_ddb_size of the item before (0: absent) and after (0: */
     uint64_t new_size;      /* absent or not written): what capacity accounting needs */
     struct table_def table; /* the created (MUT_CREATE_TABLE), deleted (MUT_DELETE_TABLE) or
-                               altered (MUT_UPDATE_TABLE, as it is now) definition */
+                               altered (MUT_UPDATE_TABLE, as it is now; also when its TTL
+                               change was refused) definition */
 };
 
 /*
@@ -315,8 +349,8 @@ struct mutation_result {
  * reached reports its own (every failing action has its reason), and the others CR_EABORTED;
  * the entry still consumes its index. An entry of
  * more than CR_MAX_BATCH_MUTATIONS fails with CR_ETOOMANY on every mutation. The failing
- * mutation keeps its message and its old item (return_old_on_fail). The applied index and the
- * change feed records (one per mutation of each applied entry but MUT_CHECK, a delete of a
+ * mutation keeps its message, its old item (return_old_on_fail) and its table. The applied index
+ * and the change feed records (one per mutation of each applied entry but MUT_CHECK, a delete of a
  * missing item included) are written in the same transaction.
  *
  * results[i] points at an array of batches[i].n results; old and new items and messages are

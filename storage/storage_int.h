@@ -82,13 +82,16 @@ int catalog_get_cstr(struct storage_txn *t, const char *name, struct table_def *
 int catalog_create(struct storage_txn *t, const struct table_def *def, const struct index_def *idx,
                    size_t n_idx, uint64_t index, int64_t time_ms, struct table_def *out,
                    struct index_def *out_idx);
-/* Drops the GSIs named drop[0..n_drop), then adds the GSIs add[0..n_add) with new ids, and
- * rewrites the definition (not the entries: index.c). dropped[i] and added[i] get the dropped
- * and added definitions; *out the table as it is now. Scratch from a. CR_ESCHEMA (an unknown
- * name, an LSI, an invalid or duplicate index), CR_ENAME, CR_ETOOMANY. */
-int catalog_alter(struct storage_txn *t, const struct table_def *def, const char *const *drop,
-                  size_t n_drop, const struct index_def *add, size_t n_add, struct cr_arena *a,
-                  struct table_def *out, struct index_def *dropped, struct index_def *added);
+/* Applies the MUT_UPDATE_TABLE m to def and rewrites the definition (not the entries:
+ * index.c): drops the GSIs named m->drop, adds the GSIs m->indexes with new ids, changes the
+ * TTL setting, sets then removes tags. dropped[i] and added[i] get the dropped and added index
+ * definitions; *out the table as it is now (also when the TTL change is refused). Scratch from
+ * a. CR_ESCHEMA (an unknown index name, an LSI, an invalid or duplicate index), CR_ENAME,
+ * CR_ETOOMANY (indexes or tags), CR_EINVAL (a TTL change that does not fit the current setting,
+ * see enum ttl_change; a tag key or value out of bounds). */
+int catalog_alter(struct storage_txn *t, const struct table_def *def, const struct mutation *m,
+                  struct cr_arena *a, struct table_def *out, struct index_def *dropped,
+                  struct index_def *added);
 /* Removes the definition and the stats of def (not its rows: kv_delete_rows; nor its indexes'
  * entries and stats: index_drop). */
 int catalog_drop(struct storage_txn *t, const struct table_def *def);

@@ -1,8 +1,10 @@
 /*
  * DynamoDB table operations: CreateTable, UpdateTable, DeleteTable, DescribeTable, ListTables,
  * with secondary indexes (GlobalSecondaryIndexes, LocalSecondaryIndexes); the account
- * constants DescribeEndpoints and DescribeLimits; and tags (TagResource, UntagResource,
- * ListTagsOfResource), which are not stored yet.
+ * constants DescribeEndpoints and DescribeLimits; time to live (UpdateTimeToLive,
+ * DescribeTimeToLive: the setting; server/ttl.c deletes expired items); and tags (TagResource,
+ * UntagResource, ListTagsOfResource). TTL and tag changes are UPDATE_TABLE mutations, checked
+ * against the current setting by apply (so concurrent changes cannot both pass).
  */
 #include "common/error.h"
 #include "common/hash.h"
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- tables -------------------------------------------------------------------------------- */
 
@@ -877,7 +880,7 @@ int ddb_op_describe_limits(struct ddb *d, json_t **out)
     return *out ? 0 : ddb_nomem(d);
 }
 
-/* ---- tags: not stored yet ---------------------------------------------------------------- */
+/* ---- tags ---------------------------------------------------------------------------------- */
 
 /*
  * ResourceArn must be a table ARN, arn:aws:dynamodb:<region>:<account>:table/<name>, of an
@@ -922,45 +925,291 @@ static int resource_table(struct ddb *d)
     return rc;
 }
 
-/* TagResource and UntagResource: the table must exist; storing tags needs a catalog field. */
-static int tags_unsupported(struct ddb *d, const char *list, const char *path, const char *op)
-{
-    json_t *j;
-    int rc = ddb_member(d, d->in, list, JSON_ARRAY, &j);
+#define MAX_TAG_KEY 128   /* characters, DynamoDB's */
+#define MAX_TAG_VALUE 256 /* characters */
+#define TAG_PATTERN                                                                                \
+    "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"
 
-    if (rc < 0)
-        return rc;
+/* Characters of a UTF-8 string (its bytes that do not continue a sequence). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* DynamoDB's tag alphabet: letters, numbers, white space and _ . : / = + - @ (any non-ASCII
+ * character is taken for a letter). */
+static bool tag_chars_ok(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c < 0x80 && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+            !(c >= '0' && c <= '9') && !strchr(" \t\n\r_.:/=+-@", c))
+            return false;
+    }
+    return true;
+}
+
+/* One tag key or value of a request at `path`: its length in lo..hi characters, its alphabet,
+ * no NUL inside. Keys under the reserved aws: prefix are refused. */
+static int tag_string(struct ddb *d, const json_t *j, const char *path, size_t lo, size_t hi,
+                      bool key, const char **out)
+{
+    char what[64];
+    size_t n;
+
     if (!j)
         return ddb_constraint(d, NULL, path, "Member must not be null");
-    rc = resource_table(d);
+    if (!json_is_string(j))
+        return ddb_fail(d, CR_EPROTO, "Unexpected %s at %s", ddb_json_type_name(j), path);
+    *out = json_string_value(j);
+    n = utf8_chars(*out);
+    if (strlen(*out) != json_string_length(j) || !tag_chars_ok(*out))
+        return ddb_constraint(d, *out, path, TAG_PATTERN);
+    if (n < lo || n > hi) {
+        snprintf(what, sizeof what, "Member must have length %s or equal to %zu",
+                 n < lo ? "greater than" : "less than", n < lo ? lo : hi);
+        return ddb_constraint(d, *out, path, what);
+    }
+    if (key && strncasecmp(*out, "aws:", 4) == 0)
+        return ddb_fail(d, CR_EINVAL,
+                        INVALID "Tag keys starting with 'aws:' are reserved for "
+                                "system use: %s",
+                        *out);
+    return 0;
+}
+
+/* A required, non-empty list member of the request (Tags, TagKeys). */
+static int tag_list(struct ddb *d, const char *name, const char *path, json_t **out)
+{
+    int rc = ddb_member(d, d->in, name, JSON_ARRAY, out);
+
     if (rc < 0)
         return rc;
-    return ddb_fail(d, CR_EINVAL, "%s is not supported by this server yet: tags are not stored",
-                    op);
+    if (!*out)
+        return ddb_constraint(d, NULL, path, "Member must not be null");
+    if (json_array_size(*out) == 0)
+        return ddb_constraint(d, "[]", path, "Member must have length greater than or equal to 1");
+    return 0;
 }
 
+/* Proposes the tag change m of d->def. */
+static int propose_tags(struct ddb *d, struct mutation *m)
+{
+    m->type = MUT_UPDATE_TABLE;
+    snprintf(m->table.name, sizeof m->table.name, "%s", d->def.name);
+    d->own_results = true;
+    return ddb_propose(d, m, 1);
+}
+
+/* Tags are added, or their value replaced; more than CR_MAX_TAGS in all is refused by apply. */
 int ddb_op_tag_resource(struct ddb *d, json_t **out)
 {
+    struct mutation mut;
+    struct table_tag *tags;
+    json_t *list, *el;
+    char path[64];
+    size_t i;
+    int rc = tag_list(d, "Tags", "tags", &list);
+
     (void)out;
-    return tags_unsupported(d, "Tags", "tags", "TagResource");
-}
-
-int ddb_op_untag_resource(struct ddb *d, json_t **out)
-{
-    (void)out;
-    return tags_unsupported(d, "TagKeys", "tagKeys", "UntagResource");
-}
-
-/* No tag is ever stored, so an existing table has none (CreateTable's Tags are ignored). */
-int ddb_op_list_tags_of_resource(struct ddb *d, json_t **out)
-{
-    json_t *token;
-    int rc = ddb_member(d, d->in, "NextToken", JSON_STRING, &token);
-
     if (rc == 0)
         rc = resource_table(d);
     if (rc < 0)
         return rc;
-    *out = json_pack("{s:[]}", "Tags");
+    if (json_array_size(list) > CR_MAX_TAGS)
+        return ddb_fail(d, CR_EINVAL, INVALID "Too many tags: a table can have at most %d tags",
+                        CR_MAX_TAGS);
+    tags = cr_arena_alloc(&d->r->arena, json_array_size(list) * sizeof *tags);
+    if (!tags)
+        return ddb_nomem(d);
+    json_array_foreach(list, i, el)
+    {
+        if (!json_is_object(el))
+            return ddb_fail(d, CR_EPROTO, "Unexpected %s in Tags", ddb_json_type_name(el));
+        snprintf(path, sizeof path, "tags.%zu.member.key", i + 1);
+        rc = tag_string(d, json_object_get(el, "Key"), path, 1, MAX_TAG_KEY, true, &tags[i].key);
+        snprintf(path, sizeof path, "tags.%zu.member.value", i + 1);
+        if (rc == 0)
+            rc = tag_string(d, json_object_get(el, "Value"), path, 0, MAX_TAG_VALUE, false,
+                            &tags[i].value);
+        if (rc < 0)
+            return rc;
+    }
+    memset(&mut, 0, sizeof mut);
+    mut.tags = tags;
+    mut.n_tags = json_array_size(list);
+    return propose_tags(d, &mut);
+}
+
+/* Keys that are not set are ignored, as DynamoDB does. */
+int ddb_op_untag_resource(struct ddb *d, json_t **out)
+{
+    struct mutation mut;
+    const char **keys;
+    json_t *list, *el;
+    char path[64];
+    size_t i;
+    int rc = tag_list(d, "TagKeys", "tagKeys", &list);
+
+    (void)out;
+    if (rc == 0)
+        rc = resource_table(d);
+    if (rc < 0)
+        return rc;
+    keys = cr_arena_alloc(&d->r->arena, json_array_size(list) * sizeof *keys);
+    if (!keys)
+        return ddb_nomem(d);
+    json_array_foreach(list, i, el)
+    {
+        snprintf(path, sizeof path, "tagKeys.%zu.member", i + 1);
+        rc = tag_string(d, el, path, 1, MAX_TAG_KEY, true, &keys[i]);
+        if (rc < 0)
+            return rc;
+    }
+    memset(&mut, 0, sizeof mut);
+    mut.untag = keys;
+    mut.n_untag = json_array_size(list);
+    return propose_tags(d, &mut);
+}
+
+/* TagResource and UntagResource answer nothing; their entry's failure is the table's. */
+int ddb_done_tags(struct ddb *d, json_t **out)
+{
+    const struct mutation_result *res = &d->w.results[0];
+
+    if (res->code == CR_ETOOMANY)
+        return ddb_fail(d, CR_EINVAL, INVALID "Too many tags: a table can have at most %d tags",
+                        CR_MAX_TAGS);
+    if (res->code == CR_ENOTABLE)
+        return ddb_fail(d, res->code, "Requested resource not found");
+    if (res->code)
+        return res->code;
+    *out = json_object();
+    return *out ? 0 : ddb_nomem(d);
+}
+
+/* All tags at once: at most CR_MAX_TAGS, so NextToken is never needed (and is accepted). */
+int ddb_op_list_tags_of_resource(struct ddb *d, json_t **out)
+{
+    struct table_tag *tags = NULL;
+    json_t *token, *list;
+    size_t n = 0;
+    int rc = ddb_member(d, d->in, "NextToken", JSON_STRING, &token);
+
+    if (rc == 0)
+        rc = resource_table(d);
+    if (rc == 0)
+        rc = ops_describe_tags(d->r->oc, &d->def, &d->r->arena, &tags, &n, &d->scratch);
+    if (rc < 0)
+        return rc;
+    list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        json_array_append_new(list,
+                              json_pack("{s:s,s:s}", "Key", tags[i].key, "Value", tags[i].value));
+    *out = json_pack("{s:o}", "Tags", list);
+    return *out ? 0 : ddb_nomem(d);
+}
+
+/* ---- time to live ------------------------------------------------------------------------ */
+
+/* UpdateTimeToLive's request, kept for its answer. */
+struct ttl_spec {
+    bool enabled;
+    const char *attr;
+};
+
+int ddb_op_update_time_to_live(struct ddb *d, json_t **out)
+{
+    struct ttl_spec *spec = cr_arena_alloc(&d->r->arena, sizeof *spec);
+    struct mutation mut;
+    const char *name = NULL;
+    json_t *j, *enabled, *attr;
+    size_t n;
+    int rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
+
+    (void)out;
+    if (!spec)
+        return ddb_nomem(d);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "TimeToLiveSpecification", JSON_OBJECT, &j);
+    if (rc < 0)
+        return rc;
+    if (!j)
+        return ddb_constraint(d, NULL, "timeToLiveSpecification", "Member must not be null");
+    rc = ddb_member(d, j, "Enabled", JSON_TRUE, &enabled);
+    if (rc == 0)
+        rc = ddb_member(d, j, "AttributeName", JSON_STRING, &attr);
+    if (rc < 0)
+        return rc;
+    if (!enabled)
+        return ddb_constraint(d, NULL, "timeToLiveSpecification.enabled",
+                              "Member must not be null");
+    if (!attr)
+        return ddb_constraint(d, NULL, "timeToLiveSpecification.attributeName",
+                              "Member must not be null");
+    spec->enabled = json_is_true(enabled);
+    spec->attr = json_string_value(attr);
+    n = strlen(spec->attr);
+    if (n == 0 || n > CR_MAX_NAME_LEN || n != json_string_length(attr))
+        return ddb_constraint(d, spec->attr, "timeToLiveSpecification.attributeName",
+                              n == 0 ? "Member must have length greater than or equal to 1"
+                                     : "Member must have length less than or equal to 255");
+    rc = ddb_load_table(d, name, true, &d->def, NULL);
+    if (rc < 0)
+        return rc;
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_UPDATE_TABLE;
+    snprintf(mut.table.name, sizeof mut.table.name, "%s", name);
+    mut.ttl = spec->enabled ? TTL_ENABLE : TTL_DISABLE;
+    mut.ttl_attr = spec->attr;
+    d->op_data = spec;
+    d->own_results = true;
+    return ddb_propose(d, &mut, 1);
+}
+
+/* A refused change reports the setting apply saw (the result's table), in DynamoDB's words. */
+int ddb_done_update_time_to_live(struct ddb *d, json_t **out)
+{
+    const struct mutation_result *res = &d->w.results[0];
+    const struct ttl_spec *spec = d->op_data;
+    const char *cur = res->table.ttl_attr;
+
+    if (res->code == CR_EINVAL && cur[0] && strcmp(cur, spec->attr))
+        return ddb_fail(d, CR_EINVAL,
+                        "TimeToLive is active on a different AttributeName: current "
+                        "AttributeName is %s",
+                        cur);
+    if (res->code == CR_EINVAL)
+        return ddb_fail(d, CR_EINVAL, "TimeToLive is already %s",
+                        spec->enabled ? "enabled" : "disabled");
+    if (res->code == CR_ENOTABLE)
+        return ddb_fail(d, res->code, "Requested resource not found: Table: %s not found",
+                        d->def.name);
+    if (res->code)
+        return res->code;
+    *out = json_pack("{s:{s:b,s:s}}", "TimeToLiveSpecification", "Enabled", spec->enabled,
+                     "AttributeName", spec->attr);
+    return *out ? 0 : ddb_nomem(d);
+}
+
+int ddb_op_describe_time_to_live(struct ddb *d, json_t **out)
+{
+    const char *name = NULL;
+    int rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
+
+    if (rc == 0)
+        rc = ddb_load_table(d, name, true, &d->def, NULL);
+    if (rc < 0)
+        return rc;
+    if (d->def.ttl_attr[0])
+        *out = json_pack("{s:{s:s,s:s}}", "TimeToLiveDescription", "TimeToLiveStatus", "ENABLED",
+                         "AttributeName", d->def.ttl_attr);
+    else
+        *out = json_pack("{s:{s:s}}", "TimeToLiveDescription", "TimeToLiveStatus", "DISABLED");
     return *out ? 0 : ddb_nomem(d);
 }

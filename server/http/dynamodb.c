@@ -546,8 +546,10 @@ int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n)
     X(Scan, ddb_op_scan, NULL)                                                                     \
     X(DescribeEndpoints, ddb_op_describe_endpoints, NULL)                                          \
     X(DescribeLimits, ddb_op_describe_limits, NULL)                                                \
-    X(TagResource, ddb_op_tag_resource, NULL)                                                      \
-    X(UntagResource, ddb_op_untag_resource, NULL)                                                  \
+    X(TagResource, ddb_op_tag_resource, ddb_done_tags)                                             \
+    X(UntagResource, ddb_op_untag_resource, ddb_done_tags)                                         \
+    X(UpdateTimeToLive, ddb_op_update_time_to_live, ddb_done_update_time_to_live)                  \
+    X(DescribeTimeToLive, ddb_op_describe_time_to_live, NULL)                                      \
     X(ListTagsOfResource, ddb_op_list_tags_of_resource, NULL)                                      \
     X(ExecuteStatement, ddb_op_execute_statement, ddb_done_execute_statement)                      \
     X(BatchExecuteStatement, ddb_op_batch_execute_statement, ddb_done_batch_execute_statement)     \

@@ -260,6 +260,148 @@ static void directory_locked_while_open(void **state)
     fx_close(&f);
 }
 
+/* A record of the first format (version 1: no indexes, TTL or tags), written as an old server
+ * wrote it, still reads; a table that uses neither TTL nor tags keeps writing it. */
+static void old_record_reads(void **state)
+{
+    struct fx f;
+    struct storage_txn *t;
+    struct table_def def;
+    struct table_tag *tags;
+    struct env_val v;
+    struct cr_buf rec;
+    size_t n = 1;
+
+    fx_open(&f);
+    cr_buf_init(&rec);
+    assert_int_equal(cr_buf_putc(&rec, 1), 0);
+    assert_int_equal(cr_buf_put_u32be(&rec, 7), 0);
+    assert_int_equal(cr_buf_putc(&rec, KEY_S), 0);
+    assert_int_equal(cr_buf_putc(&rec, 0xFF), 0);
+    assert_int_equal(cr_buf_put_varint(&rec, 5), 0);
+    assert_int_equal(cr_buf_put_varint(&rec, 4000), 0); /* zigzag(2000) */
+    assert_int_equal(cr_buf_put_varint(&rec, 2), 0);
+    assert_int_equal(cr_buf_append(&rec, "id", 2), 0);
+    assert_int_equal(env_write_begin(f.s, NULL, &t), 0);
+    assert_int_equal(env_put(t, ENV_CATALOG, "old", 3, rec.data, rec.len), 0);
+    assert_int_equal(env_commit(t), 0);
+    cr_buf_free(&rec);
+
+    t = fx_read(&f);
+    assert_int_equal(catalog_get(t, "old", 3, &def), 0);
+    assert_int_equal(def.id, 7);
+    assert_string_equal(def.pk_name, "id");
+    assert_false(def.has_sk);
+    assert_int_equal(def.created_index, 5);
+    assert_int_equal(def.created_ms, 2000);
+    assert_string_equal(def.ttl_attr, "");
+    assert_int_equal(catalog_tags(t, &def, &f.a, &tags, &n), 0);
+    assert_int_equal(n, 0);
+    storage_read_end(t);
+
+    fx_create_table(&f, "plain", "id", KEY_S, NULL, KEY_S, NULL);
+    t = fx_read(&f);
+    assert_int_equal(env_get(t, ENV_CATALOG, "plain", 5, &v), 0);
+    assert_int_equal(v.p[0], 1);
+    storage_read_end(t);
+    fx_close(&f);
+}
+
+static struct mutation alter_mut(const char *table)
+{
+    struct mutation m;
+
+    memset(&m, 0, sizeof m);
+    m.type = MUT_UPDATE_TABLE;
+    snprintf(m.table.name, sizeof m.table.name, "%s", table);
+    return m;
+}
+
+/* MUT_UPDATE_TABLE's TTL change: allowed transitions only; a refused one reports the table. */
+static int set_ttl(struct fx *f, enum ttl_change c, const char *attr, struct mutation_result *r)
+{
+    struct mutation m = alter_mut("ttl");
+
+    m.ttl = c;
+    m.ttl_attr = attr;
+    assert_int_equal(fx_apply(f, &m, 1, r), 0);
+    return r->code;
+}
+
+static void ttl_and_tags(void **state)
+{
+    static const struct table_tag set1[] = {{"team", "db"}, {"env", ""}, {"team", "storage"}};
+    static const char *const unset[] = {"env", "never"};
+    struct table_tag many[CR_MAX_TAGS];
+    char keys[CR_MAX_TAGS][8];
+    struct fx f;
+    struct storage_txn *t;
+    struct table_def def;
+    struct table_tag *tags;
+    struct mutation_result r;
+    struct mutation m;
+    struct env_val v;
+    size_t n;
+
+    fx_open(&f);
+    fx_create_table(&f, "ttl", "id", KEY_S, "n", KEY_N, NULL);
+    assert_int_equal(set_ttl(&f, TTL_DISABLE, "exp", &r), CR_EINVAL);
+    assert_int_equal(set_ttl(&f, TTL_ENABLE, "exp", &r), 0);
+    assert_string_equal(r.table.ttl_attr, "exp");
+    assert_int_equal(set_ttl(&f, TTL_ENABLE, "exp", &r), CR_EINVAL);
+    assert_string_equal(r.table.ttl_attr, "exp");
+    assert_int_equal(set_ttl(&f, TTL_DISABLE, "other", &r), CR_EINVAL);
+    assert_int_equal(set_ttl(&f, TTL_ENABLE, "", &r), CR_ENAME);
+
+    m = alter_mut("ttl");
+    m.tags = set1;
+    m.n_tags = 3;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, 0);
+    fx_reopen(&f); /* the record round-trips through the file */
+    t = fx_read(&f);
+    assert_int_equal(catalog_get(t, "ttl", 3, &def), 0);
+    assert_string_equal(def.ttl_attr, "exp");
+    assert_true(def.has_sk);
+    assert_string_equal(def.sk_name, "n");
+    assert_int_equal(catalog_tags(t, &def, &f.a, &tags, &n), 0);
+    assert_int_equal(n, 2); /* key order; the later value of a repeated key wins */
+    assert_string_equal(tags[0].key, "env");
+    assert_string_equal(tags[0].value, "");
+    assert_string_equal(tags[1].key, "team");
+    assert_string_equal(tags[1].value, "storage");
+    assert_int_equal(env_get(t, ENV_CATALOG, "ttl", 3, &v), 0);
+    assert_int_equal(v.p[0], 3);
+    storage_read_end(t);
+
+    for (size_t i = 0; i < CR_MAX_TAGS; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%02zu", i);
+        many[i] = (struct table_tag){keys[i], "v"};
+    }
+    m = alter_mut("ttl");
+    m.tags = many;
+    m.n_tags = CR_MAX_TAGS;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, CR_ETOOMANY); /* 52 in all */
+    m.n_tags = CR_MAX_TAGS - 2;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, 0);
+
+    m = alter_mut("ttl");
+    m.untag = unset;
+    m.n_untag = 2;
+    assert_int_equal(fx_apply(&f, &m, 1, &r), 0);
+    assert_int_equal(r.code, 0);
+    t = fx_read(&f);
+    assert_int_equal(catalog_get(t, "ttl", 3, &def), 0);
+    assert_int_equal(catalog_tags(t, &def, &f.a, &tags, &n), 0);
+    assert_int_equal(n, CR_MAX_TAGS - 1);
+    assert_string_equal(tags[0].key, "k00");
+    assert_string_equal(tags[n - 1].key, "team");
+    storage_read_end(t);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +413,8 @@ int main(void)
         cmocka_unit_test(too_many_tables),
         cmocka_unit_test(format_version_checked),
         cmocka_unit_test(directory_locked_while_open),
+        cmocka_unit_test(old_record_reads),
+        cmocka_unit_test(ttl_and_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

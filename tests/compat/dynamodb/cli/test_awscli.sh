@@ -209,9 +209,9 @@ expect_error "error: create-table of an existing table" \
   "An error occurred (ResourceInUseException) when calling the CreateTable operation: Table already exists: $T" \
   create-table --table-name $T --attribute-definitions AttributeName=id,AttributeType=S \
   --key-schema AttributeName=id,KeyType=HASH --billing-mode PAY_PER_REQUEST
-expect_error "error: tag-resource" \
-  "An error occurred (ValidationException) when calling the TagResource operation: TagResource is not supported by this server yet: tags are not stored" \
-  tag-resource --resource-arn arn:aws:dynamodb:us-east-1:000000000000:table/$T --tags Key=k,Value=v
+expect_error "error: tag-resource with a reserved key" \
+  "An error occurred (ValidationException) when calling the TagResource operation: One or more parameter values were invalid: Tag keys starting with 'aws:' are reserved for system use: aws:k" \
+  tag-resource --resource-arn arn:aws:dynamodb:us-east-1:000000000000:table/$T --tags Key=aws:k,Value=v
 
 expect "delete-table" "DELETING	$T" delete-table --table-name $T \
   --query 'TableDescription.[TableStatus,TableName]' --output text

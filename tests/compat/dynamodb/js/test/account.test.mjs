@@ -1,7 +1,7 @@
 // DynamoDB compatibility, account-level operations through the AWS SDK for JavaScript v3
 // against a real cirrusd on 127.0.0.1: DescribeEndpoints (the Host the client reached),
-// DescribeLimits (DynamoDB's default quotas), and tags, which are not stored yet: TagResource
-// and UntagResource refuse with a ValidationException, ListTagsOfResource lists none.
+// DescribeLimits (DynamoDB's default quotas), and tags: TagResource and UntagResource change
+// them, ListTagsOfResource lists them (none for a new table: CreateTable's Tags are ignored).
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
@@ -66,7 +66,7 @@ describe("DescribeEndpoints and DescribeLimits", () => {
   });
 });
 
-describe("tags (not stored yet)", () => {
+describe("tags", () => {
   let name;
   let arn;
   before(async () => {
@@ -88,12 +88,15 @@ describe("tags (not stored yet)", () => {
     assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: other }))).Tags, []);
   });
 
-  it("refuses TagResource and UntagResource with a clear ValidationException", T, async () => {
-    await expectError(assert, () => ddb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: "k", Value: "v" }] })),
-      "ValidationException", "TagResource is not supported by this server yet: tags are not stored");
-    await expectError(assert, () => ddb.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ["k"] })),
-      "ValidationException", "UntagResource is not supported by this server yet: tags are not stored");
+  it("adds, replaces and removes tags", T, async () => {
+    await ddb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: "k", Value: "v" }, { Key: "a", Value: "" }] }));
+    await ddb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: "k", Value: "w" }] }));
+    assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags,
+      [{ Key: "a", Value: "" }, { Key: "k", Value: "w" }]);
+    await ddb.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ["a", "k", "never"] }));
     assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags, []);
+    await expectError(assert, () => ddb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: "aws:k", Value: "v" }] })),
+      "ValidationException", "One or more parameter values were invalid: Tag keys starting with 'aws:' are reserved for system use: aws:k");
   });
 
   it("names a missing table and a malformed ARN", T, async () => {
