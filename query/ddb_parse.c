@@ -170,11 +170,18 @@ static bool tok_is_func(const struct tok *t, const char *name)
     return t->type == TK_IDENT && t->len == strlen(name) && !memcmp(t->p, name, t->len);
 }
 
+/*
+ * DynamoDB's "near" is the source text from the token before the offending one through the token
+ * after it, both included, with the whitespace between as written. At the end of input the token
+ * after is <EOF>, which ends at the end of the text, so trailing blanks show ("SET a = " gives
+ * near "= ").
+ */
 int ddb_syntax_error(struct parser *ps)
 {
     const struct tok *t = peek(ps);
     const struct tok *prev = ps->i > 0 ? &ps->toks[ps->i - 1] : t;
-    const char *near_end = t->p + t->len;
+    const struct tok *after = peek2(ps);
+    const char *near_end = after->p + after->len;
 
     if (t->type == TK_EOF)
         return ddb_err_set(ps->err, ps->kind, "Syntax error; token: \"<EOF>\", near: \"%.*s\"",

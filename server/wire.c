@@ -823,7 +823,9 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
     case MUT_CREATE_TABLE:
         pb->type = CIRRUS__MUTATION_TYPE__MUTATION_CREATE_TABLE;
         rc = wire_schema_to_pb(&m->table, a, &pb->schema);
-        return rc < 0 ? rc : table_change_to_pb(m, a, pb);
+        if (rc == 0)
+            rc = table_change_to_pb(m, a, pb);
+        return rc < 0 ? rc : ttl_tags_to_pb(m, a, pb); /* CreateTable's Tags */
     case MUT_UPDATE_TABLE:
         pb->type = CIRRUS__MUTATION_TYPE__MUTATION_UPDATE_TABLE;
         rc = table_change_to_pb(m, a, pb);
@@ -1039,7 +1041,9 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
         if (!pb->schema)
             return errmsg_set(e, CR_EPROTO, "create-table mutation without a schema");
         rc = wire_schema_from_pb(pb->schema, &m->table, e);
-        return rc < 0 ? rc : table_change_from_pb(pb, a, m, e);
+        if (rc == 0)
+            rc = table_change_from_pb(pb, a, m, e);
+        return rc < 0 ? rc : ttl_tags_from_pb(pb, a, m, e);
     case CIRRUS__MUTATION_TYPE__MUTATION_UPDATE_TABLE:
         m->type = MUT_UPDATE_TABLE;
         rc = table_change_from_pb(pb, a, m, e);

@@ -287,9 +287,9 @@ static int apply_create_table(struct storage_txn *t, const struct log_batch *b, 
     struct index_def *idx = NULL;
     int rc;
 
-    if (m->cond.type != COND_NONE)
+    if (m->cond.type != COND_NONE || m->ttl != TTL_KEEP || m->n_untag || m->n_drop)
         return CR_EINVAL;
-    if (m->n_indexes > CR_MAX_INDEXES)
+    if (m->n_indexes > CR_MAX_INDEXES || m->n_tags > CR_MAX_TAGS)
         return CR_ETOOMANY;
     if (m->n_indexes) {
         idx = cr_arena_alloc(&sc->arena, m->n_indexes * sizeof *idx);
@@ -298,6 +298,19 @@ static int apply_create_table(struct storage_txn *t, const struct log_batch *b, 
     }
     rc = catalog_create(t, &m->table, m->indexes, m->n_indexes, b->index, b->time_ms, &res->table,
                         idx);
+    if (rc == 0 && m->n_tags) {
+        /* CreateTable's Tags: set on the new record as UPDATE_TABLE sets them, so both share
+         * their checks and their record. */
+        struct mutation tm;
+        struct table_def def = res->table;
+
+        memset(&tm, 0, sizeof tm);
+        tm.type = MUT_UPDATE_TABLE;
+        tm.ttl = TTL_KEEP;
+        tm.tags = m->tags;
+        tm.n_tags = m->n_tags;
+        rc = catalog_alter(t, &def, &tm, &sc->arena, &res->table, NULL, NULL);
+    }
     if (rc)
         return rc;
     return changes_write(t, b->index, ordinal, MUT_CREATE_TABLE, res->table.id, NULL, NULL);

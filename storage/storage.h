@@ -302,8 +302,9 @@ struct mutation {
     /* MUT_UPDATE_TABLE: the TTL change and its attribute (1..CR_MAX_NAME_LEN bytes). */
     enum ttl_change ttl;
     const char *ttl_attr;
-    /* MUT_UPDATE_TABLE: tags to set (added, or their value replaced), then tag keys to remove
-     * (absent ones are ignored). More than CR_MAX_TAGS tags after both: CR_ETOOMANY. */
+    /* MUT_CREATE_TABLE, MUT_UPDATE_TABLE: tags to set (added, or their value replaced), then
+     * (MUT_UPDATE_TABLE only) tag keys to remove (absent ones are ignored). More than CR_MAX_TAGS
+     * tags after both: CR_ETOOMANY. */
     const struct table_tag *tags;
     size_t n_tags;
     const char *const *untag;

@@ -90,6 +90,26 @@ enum ddb_capacity { DDB_CAP_NONE, DDB_CAP_TOTAL, DDB_CAP_INDEXES };
 int ddb_capacity_mode(struct ddb *d, const json_t *obj, enum ddb_capacity *out);
 json_t *ddb_capacity_json(const char *table, double units, enum ddb_capacity mode);
 double ddb_write_units(const struct mutation_result *res);
+/* The write capacity of one table in a request: the table's units and each index's (DynamoDB's
+ * ReturnConsumedCapacity INDEXES breakdown; TOTAL reports their sum). */
+struct ddb_units {
+    double table;
+    size_t n;
+    struct {
+        const char *name;
+        bool lsi;
+        double units;
+    } idx[CR_MAX_INDEXES];
+};
+/* For a write m of def whose capacity is asked for: def's indexes into *idx (arena; *n 0 when
+ * none), and m set to return its old and new items, from which index costs are computed. */
+int ddb_capacity_prepare(struct ddb *d, enum ddb_capacity mode, const struct table_def *def,
+                         struct mutation *m, struct index_def **idx, size_t *n);
+/* Adds factor times the cost of the written res (of a table with indexes idx[0..n)) to u. */
+int ddb_units_add(struct ddb_units *u, const struct mutation_result *res,
+                  const struct table_def *def, const struct index_def *idx, size_t n, double factor,
+                  struct cr_arena *a);
+json_t *ddb_units_json(const char *table, const struct ddb_units *u, enum ddb_capacity mode);
 int ddb_old_on_fail(struct ddb *d, const json_t *obj, const char *path, bool *out);
 /* Condition (and, for an update, update) expression of obj with its placeholders, parsed for m
  * and installed as m's hook (h must live as long as m). */

@@ -543,12 +543,16 @@ static int billing(struct ddb *d)
     return 0;
 }
 
+static int request_tags(struct ddb *d, const json_t *list, struct mutation *m);
+
+/* Tags, when given, are set by the same entry that creates the table (apply stores them in the
+ * new table's record), checked as TagResource checks them. */
 int ddb_op_create_table(struct ddb *d, json_t **out)
 {
     struct index_def *idx;
     struct mutation mut;
     const char *name = NULL;
-    json_t *ks = NULL, *ad = NULL;
+    json_t *ks = NULL, *ad = NULL, *tags = NULL;
     int rc;
 
     memset(&mut, 0, sizeof mut);
@@ -582,6 +586,10 @@ int ddb_op_create_table(struct ddb *d, json_t **out)
         rc = check_used(d, ad, &mut.table, idx, mut.n_indexes);
     if (rc == 0)
         rc = billing(d);
+    if (rc == 0)
+        rc = ddb_member(d, d->in, "Tags", JSON_ARRAY, &tags);
+    if (rc == 0 && tags)
+        rc = request_tags(d, tags, &mut);
     if (rc < 0)
         return rc;
     mut.indexes = idx;
@@ -997,33 +1005,21 @@ static int tag_list(struct ddb *d, const char *name, const char *path, json_t **
     return 0;
 }
 
-/* Proposes the tag change m of d->def. */
-static int propose_tags(struct ddb *d, struct mutation *m)
+/* The Tags list of a TagResource or CreateTable request into m->tags (arena): at most CR_MAX_TAGS
+ * (a duplicate key counts, and the last value wins), each key and value checked. */
+static int request_tags(struct ddb *d, const json_t *list, struct mutation *m)
 {
-    m->type = MUT_UPDATE_TABLE;
-    snprintf(m->table.name, sizeof m->table.name, "%s", d->def.name);
-    d->own_results = true;
-    return ddb_propose(d, m, 1);
-}
-
-/* Tags are added, or their value replaced; more than CR_MAX_TAGS in all is refused by apply. */
-int ddb_op_tag_resource(struct ddb *d, json_t **out)
-{
-    struct mutation mut;
     struct table_tag *tags;
-    json_t *list, *el;
+    json_t *el;
     char path[64];
     size_t i;
-    int rc = tag_list(d, "Tags", "tags", &list);
+    int rc;
 
-    (void)out;
-    if (rc == 0)
-        rc = resource_table(d);
-    if (rc < 0)
-        return rc;
     if (json_array_size(list) > CR_MAX_TAGS)
         return ddb_fail(d, CR_EINVAL, INVALID "Too many tags: a table can have at most %d tags",
                         CR_MAX_TAGS);
+    if (json_array_size(list) == 0)
+        return 0;
     tags = cr_arena_alloc(&d->r->arena, json_array_size(list) * sizeof *tags);
     if (!tags)
         return ddb_nomem(d);
@@ -1040,10 +1036,35 @@ int ddb_op_tag_resource(struct ddb *d, json_t **out)
         if (rc < 0)
             return rc;
     }
+    m->tags = tags;
+    m->n_tags = json_array_size(list);
+    return 0;
+}
+
+/* Proposes the tag change m of d->def. */
+static int propose_tags(struct ddb *d, struct mutation *m)
+{
+    m->type = MUT_UPDATE_TABLE;
+    snprintf(m->table.name, sizeof m->table.name, "%s", d->def.name);
+    d->own_results = true;
+    return ddb_propose(d, m, 1);
+}
+
+/* Tags are added, or their value replaced; more than CR_MAX_TAGS in all is refused by apply. */
+int ddb_op_tag_resource(struct ddb *d, json_t **out)
+{
+    struct mutation mut;
+    json_t *list;
+    int rc = tag_list(d, "Tags", "tags", &list);
+
+    (void)out;
+    if (rc == 0)
+        rc = resource_table(d);
+    if (rc < 0)
+        return rc;
     memset(&mut, 0, sizeof mut);
-    mut.tags = tags;
-    mut.n_tags = json_array_size(list);
-    return propose_tags(d, &mut);
+    rc = request_tags(d, list, &mut);
+    return rc < 0 ? rc : propose_tags(d, &mut);
 }
 
 /* Keys that are not set are ignored, as DynamoDB does. */

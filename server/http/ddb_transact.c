@@ -159,6 +159,8 @@ static int check_distinct(struct ddb *d, const struct target *t, size_t n)
 struct transact_write {
     struct mutation *muts;
     struct table_def *defs;
+    struct index_def **idx; /* each action's table's indexes, when capacity is asked for */
+    size_t *n_idx;
     size_t n;
     enum ddb_capacity capacity;
     const char *token; /* NULL: none */
@@ -261,14 +263,18 @@ int ddb_op_transact_write_items(struct ddb *d, json_t **out)
     tw->n = json_array_size(items);
     tw->muts = cr_arena_alloc(&d->r->arena, tw->n * sizeof *tw->muts);
     tw->defs = cr_arena_alloc(&d->r->arena, tw->n * sizeof *tw->defs);
+    tw->idx = cr_arena_calloc(&d->r->arena, tw->n * sizeof *tw->idx);
+    tw->n_idx = cr_arena_calloc(&d->r->arena, tw->n * sizeof *tw->n_idx);
     targets = cr_arena_alloc(&d->r->arena, tw->n * sizeof *targets);
-    if (!tw->muts || !tw->defs || !targets)
+    if (!tw->muts || !tw->defs || !tw->idx || !tw->n_idx || !targets)
         return ddb_nomem(d);
     json_array_foreach(items, i, el)
     {
         struct mutation *m = &tw->muts[i];
 
         rc = write_action(d, el, m, &tw->defs[i]);
+        if (rc == 0 && m->type != MUT_CHECK)
+            rc = ddb_capacity_prepare(d, tw->capacity, &tw->defs[i], m, &tw->idx[i], &tw->n_idx[i]);
         if (rc < 0)
             return rc;
         targets[i] = (struct target){&tw->defs[i], m->type == MUT_PUT ? &m->item : &m->key};
@@ -318,7 +324,7 @@ static int cancelled(struct ddb *d, const struct transact_write *tw)
         else if (reason && strcmp(code, "ValidationError") == 0)
             json_object_set_new(reason, "Message",
                                 json_string(r->message ? r->message : cr_strerror(r->code)));
-        if (reason && r->has_old && tw->muts[i].return_old_on_fail)
+        if (reason && r->code == CR_ECONDITION && r->has_old && tw->muts[i].return_old_on_fail)
             json_object_set_new(reason, "Item", ddb_item_from_value(&r->old));
         if (!reason || json_array_append_new(reasons, reason) < 0) {
             json_decref(reasons);
@@ -334,21 +340,42 @@ static int cancelled(struct ddb *d, const struct transact_write *tw)
 int ddb_done_transact_write_items(struct ddb *d, json_t **out)
 {
     const struct transact_write *tw = d->op_data;
-    struct usage u = {{NULL}, {0}, 0};
+    const char **tables = cr_arena_calloc(&d->r->arena, tw->n * sizeof *tables);
+    struct ddb_units *units = cr_arena_calloc(&d->r->arena, tw->n * sizeof *units);
+    json_t *list;
+    size_t n = 0;
 
     if (d->w.n != tw->n)
         return ddb_fail(d, CR_EINTERNAL, "the log returned %zu results", d->w.n);
+    if (!tables || !units)
+        return ddb_nomem(d);
     for (size_t i = 0; i < d->w.n; i++) {
+        size_t k;
+
         if (d->w.results[i].code)
             return cancelled(d, tw);
-        /* Transactional writes cost twice the units of plain ones. */
-        usage_add(&u, tw->defs[i].name, 2 * ddb_write_units(&d->w.results[i]));
+        for (k = 0; k < n && strcmp(tables[k], tw->defs[i].name); k++)
+            ;
+        n += k == n;
+        tables[k] = tw->defs[i].name;
+        /* Transactional writes cost twice the units of plain ones, on the indexes too. */
+        if (ddb_units_add(&units[k], &d->w.results[i], &tw->defs[i], tw->idx[i], tw->n_idx[i], 2,
+                          &d->r->arena) < 0)
+            return ddb_nomem(d);
     }
     if (tw->token)
         token_remember(tw->token, tw->request);
     *out = json_object();
-    if (!*out || usage_json(&u, tw->capacity, *out) < 0)
+    if (!*out)
         return ddb_nomem(d);
+    if (tw->capacity == DDB_CAP_NONE)
+        return 0;
+    list = json_array();
+    if (!list || json_object_set_new(*out, "ConsumedCapacity", list) < 0)
+        return ddb_nomem(d);
+    for (size_t k = 0; k < n; k++)
+        if (json_array_append_new(list, ddb_units_json(tables[k], &units[k], tw->capacity)) < 0)
+            return ddb_nomem(d);
     return 0;
 }
 

@@ -54,6 +54,144 @@ double ddb_write_units(const struct mutation_result *res)
     return size == 0 ? 1.0 : (double)((size + 1023) / 1024);
 }
 
+int ddb_capacity_prepare(struct ddb *d, enum ddb_capacity mode, const struct table_def *def,
+                         struct mutation *m, struct index_def **idx, size_t *n)
+{
+    struct table_stats *stats;
+
+    *idx = NULL;
+    *n = 0;
+    if (mode == DDB_CAP_NONE || def->n_indexes == 0)
+        return 0;
+    m->return_old = m->return_new = true; /* the answer's Attributes follow ReturnValues */
+    return ops_describe_indexes(d->r->oc, def, &d->r->arena, idx, &stats, n, &d->scratch);
+}
+
+static double size_units(uint64_t size)
+{
+    return size == 0 ? 1.0 : (double)((size + 1023) / 1024);
+}
+
+/* item's entry in idx (its fields borrowed from item) and its value_ddb_size; false when item
+ * has none (sparse: no index key). */
+static bool entry_size(const struct table_def *def, const struct index_def *idx,
+                       const struct value *item, struct cr_arena *a, struct value *ipk,
+                       struct value *isk, struct value *proj, uint64_t *size)
+{
+    struct value_field *f;
+    size_t k = 0;
+
+    *ipk = *isk = value_null();
+    if (kv_extract_key(&idx->key, item, false, ipk, isk))
+        return false;
+    *proj = *item;
+    *size = value_ddb_size(item);
+    if (idx->projection == PROJ_ALL || item->u.map.n == 0)
+        return true;
+    f = cr_arena_alloc(a, item->u.map.n * sizeof *f);
+    if (!f)
+        return true; /* the whole item: an over-estimate rather than a failed write */
+    for (size_t i = 0; i < item->u.map.n; i++) {
+        const struct value_field *x = &item->u.map.fields[i];
+        bool keep = false;
+
+        for (size_t j = 0; !keep && j < 4; j++) {
+            const char *nm = j == 0   ? def->pk_name
+                             : j == 1 ? (def->has_sk ? def->sk_name : "")
+                             : j == 2 ? idx->key.pk_name
+                                      : (idx->key.has_sk ? idx->key.sk_name : "");
+
+            keep = nm[0] && strlen(nm) == x->name_len && !memcmp(nm, x->name, x->name_len);
+        }
+        for (size_t j = 0; !keep && idx->projection == PROJ_INCLUDE && j < idx->n_include; j++)
+            keep = strlen(idx->include[j]) == x->name_len &&
+                   !memcmp(idx->include[j], x->name, x->name_len);
+        if (keep)
+            f[k++] = *x;
+    }
+    proj->type = VT_MAP;
+    proj->u.map.fields = f;
+    proj->u.map.n = k;
+    *size = value_ddb_size(proj);
+    return true;
+}
+
+/*
+ * DynamoDB's index write costs: an item entering or leaving an index costs one write of its entry;
+ * one whose index key changes costs a delete and a put; one that stays under the same key costs a
+ * write when its projection changed. The size is the entry's (the projected item).
+ */
+static double index_units(const struct table_def *def, const struct index_def *idx,
+                          const struct mutation_result *res, struct cr_arena *a)
+{
+    struct value opk, osk, npk, nsk, op, np;
+    uint64_t os = 0, ns = 0;
+    bool in_old = res->has_old && entry_size(def, idx, &res->old, a, &opk, &osk, &op, &os);
+    bool in_new = res->has_new && entry_size(def, idx, &res->new_item, a, &npk, &nsk, &np, &ns);
+
+    if (in_old && in_new && value_equal(&opk, &npk) && value_equal(&osk, &nsk)) {
+        if (os == ns && value_equal(&op, &np))
+            return 0;
+        return size_units(os > ns ? os : ns);
+    }
+    return (in_old ? size_units(os) : 0) + (in_new ? size_units(ns) : 0);
+}
+
+int ddb_units_add(struct ddb_units *u, const struct mutation_result *res,
+                  const struct table_def *def, const struct index_def *idx, size_t n, double factor,
+                  struct cr_arena *a)
+{
+    u->table += factor * ddb_write_units(res);
+    for (size_t i = 0; i < n; i++) {
+        double units = index_units(def, &idx[i], res, a);
+        size_t j;
+
+        if (units == 0)
+            continue;
+        for (j = 0; j < u->n && strcmp(u->idx[j].name, idx[i].key.name); j++)
+            ;
+        if (j == u->n) {
+            if (u->n == CR_MAX_INDEXES)
+                return CR_EINTERNAL;
+            u->idx[j].name = idx[i].key.name;
+            u->idx[j].lsi = idx[i].kind == INDEX_LSI;
+            u->idx[j].units = 0;
+            u->n++;
+        }
+        u->idx[j].units += factor * units;
+    }
+    return 0;
+}
+
+/* {"TableName", "CapacityUnits": the sum} and, for INDEXES, "Table" and the indexes written,
+ * under GlobalSecondaryIndexes and LocalSecondaryIndexes (each left out when empty). */
+json_t *ddb_units_json(const char *table, const struct ddb_units *u, enum ddb_capacity mode)
+{
+    json_t *out, *gsi = NULL, *lsi = NULL;
+    double total = u->table;
+
+    for (size_t i = 0; i < u->n; i++)
+        total += u->idx[i].units;
+    out = json_pack("{s:s,s:f}", "TableName", table, "CapacityUnits", total);
+    if (!out || mode != DDB_CAP_INDEXES)
+        return out;
+    json_object_set_new(out, "Table", json_pack("{s:f}", "CapacityUnits", u->table));
+    for (size_t i = 0; i < u->n; i++) {
+        json_t **map = u->idx[i].lsi ? &lsi : &gsi;
+
+        if (!*map)
+            *map = json_object();
+        if (*map)
+            json_object_set_new(*map, u->idx[i].name,
+                                json_pack("{s:f}", "CapacityUnits", u->idx[i].units));
+    }
+    if (gsi)
+        json_object_set_new(out, "GlobalSecondaryIndexes", gsi);
+    if (lsi)
+        json_object_set_new(out, "LocalSecondaryIndexes", lsi);
+    return out;
+}
+
 int ddb_old_on_fail(struct ddb *d, const json_t *obj, const char *path, bool *out)
 {
     json_t *j;
@@ -277,6 +415,8 @@ struct item_write {
     struct ddb_hook hook;
     enum return_values rv;
     enum ddb_capacity capacity;
+    struct index_def *idx; /* the table's indexes, when capacity is asked for */
+    size_t n_idx;
 };
 
 static int item_write(struct ddb *d, enum mut_type type)
@@ -314,6 +454,9 @@ static int item_write(struct ddb *d, enum mut_type type)
     m->table = d->def;
     m->return_old = iw->rv == RV_ALL_OLD || iw->rv == RV_UPDATED_OLD;
     m->return_new = iw->rv == RV_ALL_NEW || iw->rv == RV_UPDATED_NEW;
+    rc = ddb_capacity_prepare(d, iw->capacity, &d->def, m, &iw->idx, &iw->n_idx);
+    if (rc < 0)
+        return rc;
     d->own_results = true;
     return ddb_propose(d, m, 1);
 }
@@ -393,8 +536,13 @@ int ddb_done_item_write(struct ddb *d, json_t **out)
         return item_error(d, iw, res);
     if (attributes(iw, res, &d->r->arena, &attrs) < 0)
         return ddb_nomem(d);
-    if (iw->capacity != DDB_CAP_NONE)
-        cap = ddb_capacity_json(d->def.name, ddb_write_units(res), iw->capacity);
+    if (iw->capacity != DDB_CAP_NONE) {
+        struct ddb_units *u = cr_arena_calloc(&d->r->arena, sizeof *u);
+
+        if (!u || ddb_units_add(u, res, &d->def, iw->idx, iw->n_idx, 1, &d->r->arena) < 0)
+            return ddb_nomem(d);
+        cap = ddb_units_json(d->def.name, u, iw->capacity);
+    }
     *out = json_object();
     if (*out && attrs)
         json_object_set_new(*out, "Attributes", attrs);

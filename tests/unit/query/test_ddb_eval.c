@@ -231,10 +231,11 @@ static void test_syntax_errors(void **state)
     assert_string_equal(
         cond_error(DDB_CONDITION, "a = "),
         "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"= \"");
-    assert_string_equal(cond_error(DDB_CONDITION, "a = = :v"),
-                        "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"= =\"");
+    assert_string_equal(
+        cond_error(DDB_CONDITION, "a = = :v"),
+        "Invalid ConditionExpression: Syntax error; token: \"=\", near: \"= = :v\"");
     assert_string_equal(cond_error(DDB_FILTER, "a $ :v"),
-                        "Invalid FilterExpression: Syntax error; token: \"$\", near: \"a $\"");
+                        "Invalid FilterExpression: Syntax error; token: \"$\", near: \"a $ :v\"");
     assert_string_equal(cond_error(DDB_CONDITION, "a = :v AND"),
                         "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: "
                         "\"AND\"");
@@ -244,7 +245,7 @@ static void test_syntax_errors(void **state)
     assert_string_equal(cond_error(DDB_CONDITION, "a = :v)"),
                         "Invalid ConditionExpression: Syntax error; token: \")\", near: \":v)\"");
     assert_string_equal(cond_error(DDB_CONDITION, "a[x] = :v"),
-                        "Invalid ConditionExpression: Syntax error; token: \"x\", near: \"[x\"");
+                        "Invalid ConditionExpression: Syntax error; token: \"x\", near: \"[x]\"");
     assert_string_equal(cond_error(DDB_CONDITION, "size(a)"),
                         "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \")\"");
     assert_string_equal(cond_error(DDB_CONDITION, "   "),

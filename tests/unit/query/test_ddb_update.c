@@ -177,11 +177,11 @@ static void test_parse_errors(void **state)
     expect_parse_error("SET a = foo(a)",
                        "Invalid UpdateExpression: Invalid function name; function: foo");
     expect_parse_error("SET a = :v + :v + :v",
-                       "Invalid UpdateExpression: Syntax error; token: \"+\", near: \":v +\"");
+                       "Invalid UpdateExpression: Syntax error; token: \"+\", near: \":v + :v\"");
     expect_parse_error("SET a = ", "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", "
                                    "near: \"= \"");
     expect_parse_error("UPSERT a = :v", "Invalid UpdateExpression: Syntax error; token: "
-                                        "\"UPSERT\", near: \"UPSERT\"");
+                                        "\"UPSERT\", near: \"UPSERT a\"");
     expect_parse_error("SET name = :v", "Invalid UpdateExpression: Attribute name is a reserved "
                                         "keyword; reserved keyword: name");
     expect_parse_error("ADD a b", "Invalid UpdateExpression: Syntax error; token: \"b\", near: \"a "

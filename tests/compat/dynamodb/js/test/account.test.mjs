@@ -1,7 +1,7 @@
 // DynamoDB compatibility, account-level operations through the AWS SDK for JavaScript v3
 // against a real cirrusd on 127.0.0.1: DescribeEndpoints (the Host the client reached),
 // DescribeLimits (DynamoDB's default quotas), and tags: TagResource and UntagResource change
-// them, ListTagsOfResource lists them (none for a new table: CreateTable's Tags are ignored).
+// them, ListTagsOfResource lists them (a new table has CreateTable's Tags).
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
@@ -80,21 +80,23 @@ describe("tags", () => {
     assert.equal(arn, `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`);
   });
 
-  it("lists no tags for an existing table", T, async () => {
+  it("lists the tags CreateTable set", T, async () => {
     const r = await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }));
-    assert.deepEqual(r.Tags, []);
+    assert.deepEqual(r.Tags, [{ Key: "team", Value: "storage" }]);
     assert.equal(r.NextToken, undefined);
     const other = `arn:aws:dynamodb:eu-west-1:123456789012:table/${name}`;
-    assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: other }))).Tags, []);
+    assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: other }))).Tags,
+      [{ Key: "team", Value: "storage" }]);
   });
 
   it("adds, replaces and removes tags", T, async () => {
     await ddb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: "k", Value: "v" }, { Key: "a", Value: "" }] }));
     await ddb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: "k", Value: "w" }] }));
     assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags,
-      [{ Key: "a", Value: "" }, { Key: "k", Value: "w" }]);
+      [{ Key: "a", Value: "" }, { Key: "k", Value: "w" }, { Key: "team", Value: "storage" }]);
     await ddb.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ["a", "k", "never"] }));
-    assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags, []);
+    assert.deepEqual((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags,
+      [{ Key: "team", Value: "storage" }]);
     await expectError(assert, () => ddb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: "aws:k", Value: "v" }] })),
       "ValidationException", "One or more parameter values were invalid: Tag keys starting with 'aws:' are reserved for system use: aws:k");
   });
