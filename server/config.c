@@ -31,6 +31,7 @@
     X("http", "HOST:PORT",                                                                         \
       "HTTP (DynamoDB) address (default 127.0.0.1:8000, port 0 when --listen's is 0; 'off' "       \
       "disables)")                                                                                 \
+    X("http-threads", "N", "HTTP event loops (default: --threads)")                                \
     X("http-max-body", "BYTES", "largest HTTP request body, suffix k/m/g (default 16m)")           \
     X("http-port-file", "PATH", "write the bound HTTP port to PATH once listening")                \
     X("auth", "", "verify AWS SigV4 signatures on HTTP (default: any credentials accepted)")       \
@@ -225,6 +226,12 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
         rc = parse_uint(key, value, false, 1, CR_MAX_THREADS, &v, e);
         if (rc == 0)
             c->threads = (unsigned)v;
+        return rc;
+    }
+    if (strcmp(key, "http-threads") == 0) {
+        rc = parse_uint(key, value, false, 1, CR_MAX_THREADS, &v, e);
+        if (rc == 0)
+            c->http_threads = (unsigned)v;
         return rc;
     }
     if (strcmp(key, "max-frame") == 0) {

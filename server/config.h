@@ -66,6 +66,7 @@ struct config {
                                            side by side (tests) never fight over 8000 */
     char http_host[CR_CONFIG_HOST_MAX]; /* --http HOST:PORT, split like --listen */
     uint16_t http_port;                 /* 0: ephemeral */
+    unsigned http_threads;              /* HTTP event loops; 0 (the default): as many as threads */
     size_t http_max_body;               /* 413 beyond */
     char http_port_file[CR_CONFIG_PATH_MAX];
     bool auth;                            /* --auth: verify SigV4 on HTTP; off accepts anyone */

@@ -147,7 +147,10 @@ int main(int argc, char **argv)
     memset(&so, 0, sizeof so);
     so.no_sync = !cfg.sync;
     so.map_size = cfg.map_size;
-    so.max_readers = cfg.max_connections + cfg.threads + 2 + READER_SLACK; /* +2: HTTP, TTL */
+    if (!cfg.http_threads)
+        cfg.http_threads = cfg.threads;
+    /* a reader slot per native connection, per loop (net.c's and HTTP's), and the TTL sweep */
+    so.max_readers = cfg.max_connections + cfg.threads + cfg.http_threads + 1 + READER_SLACK;
     rc = storage_open(cfg.data_dir, &so, &storage);
     if (rc < 0) {
         cr_log(CR_LOG_ERROR, "cannot open storage in '%s': %s", cfg.data_dir, cr_strerror(rc));
@@ -181,6 +184,7 @@ int main(int argc, char **argv)
         ho.host = cfg.http_host;
         ho.port = cfg.http_port;
         ho.max_body = cfg.http_max_body;
+        ho.threads = cfg.http_threads;
         ho.keys = cfg.auth ? &keys : NULL;
         rc = http_start(&ops, &ho, &http, &e);
         if (rc < 0) {

@@ -137,11 +137,42 @@ static void error_body(int code, const char *own, const char *type_name, int *st
     *out = json_pack("{s:s,s:s}", "__type", type, "message", own ? own : text);
 }
 
+/* A response body being dumped: one malloc'd block, grown by doubling. */
+struct body_buf {
+    char *p;
+    size_t len, cap;
+};
+
+#define BODY_FIRST_CAP                                                                             \
+    512 /* most responses fit: one malloc, no copy (json_dumps grows from 16 bytes, then copies)   \
+         */
+
+static int body_append(const char *s, size_t n, void *data)
+{
+    struct body_buf *b = data;
+
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : BODY_FIRST_CAP;
+        char *p;
+
+        while (cap - b->len < n)
+            cap *= 2;
+        p = realloc(b->p, cap);
+        if (!p)
+            return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
 /* Answers d's request: out (consumed) on success, else the error in d->e. */
 static void finish(struct ddb *d, int rc, json_t *out)
 {
     int status = 200;
-    char *body;
+    struct body_buf body = {0};
 
     if (rc < 0) {
         json_decref(out);
@@ -152,14 +183,15 @@ static void finish(struct ddb *d, int rc, json_t *out)
     }
     json_decref(d->error_extra);
     d->error_extra = NULL;
-    body = out ? json_dumps(out, JSON_COMPACT) : NULL;
-    json_decref(out);
-    if (!body) {
+    if (!out || json_dump_callback(out, body_append, &body, JSON_COMPACT) < 0 || !body.len) {
+        free(body.p);
         status = 500;
-        body = strdup("{\"__type\":\"" ERROR_NS "InternalServerError\",\"message\":\"out of "
-                      "memory\"}");
+        body.p = strdup("{\"__type\":\"" ERROR_NS "InternalServerError\",\"message\":\"out of "
+                        "memory\"}");
+        body.len = body.p ? strlen(body.p) : 0;
     }
-    http_reply(d->r, status, CONTENT_TYPE, body, body ? strlen(body) : 0);
+    json_decref(out);
+    http_reply(d->r, status, CONTENT_TYPE, body.p, body.len);
 }
 
 /* ---- request members --------------------------------------------------------------------- */

@@ -4,7 +4,9 @@
  * server and the dialects' per-request plumbing; what a request means is the dialect's
  * business (dynamodb.c), and nothing here reads or writes storage except through ops.h.
  *
- * struct http_server is an opaque handle: it owns a thread and an event base.
+ * struct http_server is an opaque handle: it owns `threads` loop threads, each with an event
+ * base, an evhttp with its own listening socket (one SO_REUSEPORT group, one port), a snapshot
+ * slot and a log completer.
  */
 #ifndef CR_SERVER_HTTP_H
 #define CR_SERVER_HTTP_H
@@ -22,6 +24,7 @@ struct http_options {
     const char *host;              /* numeric address or name; tests use 127.0.0.1 only */
     uint16_t port;                 /* 0: ephemeral */
     size_t max_body;               /* larger request bodies get 413 and the connection is closed */
+    unsigned threads;              /* event loops, each a reader slot of storage; 0 means 1 */
     const struct sigv4_keys *keys; /* --auth: borrowed until http_free; NULL accepts anyone */
 };
 
@@ -38,8 +41,9 @@ uint16_t http_port(const struct http_server *h);
 
 /*
  * Graceful stop: stops accepting, lets requests already being served finish (their writes
- * commit and are answered, so the log must still run), then joins the thread. Idle keep-alive
- * connections are closed by http_free. Call once, from any thread but the HTTP one.
+ * commit and are answered, so the log must still run), then joins every loop thread. Requests
+ * read after the stop get 503 and their connection is closed. Idle keep-alive connections are
+ * closed by http_free. Call once, from any thread but the HTTP ones.
  */
 void http_stop(struct http_server *h);
 

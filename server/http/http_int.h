@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 struct evhttp_request;
+struct http_loop;
 
 #define CR_HTTP_REQUEST_ID_LEN 32
 #define CR_HTTP_REGION_MAX 32
@@ -35,6 +36,7 @@ struct http_req {
     void *data;                          /* the dialect's */
     void (*cleanup)(struct http_req *r); /* the dialect's, run by http_reply; may be NULL */
     struct http_server *server;
+    struct http_loop *loop; /* the loop serving r: its thread runs the handler and the reply */
 };
 
 /* A header of the request, NULL when absent. */

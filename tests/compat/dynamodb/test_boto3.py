@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import zlib
@@ -636,6 +637,115 @@ class TestProtocol(unittest.TestCase):
         s.close()
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply)
         self.assertIn("TableNames", client().list_tables())  # still serving
+
+
+class TestLoops(unittest.TestCase):
+    """Several HTTP loops (--http-threads, default --threads: 2 for the shared server) on one
+    port: writes on one connection are read on others, request ids stay unique, and a stop
+    answers every write already proposed on any loop."""
+
+    def raw(self, conn, op, body):
+        conn.request("POST", "/", body=json.dumps(body),
+                     headers={"Content-Type": "application/x-amz-json-1.0",
+                              "X-Amz-Target": "DynamoDB_20120810." + op})
+        r = conn.getresponse()
+        data = r.read()
+        return (r.status, r.getheader("x-amzn-RequestId"),
+                json.loads(data) if r.status != 503 else data)
+
+    def make(self, port, name):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        status, _, out = self.raw(conn, "CreateTable", {
+            "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]})
+        self.assertEqual(200, status, out)
+        conn.close()
+
+    def test_many_connections(self):
+        name = "loops_many"
+        self.make(PORT, name)
+        conns = [http.client.HTTPConnection("127.0.0.1", PORT, timeout=10) for _ in range(16)]
+        ids = set()
+        for i, conn in enumerate(conns):
+            status, rid, _ = self.raw(conn, "PutItem", {"TableName": name,
+                                                        "Item": {"id": S(str(i)), "n": N(i)}})
+            self.assertEqual(200, status)
+            ids.add(rid)
+            # read on another connection, likely another loop: the write is visible there
+            other = conns[(i + 7) % len(conns)]
+            status, rid, out = self.raw(other, "GetItem", {"TableName": name,
+                                                           "Key": {"id": S(str(i))}})
+            self.assertEqual(200, status)
+            self.assertEqual({"id": S(str(i)), "n": N(i)}, out["Item"])
+            ids.add(rid)
+        self.assertEqual(32, len(ids))
+        for conn in conns:
+            conn.close()
+
+    def test_stop_answers_every_proposed_write(self):
+        data = tempfile.mkdtemp(prefix="cirrus-ddb-loops-")
+        port_file = os.path.join(data, "http.port")
+        argv = [CIRRUSD, "--data", os.path.join(data, "data"), "--listen", "127.0.0.1:0",
+                "--http", "127.0.0.1:0", "--http-port-file", port_file, "--sync", "full",
+                "--log-level", "warn", "--threads", "2", "--http-threads", "4"]
+
+        def start():
+            if os.path.exists(port_file):
+                os.unlink(port_file)
+            server = subprocess.Popen(argv)
+            deadline = time.time() + 20
+            while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
+                self.assertIsNone(server.poll(), "cirrusd exited")
+                self.assertLess(time.time(), deadline, "cirrusd did not start")
+                time.sleep(0.02)
+            with open(port_file) as f:
+                return server, int(f.read())
+
+        try:
+            server, port = start()
+            self.make(port, "stop")
+            acked = [[] for _ in range(16)]
+            failures = []
+
+            def writer(k):
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    for i in range(100000):
+                        key = "%d-%d" % (k, i)
+                        status, _, out = self.raw(conn, "PutItem", {
+                            "TableName": "stop", "Item": {"id": S(key)}})
+                        if status == 503:
+                            return  # read after the stop: refused, not written
+                        if status != 200:
+                            failures.append((status, out))
+                            return
+                        acked[k].append(key)
+                except (OSError, http.client.HTTPException, ValueError):
+                    return  # the server went away between requests: nothing was acknowledged
+
+            threads = [threading.Thread(target=writer, args=(k,)) for k in range(16)]
+            for t in threads:
+                t.start()
+            while sum(len(a) for a in acked) < 200:
+                time.sleep(0.01)
+            server.send_signal(signal.SIGTERM)
+            self.assertEqual(0, server.wait(timeout=30))
+            for t in threads:
+                t.join(timeout=30)
+            self.assertEqual([], failures)
+            server, port = start()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            for key in [key for a in acked for key in a]:
+                status, _, out = self.raw(conn, "GetItem", {"TableName": "stop",
+                                                            "Key": {"id": S(key)}})
+                self.assertEqual(200, status)
+                self.assertEqual({"id": S(key)}, out.get("Item"), key)
+            conn.close()
+            server.send_signal(signal.SIGTERM)
+            self.assertEqual(0, server.wait(timeout=30))
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 def call_raw(op, body):

@@ -74,6 +74,11 @@ static void test_flags(void **state)
     assert_int_equal(c.max_inflight, 9);
     assert_int_equal(c.log_level, CR_LOG_DEBUG);
     assert_string_equal(c.port_file, "/tmp/p");
+    assert_int_equal(c.http_threads, 0); /* unset: main.c uses --threads */
+    assert_int_equal(PARSE(&c, &act, &e, "--http-threads", "4"), 0);
+    assert_int_equal(c.http_threads, 4);
+    assert_int_equal(PARSE(&c, &act, &e, "--http-threads", "0"), CR_EINVAL);
+    assert_non_null(strstr(e.text, "--http-threads: '0'"));
     assert_int_equal(PARSE(&c, &act, &e, "--map-size", "1k"), CR_EINVAL); /* below 1 MiB */
     assert_int_equal(PARSE(&c, &act, &e, "--listen", "[::1]:8080"), 0);
     assert_string_equal(c.host, "::1");
