@@ -735,41 +735,22 @@ static void print_more(const uint8_t *cursor, size_t len)
     free(b64);
 }
 
-static int cmd_query(struct cli *cli, struct opts *o)
+/* One page of a query or a scan from `cursor`: the request's own call. */
+typedef int (*page_fn)(struct cli *cli, void *req, const struct cirrus_read_opts *ro,
+                       const uint8_t *cursor, size_t len, struct cirrus_result *r);
+
+/* Prints pages from `cursor` (owned; freed here) as JSON Lines, following the continuation with
+ * --all, and the cursor left over on stderr. */
+static int print_pages(struct cli *cli, struct opts *o, page_fn fetch, void *req, uint8_t *cursor,
+                       size_t len)
 {
-    struct cirrus_value pk, sk, sk_end;
     struct cirrus_read_opts ro;
     struct cirrus_result r;
-    struct cirrus_query q;
-    uint8_t *cursor;
-    size_t len;
     int rc;
 
-    memset(&q, 0, sizeof(q));
-    cirrus_value_null(&sk);
-    cirrus_value_null(&sk_end);
-    if (o->pk == NULL)
-        return usage("%s needs --pk JSON", "query");
-    if ((rc = parse_value(o->pk, "--pk", &pk)) != 0)
-        return rc;
-    if (o->sk != NULL && (rc = parse_sk(o->sk, &q.op, &sk, &sk_end)) != 0)
-        goto out;
-    if ((rc = decode_cursor(o->cursor, &cursor, &len)) != 0)
-        goto out;
-    if ((rc = ensure_connected(cli)) != 0) {
-        free(cursor);
-        goto out;
-    }
-    q.pk = &pk;
-    q.sk = &sk;
-    q.sk_end = &sk_end;
-    q.reverse = o->reverse;
-    q.limit = (uint32_t)o->limit;
     read_opts(cli, o, &ro);
     do {
-        q.cursor = cursor;
-        q.cursor_len = len;
-        rc = cirrus_query(cli->c, o->pos[1], &q, &ro, &r);
+        rc = fetch(cli, req, &ro, cursor, len, &r);
         if (rc == 0)
             print_page(&r, &cursor, &len);
         cirrus_result_free(&r);
@@ -777,7 +758,70 @@ static int cmd_query(struct cli *cli, struct opts *o)
     if (rc == 0)
         print_more(cursor, len);
     free(cursor);
-    rc = rc != 0 ? report(cli, rc) : 0;
+    return rc != 0 ? report(cli, rc) : 0;
+}
+
+struct query_req {
+    const char *table;
+    struct cirrus_query q;
+};
+
+static int query_page(struct cli *cli, void *req, const struct cirrus_read_opts *ro,
+                      const uint8_t *cursor, size_t len, struct cirrus_result *r)
+{
+    struct query_req *qr = req;
+
+    qr->q.cursor = cursor;
+    qr->q.cursor_len = len;
+    return cirrus_query(cli->c, qr->table, &qr->q, ro, r);
+}
+
+struct scan_req {
+    const char *table;
+    struct cirrus_scan s;
+};
+
+static int scan_page(struct cli *cli, void *req, const struct cirrus_read_opts *ro,
+                     const uint8_t *cursor, size_t len, struct cirrus_result *r)
+{
+    struct scan_req *sr = req;
+
+    sr->s.cursor = cursor;
+    sr->s.cursor_len = len;
+    return cirrus_scan(cli->c, sr->table, &sr->s, ro, r);
+}
+
+static int cmd_query(struct cli *cli, struct opts *o)
+{
+    struct cirrus_value pk, sk, sk_end;
+    struct query_req req;
+    struct cirrus_query *q = &req.q;
+    uint8_t *cursor;
+    size_t len;
+    int rc;
+
+    memset(&req, 0, sizeof(req));
+    req.table = o->pos[1];
+    cirrus_value_null(&sk);
+    cirrus_value_null(&sk_end);
+    if (o->pk == NULL)
+        return usage("%s needs --pk JSON", "query");
+    if ((rc = parse_value(o->pk, "--pk", &pk)) != 0)
+        return rc;
+    if (o->sk != NULL && (rc = parse_sk(o->sk, &q->op, &sk, &sk_end)) != 0)
+        goto out;
+    if ((rc = decode_cursor(o->cursor, &cursor, &len)) != 0)
+        goto out;
+    if ((rc = ensure_connected(cli)) != 0) {
+        free(cursor);
+        goto out;
+    }
+    q->pk = &pk;
+    q->sk = &sk;
+    q->sk_end = &sk_end;
+    q->reverse = o->reverse;
+    q->limit = (uint32_t)o->limit;
+    rc = print_pages(cli, o, query_page, &req, cursor, len);
 out:
     cirrus_value_clear(&pk);
     cirrus_value_clear(&sk);
@@ -787,14 +831,14 @@ out:
 
 static int cmd_scan(struct cli *cli, struct opts *o)
 {
-    struct cirrus_read_opts ro;
-    struct cirrus_result r;
-    struct cirrus_scan s;
+    struct scan_req req;
+    struct cirrus_scan *s = &req.s;
     uint8_t *cursor;
     size_t len;
     int rc;
 
-    memset(&s, 0, sizeof(s));
+    memset(&req, 0, sizeof(req));
+    req.table = o->pos[1];
     if ((o->segment >= 0) != (o->segments > 0))
         return usage("%s", "--segment and --segments go together");
     if (o->segments > 0 && o->segment >= o->segments)
@@ -805,24 +849,12 @@ static int cmd_scan(struct cli *cli, struct opts *o)
         free(cursor);
         return rc;
     }
-    s.limit = (uint32_t)o->limit;
+    s->limit = (uint32_t)o->limit;
     if (o->segments > 0) {
-        s.segment = (uint32_t)o->segment;
-        s.total_segments = (uint32_t)o->segments;
+        s->segment = (uint32_t)o->segment;
+        s->total_segments = (uint32_t)o->segments;
     }
-    read_opts(cli, o, &ro);
-    do {
-        s.cursor = cursor;
-        s.cursor_len = len;
-        rc = cirrus_scan(cli->c, o->pos[1], &s, &ro, &r);
-        if (rc == 0)
-            print_page(&r, &cursor, &len);
-        cirrus_result_free(&r);
-    } while (rc == 0 && o->all && cursor != NULL);
-    if (rc == 0)
-        print_more(cursor, len);
-    free(cursor);
-    return rc != 0 ? report(cli, rc) : 0;
+    return print_pages(cli, o, scan_page, &req, cursor, len);
 }
 
 static int cmd_batch(struct cli *cli, struct opts *o)
