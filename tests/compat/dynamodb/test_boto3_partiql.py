@@ -147,12 +147,13 @@ class TestExecuteStatement(PartiQLTest):
         self.stmt_error("ConditionalCheckFailedException", None, upd + "'u' AND sk = 0 AND n = 99")
         self.stmt_error("ConditionalCheckFailedException", None, upd + "'nope' AND sk = 0")
         self.assertIsNone(self.get("nope", 0))
-        shape = self.c.meta.service_model.operation_model("ExecuteStatement").input_shape
-        if "ReturnValuesOnConditionCheckFailure" in shape.members:  # newer botocore only
-            r = self.stmt_error("ConditionalCheckFailedException", None,
-                                upd + "'u' AND sk = 0 AND n = 9",
-                                ReturnValuesOnConditionCheckFailure="ALL_OLD")
-            self.assertEqual(N(3), r["Item"]["n"])
+        # Over plain HTTP: the system's botocore (1.29) lacks this parameter, so it always runs.
+        status, out = base.call_raw("ExecuteStatement", {
+            "Statement": upd + "'u' AND sk = 0 AND n = 9",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
+        self.assertEqual(400, status)
+        self.assertTrue(out["__type"].endswith("#ConditionalCheckFailedException"), out)
+        self.assertEqual(N(3), out["Item"]["n"])
         self.stmt_error("ValidationException", "One or more parameter values were invalid: Cannot "
                         "update attribute sk. This attribute is part of the key",
                         'UPDATE "%s" SET sk = 2 WHERE pk = \'u\' AND sk = 0' % self.t)
