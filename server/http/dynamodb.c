@@ -684,3 +684,17 @@ void dynamodb_handle(struct http_req *r)
     if (rc != PENDING)
         finish(d, rc, out);
 }
+
+void dynamodb_refuse(struct http_req *r, int code, const char *message)
+{
+    struct ddb *d = cr_arena_calloc(&r->arena, sizeof *d);
+
+    if (!d) {
+        http_reply(r, 500, CONTENT_TYPE, NULL, 0);
+        return;
+    }
+    d->r = r;
+    r->data = d;
+    r->cleanup = cleanup;
+    finish(d, ddb_fail(d, code, "%s", message), NULL);
+}

@@ -1,89 +1,139 @@
 /*
- * The HTTP listener: evhttp servers on loop threads of their own, routing each request to a
- * dialect (HTTP_ROUTES) and sending what the dialect answers with the headers every AWS SDK
+ * The HTTP listener: HTTP/1.1 connections on loop threads of their own, routing each request to
+ * a dialect (HTTP_ROUTES) and sending what the dialect answers with the headers every AWS SDK
  * checks. Must not interpret bodies (the dialects do), must not touch storage other than
  * through ops.h, and must not let one request's failure take the listener down.
  *
- * Loops: --http-threads loops (default: as many as net.c's), each a struct http_loop with its
- * own event base, its own evhttp, its own snapshot slot (ops_conn) and its own log_completer
- * (the writer thread calls notify(), which activates an event on that loop, whose callback runs
- * log_completer_run), so a request, its reads and its write completion all stay on the loop
- * that accepted its connection, and no locks are needed. They are not net.c's loops: evhttp
- * owns its connections and its listener per event base.
+ * Why not evhttp (DESIGN.md names it): per request it allocated a request object, two
+ * allocations per header field in and out, a parsed URI and two evbuffers, formatted the
+ * response head with printf and compared header names one lower-cased character at a time;
+ * that was over half of a GetItem's CPU outside the kernel (perf, 64 connections). Framing is
+ * now h1.c's (pure, fuzzed) and the connection is a read buffer, the request parsed in place,
+ * and one writev per answer. It also leaves room for the WebSocket upgrade Gremlin needs.
+ *
+ * Loops: --http-threads loops, each a struct http_loop with its own event base, listening
+ * socket, snapshot slot (ops_conn) and log_completer (the writer thread calls notify(), which
+ * activates an event on that loop, whose callback runs log_completer_run), so a request, its
+ * reads and its write completion all stay on the loop that accepted its connection, and no
+ * locks are needed.
  *
  * Listener choice: one listening socket per loop, all in one SO_REUSEPORT group on one port
- * (bind_sockets), so the kernel spreads connections over the loops by address hash. net.c's
- * one-acceptor round-robin is better but needs a way to hand an accepted socket to an evhttp,
- * which libevent 2.1 lacks; one socket shared by every loop spreads nothing (the first loop to
- * wake accepts the whole burst of a client opening 64 connections, measured). net.c's
- * objections to SO_REUSEPORT are met in bind_sockets: one port for port 0, and a port in use
- * is an error, not a group to join. With --http-threads 1 it is one plain socket, as before.
+ * (bind_sockets), so the kernel spreads connections over the loops by address hash; one socket
+ * shared by every loop spreads nothing (the first loop to wake accepts the whole burst of a
+ * client opening 64 connections, measured). net.c's objections to SO_REUSEPORT are met in
+ * bind_sockets: one port for port 0, and a port in use is an error, not a group to join.
  *
- * Limits: bodies beyond max_body are refused by evhttp before they are read (413, connection
- * closed); headers beyond MAX_HEADERS likewise (400). Keep-alive is evhttp's HTTP/1.1 default;
- * idle connections are closed after IDLE_TIMEOUT_S.
+ * A connection serves one request at a time, in order (HTTP/1.1 answers pipelined requests in
+ * the order they came): while a request is in flight, or an answer is still being written,
+ * the connection does not read, so a client cannot make it buffer without bound. States:
  *
- * Shutdown: http_stop tells every loop to stop accepting; each loop answers requests that
- * arrive after that with 503 and closes their connection, exits once no request of its own is
- * being served, and http_stop joins them all, so every proposed write is answered before the
- * log closes.
+ *   reading --(complete request)--> busy --(reply written at once)--> reading
+ *   busy --(reply partly written)--> flushing --(written)--> reading
+ *   any --(Connection: close, HTTP/1.0, a refused request)--> closing: once the answer is
+ *       written, FIN, then unread input is read and dropped for LINGER_S (closing a socket with
+ *       unread input makes the kernel send RST, which can destroy the answer) and it is freed
+ *   any --(peer gone, socket error, idle IDLE_TIMEOUT_S)--> freed; if busy, marked dead and
+ *       freed by the reply (the write still completes; its answer is dropped)
+ *
+ * Limits: a head over MAX_HEAD bytes gets 431, a body over max_body gets the dialect's 413
+ * (before it is read: the connection is closed after the answer), more than H1_MAX_FIELDS
+ * fields 431.
+ *
+ * Shutdown: http_stop tells every loop to stop accepting; each loop closes its idle
+ * connections, lets requests already being served finish (their writes commit and are
+ * answered, then their connections close), exits once none is left (or SHUTDOWN_GRACE_MS
+ * after, for answers a client does not read), and http_stop joins them all, so every proposed
+ * write is answered before the log closes.
  */
 #include "server/http/http.h"
 
+#include "common/assert.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "server/http/crc32.h"
+#include "server/http/h1.h"
 #include "server/http/http_int.h"
 #include "server/http/sigv4.h"
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <event2/util.h>
 
 #include <errno.h>
-#include <jansson.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define REQ_ARENA_BLOCK (16 * 1024)
-#define MAX_HEADERS (64 * 1024) /* bytes of request line and headers */
+#define MAX_HEAD (64 * 1024) /* bytes of request line and header fields */
 #define IDLE_TIMEOUT_S 120
+#define LINGER_S 2
+#define SHUTDOWN_GRACE_MS 5000
+#define ACCEPT_BATCH 64
+#define ACCEPT_RETRY_MS 100
+#define READ_MIN 4096        /* room a read asks for at least */
+#define IN_FIRST (16 * 1024) /* a connection's first input buffer */
+#define IN_KEEP (64 * 1024)  /* larger input buffers are freed once empty */
+#define HEAD_OUT_MAX 512     /* a response head: status line and five fields */
 #define DEFAULT_REGION "us-east-1"
 _Static_assert(sizeof DEFAULT_REGION <= CR_HTTP_REGION_MAX + 1, "region fits http_req");
 /* Answered requests a loop keeps, with their arena's first block, for reuse. */
 #define SPARE_REQS 16
 
+struct h1_conn {
+    struct http_loop *loop;
+    evutil_socket_t fd;
+    struct event *rev, *wev;
+    bool reading, writing; /* rev / wev added */
+    bool lingering;        /* answered, FIN sent: reading and dropping until EOF */
+    bool closing;          /* the answer being written is the last */
+    bool dead;             /* socket unusable: freed as soon as no request is in flight */
+    bool dispatching;      /* process() is on the stack: a reply must not re-enter it */
+    char *in;              /* bytes read and not yet consumed */
+    size_t in_len, in_cap;
+    size_t scanned; /* bytes of in already searched for the end of the head */
+    bool have_head;
+    struct h1_request head; /* of the request being read or served; points into in */
+    size_t msg_len;         /* bytes of in the request being served takes */
+    struct http_req *busy;  /* the request being served */
+    char *out;              /* answer bytes the socket has not taken yet */
+    size_t out_len, out_off, out_cap;
+    struct h1_conn *prev, *next;
+};
+
 struct http_loop {
     struct http_server *server;
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound; /* owns this loop's listening socket */
+    evutil_socket_t listen_fd;
+    struct event *accept_ev;
+    struct event *accept_retry_ev;
     pthread_t thread;
     bool started;
     struct log_completer completer;
     bool completer_ready;
     struct event *complete_ev; /* activated by the log's writer thread */
     struct event *stop_ev;     /* activated by http_stop */
-    struct ops_conn oc;        /* one snapshot slot for every HTTP connection of this loop */
+    struct event *grace_ev;
+    struct ops_conn oc; /* one snapshot slot for every HTTP connection of this loop */
     bool oc_ready;
     /* loop thread only */
-    bool draining;
+    bool draining, grace_over;
     size_t live; /* requests created and not yet answered */
+    struct h1_conn *conns;
+    size_t n_conns;
     uint64_t seq;
     uint64_t id_seed;       /* the server's, with the loop's index mixed in: ids stay unique */
     struct http_req *spare; /* answered requests, linked through data */
     unsigned n_spare;
+    time_t date_at; /* the second `date` was formatted for */
+    char date[40];  /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 };
 
 struct http_server {
@@ -93,6 +143,8 @@ struct http_server {
     unsigned n_loops;
     uint16_t port;
 };
+
+static void process(struct h1_conn *c);
 
 static const char *reason_phrase(int status)
 {
@@ -105,37 +157,40 @@ static const char *reason_phrase(int status)
         return "Not Found";
     case 413:
         return "Payload Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
-        return "Internal Server Error";
+        return status < 500 ? "Bad Request" : "Internal Server Error";
     }
 }
 
 static void maybe_exit(struct http_loop *l)
 {
-    if (l->draining && l->live == 0)
+    if (l->draining && l->live == 0 && (l->n_conns == 0 || l->grace_over))
         event_base_loopexit(l->base, NULL);
 }
 
-static void free_body(const void *data, size_t len, void *extra)
+/* The decimal digits of v into out (room for 21 bytes): snprintf's cost is per request. */
+static size_t u64_decimal(uint64_t v, char *out)
 {
-    free((void *)data);
-}
-
-/* The decimal digits of v into out (room for 11 bytes): snprintf's cost is per request. */
-static void u32_decimal(uint32_t v, char *out)
-{
-    char tmp[10];
-    size_t n = 0;
+    char tmp[20];
+    size_t n = 0, len;
 
     do {
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
+    len = n;
     while (n)
         *out++ = tmp[--n];
     *out = 0;
+    return len;
 }
 
 /* 16 upper-case hex digits of v into out, no terminator. */
@@ -145,6 +200,251 @@ static void u64_hex(uint64_t v, char *out)
 
     for (int i = 15; i >= 0; i--, v >>= 4)
         out[i] = digits[v & 15];
+}
+
+/* ---- connections ------------------------------------------------------------------------ */
+
+/* Adds or removes the read and write events to match what the connection waits for. */
+static void conn_update(struct h1_conn *c)
+{
+    bool want_read = !c->dead && !c->busy && c->out_off == c->out_len;
+    bool want_write = !c->dead && c->out_off < c->out_len;
+
+    if (want_read != c->reading) {
+        struct timeval tv = {c->lingering ? LINGER_S : IDLE_TIMEOUT_S, 0};
+
+        if (want_read)
+            event_add(c->rev, &tv);
+        else
+            event_del(c->rev);
+        c->reading = want_read;
+    }
+    if (want_write != c->writing) {
+        if (want_write)
+            event_add(c->wev, NULL);
+        else
+            event_del(c->wev);
+        c->writing = want_write;
+    }
+}
+
+/* Frees c, or, with a request in flight, marks it dead for http_reply to free. */
+static void conn_free(struct h1_conn *c)
+{
+    struct http_loop *l = c->loop;
+
+    c->dead = true;
+    conn_update(c);
+    if (c->busy)
+        return;
+    event_free(c->rev);
+    event_free(c->wev);
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    l->n_conns--;
+    free(c);
+    maybe_exit(l);
+}
+
+/* The answer is all written and it was the last: FIN, then drop input until EOF. */
+static void conn_linger(struct h1_conn *c)
+{
+    if (c->loop->draining || shutdown(c->fd, SHUT_WR) < 0) {
+        conn_free(c);
+        return;
+    }
+    c->lingering = true;
+    c->in_len = 0;
+    /* Re-add the read event with the short timeout. */
+    if (c->reading)
+        event_del(c->rev);
+    c->reading = false;
+    conn_update(c);
+}
+
+/* Queues n bytes of output behind what is pending. Returns 0 or CR_ENOMEM. */
+static int conn_queue(struct h1_conn *c, const char *p, size_t n)
+{
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (n > c->out_cap - c->out_len) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        char *q;
+
+        while (cap - c->out_len < n)
+            cap *= 2;
+        q = realloc(c->out, cap);
+        if (!q)
+            return CR_ENOMEM;
+        c->out = q;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+    return 0;
+}
+
+/*
+ * Writes iov[0..n) (after any pending output) to the socket as far as it takes them; the rest
+ * is queued for the write event. On a socket error or no memory the connection is dead.
+ */
+static void conn_send(struct h1_conn *c, struct iovec *iov, int n)
+{
+    ssize_t w = 0;
+
+    if (c->dead)
+        return;
+    if (c->out_off == c->out_len) {
+        do
+            w = writev(c->fd, iov, n);
+        while (w < 0 && errno == EINTR);
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            c->dead = true;
+            return;
+        }
+        if (w < 0)
+            w = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t skip = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+
+        w -= (ssize_t)skip;
+        if (skip < iov[i].iov_len &&
+            conn_queue(c, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip) < 0) {
+            cr_log(CR_LOG_ERROR, "http: out of memory queueing an answer");
+            c->dead = true;
+            return;
+        }
+    }
+}
+
+/*
+ * After an answer: the connection reads the next request, finishes writing, or closes. Inside
+ * process() (the answer was given while serving the input) process's own tail does this, so c
+ * is not freed under it.
+ */
+static void conn_after_answer(struct h1_conn *c)
+{
+    if (c->dispatching)
+        return;
+    if (c->dead) {
+        conn_free(c);
+        return;
+    }
+    if (c->out_off < c->out_len) {
+        conn_update(c); /* the write event finishes it */
+        return;
+    }
+    if (c->closing) {
+        conn_linger(c);
+        return;
+    }
+    process(c);
+}
+
+/* Grows the input buffer to at least need bytes, moving the parsed head's pointers along. */
+static int conn_reserve(struct h1_conn *c, size_t need)
+{
+    size_t cap = c->in_cap ? c->in_cap : IN_FIRST;
+    char *p;
+
+    if (need <= c->in_cap)
+        return 0;
+    while (cap < need)
+        cap *= 2;
+    p = malloc(cap);
+    if (!p)
+        return CR_ENOMEM;
+    if (c->in_len)
+        memcpy(p, c->in, c->in_len);
+    if (c->have_head) {
+        struct h1_request *h = &c->head;
+#define REBASE(ptr) ((ptr) = (ptr) ? p + ((ptr)-c->in) : NULL)
+        REBASE(h->method);
+        REBASE(h->path);
+        REBASE(h->query);
+        for (size_t i = 0; i < h->n_fields; i++) {
+            REBASE(h->fields[i].name);
+            REBASE(h->fields[i].value);
+        }
+#undef REBASE
+    }
+    free(c->in);
+    c->in = p;
+    c->in_cap = cap;
+    return 0;
+}
+
+/* ---- answers ------------------------------------------------------------------------------ */
+
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_LIT(p, lit) put(p, lit, sizeof lit - 1)
+
+static const char *http_date(struct http_loop *l)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now != l->date_at && gmtime_r(&now, &tm)) {
+        strftime(l->date, sizeof l->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        l->date_at = now;
+    }
+    return l->date;
+}
+
+/*
+ * Writes an answer: status line, Content-Type, Content-Length, x-amzn-RequestId, x-amz-crc32
+ * (CRC-32 of the body), Date, and Connection when it differs from the version's default.
+ * head_only leaves the body out (HEAD). id may be NULL (answers to unparsable requests).
+ */
+static void send_answer(struct h1_conn *c, int status, const char *content_type, const char *id,
+                        const char *body, size_t len, bool head_only)
+{
+    char head[HEAD_OUT_MAX], num[24], *p = head;
+    const char *reason = reason_phrase(status);
+    struct iovec iov[2];
+    bool keep = !c->closing;
+    int minor = c->have_head && c->head.minor == 0 ? 0 : 1;
+    size_t ct_len = strlen(content_type);
+
+    CR_ASSERT(status >= 100 && status <= 999 && ct_len < 100);
+    p = minor ? PUT_LIT(p, "HTTP/1.1 ") : PUT_LIT(p, "HTTP/1.0 ");
+    u64_decimal((uint64_t)status, num);
+    p = put(p, num, 3);
+    *p++ = ' ';
+    p = put(p, reason, strlen(reason));
+    p = PUT_LIT(p, "\r\nContent-Type: ");
+    p = put(p, content_type, ct_len);
+    p = PUT_LIT(p, "\r\nContent-Length: ");
+    p = put(p, num, u64_decimal(len, num));
+    if (id) {
+        p = PUT_LIT(p, "\r\nx-amzn-RequestId: ");
+        p = put(p, id, CR_HTTP_REQUEST_ID_LEN);
+    }
+    p = PUT_LIT(p, "\r\nx-amz-crc32: ");
+    p = put(p, num, u64_decimal(crc32_update(0, body, len), num));
+    p = PUT_LIT(p, "\r\nDate: ");
+    p = put(p, http_date(c->loop), strlen(c->loop->date));
+    if (!keep)
+        p = PUT_LIT(p, "\r\nConnection: close");
+    else if (minor == 0)
+        p = PUT_LIT(p, "\r\nConnection: keep-alive");
+    p = PUT_LIT(p, "\r\n\r\n");
+    iov[0] = (struct iovec){head, (size_t)(p - head)};
+    iov[1] = (struct iovec){(void *)body, len};
+    conn_send(c, iov, head_only || !len ? 1 : 2);
 }
 
 static void req_recycle(struct http_loop *l, struct http_req *r)
@@ -163,35 +463,30 @@ static void req_recycle(struct http_loop *l, struct http_req *r)
 void http_reply(struct http_req *r, int status, const char *content_type, char *body, size_t len)
 {
     struct http_loop *l = r->loop;
-    struct evkeyvalq *hdrs = evhttp_request_get_output_headers(r->ev);
-    /* The request's own output buffer: evhttp_send_reply with NULL sends what is in it. */
-    struct evbuffer *buf = evhttp_request_get_output_buffer(r->ev);
-    char crc[16];
+    struct h1_conn *c = r->conn;
 
-    u32_decimal(crc32_update(0, body, len), crc);
-    evhttp_add_header(hdrs, "Content-Type", content_type);
-    evhttp_add_header(hdrs, "x-amzn-RequestId", r->id);
-    evhttp_add_header(hdrs, "x-amz-crc32", crc);
-    if (len && evbuffer_add_reference(buf, body, len, free_body, NULL) == 0)
-        body = NULL; /* the buffer frees it */
-    if (body && len) {
-        free(body);
-        cr_log(CR_LOG_ERROR, "http: out of memory answering request %s", r->id);
-        evhttp_send_error(r->ev, 500, NULL);
-    } else {
-        free(body);
-        evhttp_send_reply(r->ev, status, reason_phrase(status), NULL);
-    }
     if (r->cleanup)
         r->cleanup(r);
+    if (!c->head.keep_alive || l->draining)
+        c->closing = true;
+    send_answer(c, status, content_type, r->id, body, len, strcmp(c->head.method, "HEAD") == 0);
+    free(body);
+    /* The request's bytes are consumed; a pipelined next request moves to the front. */
+    c->in_len -= c->msg_len;
+    memmove(c->in, c->in + c->msg_len, c->in_len);
+    c->have_head = false;
+    c->scanned = 0;
+    c->msg_len = 0;
+    c->busy = NULL;
     req_recycle(l, r);
     l->live--;
+    conn_after_answer(c);
     maybe_exit(l);
 }
 
 const char *http_header(const struct http_req *r, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+    return h1_field(r->head, name);
 }
 
 /* The region of a SigV4 Authorization header:
@@ -220,74 +515,58 @@ static void parse_region(const char *auth, char *out, size_t cap)
     out[n] = 0;
 }
 
-static const char *method_name(enum evhttp_cmd_type t)
-{
-    switch (t) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    case EVHTTP_REQ_HEAD:
-        return "HEAD";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    case EVHTTP_REQ_OPTIONS:
-        return "OPTIONS";
-    default:
-        return "?";
-    }
-}
-
 int http_check_sigv4(struct http_req *r, const char *service, struct errmsg *e)
 {
-    struct evkeyvalq *in = evhttp_request_get_input_headers(r->ev);
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+    const struct h1_request *h = r->head;
     struct sigv4_request sr = {
-        .method = method_name(evhttp_request_get_command(r->ev)),
-        .path = uri ? evhttp_uri_get_path(uri) : NULL,
-        .query = uri ? evhttp_uri_get_query(uri) : NULL,
+        .method = h->method,
+        .path = h->path,
+        .query = h->query,
         .body = r->body,
         .body_len = r->body_len,
     };
     struct sigv4_header *headers;
-    struct evkeyval *kv;
-    size_t n = 0;
 
     if (!r->server->opt.keys)
         return 0;
-    TAILQ_FOREACH(kv, in, next)
-    {
-        n++;
-    }
-    headers = cr_arena_alloc(&r->arena, (n ? n : 1) * sizeof *headers);
+    headers = cr_arena_alloc(&r->arena, (h->n_fields ? h->n_fields : 1) * sizeof *headers);
     if (!headers)
         return errmsg_set(e, CR_ENOMEM, "out of memory");
-    TAILQ_FOREACH(kv, in, next)
-    {
-        headers[sr.n_headers++] = (struct sigv4_header){kv->key, kv->value};
-    }
+    for (size_t i = 0; i < h->n_fields; i++)
+        headers[sr.n_headers++] = (struct sigv4_header){h->fields[i].name, h->fields[i].value};
     sr.headers = headers;
     return sigv4_verify(r->server->opt.keys, service, &sr, time(NULL), e);
 }
 
-static void not_found(struct http_req *r, const char *method, const char *path)
+/* An answer from here rather than a dialect: JSON {"__type", "message"}. */
+static void send_plain(struct h1_conn *c, int status, const char *type, const char *message)
 {
-    char text[512];
-    json_t *o;
-    char *body;
+    char body[512];
+    int n = snprintf(body, sizeof body, "{\"__type\":\"%s\",\"message\":\"%s\"}", type, message);
 
-    snprintf(text, sizeof text, "no service answers %s %.400s", method, path);
-    o = json_pack("{s:s,s:s}", "__type", "NotFound", "message", text);
-    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    http_reply(r, 404, "application/json", body, body ? strlen(body) : 0);
+    send_answer(c, status, "application/json", NULL, body, (size_t)n, false);
 }
 
-static struct http_req *req_new(struct http_loop *l, struct evhttp_request *ev)
+static void not_found(struct http_req *r)
+{
+    char text[512], *body;
+    int n;
+
+    /* The path is a token of visible characters (h1.c): only '"' and '\' need escaping, and
+     * neither is worth keeping in an error text. */
+    n = snprintf(text, sizeof text, "{\"__type\":\"NotFound\",\"message\":\"no service answers %s ",
+                 r->head->method);
+    for (const char *p = r->head->path; *p && n < (int)sizeof text - 4; p++) {
+        if (*p != '"' && *p != '\\')
+            text[n++] = *p;
+    }
+    memcpy(text + n, "\"}", 3);
+    n += 2;
+    body = strdup(text);
+    http_reply(r, 404, "application/json", body, body ? (size_t)n : 0);
+}
+
+static struct http_req *req_new(struct http_loop *l, struct h1_conn *c)
 {
     struct http_req *r = l->spare;
 
@@ -304,62 +583,320 @@ static struct http_req *req_new(struct http_loop *l, struct evhttp_request *ev)
             return NULL;
         cr_arena_init(&r->arena, REQ_ARENA_BLOCK);
     }
-    r->ev = ev;
+    r->conn = c;
+    r->head = &c->head;
     r->oc = &l->oc;
     r->server = l->server;
     r->loop = l;
+    r->body = "";
     u64_hex(l->id_seed, r->id);
     u64_hex(++l->seq, r->id + 16);
     r->id[CR_HTTP_REQUEST_ID_LEN] = 0;
-    parse_region(evhttp_find_header(evhttp_request_get_input_headers(ev), "Authorization"),
-                 r->region, sizeof r->region);
+    parse_region(h1_field(&c->head, "Authorization"), r->region, sizeof r->region);
     l->live++;
+    c->busy = r;
     return r;
 }
 
-static void request_cb(struct evhttp_request *ev, void *arg)
+/*
+ * Refuses the request being read (its head parsed, or not when status is 400 or 431 before
+ * one) and closes the connection after the answer: what follows cannot be framed. A dialect
+ * that owns the request answers in its own shape.
+ */
+static void refuse(struct h1_conn *c, int status, int code, const char *message)
 {
-    struct http_loop *l = arg;
-    struct evbuffer *in = evhttp_request_get_input_buffer(ev);
-    const char *method = method_name(evhttp_request_get_command(ev));
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    struct http_loop *l = c->loop;
+
+    c->closing = true;
+    if (c->have_head && (code == CR_EFRAMETOOBIG || code == CR_EPROTO)) {
+        struct http_req *r = req_new(l, c);
+
+        if (r) {
+            c->msg_len = c->in_len; /* all of it is dropped */
+#define HTTP_ROUTE(name, match, handle, refusal)                                                   \
+    if (match(r, c->head.method, c->head.path)) {                                                  \
+        refusal(r, code, message);                                                                 \
+        return;                                                                                    \
+    }
+            HTTP_ROUTES(HTTP_ROUTE)
+#undef HTTP_ROUTE
+            c->busy = NULL;
+            req_recycle(l, r);
+            l->live--;
+        }
+    }
+    send_plain(c, status, status == 413 ? "PayloadTooLarge" : "BadRequest", message);
+    conn_after_answer(c);
+}
+
+static void dispatch(struct h1_conn *c, char *body, size_t body_len)
+{
+    struct http_loop *l = c->loop;
     struct http_req *r;
 
-    if (l->draining) {
-        /* Stopping: no new work, so live only falls and the loop's exit is final. Without this
-         * a request read in the same iteration as the last reply could propose a write after
-         * event_base_loopexit, whose completion would then never run. */
-        evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
-        evhttp_send_error(ev, 503, NULL);
-        return;
-    }
     ops_note_request(l->server->ops);
-    r = req_new(l, ev);
+    r = req_new(l, c);
     if (!r) {
         cr_log(CR_LOG_ERROR, "http: out of memory for a request");
-        evhttp_send_error(ev, 500, NULL);
+        c->closing = true;
+        send_plain(c, 500, "InternalServerError", "out of memory");
+        conn_after_answer(c);
         return;
     }
-    r->body_len = evbuffer_get_length(in);
-    r->body = r->body_len ? (const char *)evbuffer_pullup(in, -1) : "";
-    if (!r->body) {
-        cr_log(CR_LOG_ERROR, "http: out of memory reading a %zu-byte body", r->body_len);
-        r->body_len = 0;
-        r->body = "";
-    }
-    if (!path || !*path)
-        path = "/";
-#define HTTP_ROUTE(name, match, handle)                                                            \
-    if (match(r, method, path)) {                                                                  \
+    r->body = body;
+    r->body_len = body_len;
+#define HTTP_ROUTE(name, match, handle, refusal)                                                   \
+    if (match(r, c->head.method, c->head.path)) {                                                  \
         handle(r);                                                                                 \
         ops_conn_release(&l->oc);                                                                  \
         return;                                                                                    \
     }
     HTTP_ROUTES(HTTP_ROUTE)
 #undef HTTP_ROUTE
-    not_found(r, method, path);
+    not_found(r);
 }
+
+/* Sends "100 Continue" for a request whose client waits for it before sending its body. */
+static void send_continue(struct h1_conn *c)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct iovec iov = {(void *)cont, sizeof cont - 1};
+
+    conn_send(c, &iov, 1);
+}
+
+/*
+ * Takes the next request from the input if all of it is there: dispatches it (1), waits for
+ * more input (0), or refuses it (-1).
+ */
+static int next_request(struct h1_conn *c)
+{
+    const size_t max_body = c->loop->server->opt.max_body;
+    struct h1_request *h = &c->head;
+    size_t body_len;
+    int64_t n;
+
+    if (!c->have_head) {
+        size_t skip = 0, end;
+        int rc;
+
+        /* RFC 9112 2.2: empty lines before a request line are ignored. */
+        while (skip + 2 <= c->in_len && c->in[skip] == '\r' && c->in[skip + 1] == '\n')
+            skip += 2;
+        if (skip) {
+            c->in_len -= skip;
+            memmove(c->in, c->in + skip, c->in_len);
+            c->scanned = 0;
+        }
+        end = h1_head_end(c->in, c->in_len, c->scanned);
+        c->scanned = c->in_len;
+        if (end == 0 && c->in_len < MAX_HEAD)
+            return 0;
+        if (end == 0 || end > MAX_HEAD) {
+            refuse(c, 431, CR_ETOOLONG, "the request head exceeds 65536 bytes");
+            return -1;
+        }
+        rc = h1_parse_head(c->in, end, h);
+        if (rc < 0) {
+            refuse(c,
+                   rc == CR_ETOOMANY     ? 431
+                   : rc == CR_EUNKNOWNOP ? (h->minor < 0 ? 505 : 501)
+                                         : 400,
+                   rc,
+                   rc == CR_ETOOMANY     ? "too many header fields"
+                   : rc == CR_EUNKNOWNOP ? "unsupported HTTP version or transfer coding"
+                                         : "malformed request head");
+            return -1;
+        }
+        c->have_head = true;
+        if (h->has_length && h->content_length > max_body) {
+            char text[128];
+
+            snprintf(text, sizeof text, "Request size %llu exceeds the limit of %zu bytes",
+                     (unsigned long long)h->content_length, max_body);
+            refuse(c, 413, CR_EFRAMETOOBIG, text);
+            return -1;
+        }
+        if (h->expect_continue && h->minor == 1 &&
+            c->in_len - h->head_len < (h->chunked ? 1 : h->content_length))
+            send_continue(c);
+    }
+    if (h->chunked) {
+        n = h1_dechunk(c->in + h->head_len, c->in_len - h->head_len, max_body, &body_len);
+        if (n == 0 && c->in_len - h->head_len > 2 * max_body + MAX_HEAD)
+            n = CR_EFRAMETOOBIG; /* chunk framing beyond any sane overhead */
+        if (n < 0) {
+            refuse(c, n == CR_EFRAMETOOBIG ? 413 : 400, (int)n,
+                   n == CR_EFRAMETOOBIG ? "Request size exceeds the limit"
+                                        : "malformed chunked body");
+            return -1;
+        }
+        if (n == 0)
+            return 0;
+        c->msg_len = h->head_len + (size_t)n;
+    } else {
+        body_len = h->has_length ? (size_t)h->content_length : 0;
+        c->msg_len = h->head_len + body_len;
+        if (c->in_len < c->msg_len) {
+            if (conn_reserve(c, c->msg_len) < 0) {
+                refuse(c, 413, CR_EFRAMETOOBIG, "no memory for the request body");
+                return -1;
+            }
+            return 0;
+        }
+    }
+    dispatch(c, c->in + h->head_len, body_len);
+    return 1;
+}
+
+/* Serves every complete request in the input, one at a time. May free c. */
+static void process(struct h1_conn *c)
+{
+    c->dispatching = true;
+    while (!c->busy && !c->dead && !c->closing && c->out_off == c->out_len) {
+        if (next_request(c) <= 0)
+            break;
+    }
+    c->dispatching = false;
+    if (c->dead && !c->busy) {
+        conn_free(c);
+        return;
+    }
+    if (!c->busy && c->closing && c->out_off == c->out_len) {
+        conn_linger(c);
+        return;
+    }
+    if (!c->busy && c->in_len == 0 && c->in_cap > IN_KEEP) {
+        free(c->in); /* a large body has gone: do not keep its buffer per connection */
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    conn_update(c);
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h1_conn *c = arg;
+    ssize_t n;
+
+    if (what & EV_TIMEOUT) {
+        conn_free(c); /* idle, or lingering long enough */
+        return;
+    }
+    if (c->lingering) {
+        char sink[4096];
+
+        do
+            n = read(fd, sink, sizeof sink);
+        while (n < 0 && errno == EINTR);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            conn_free(c);
+        return;
+    }
+    if (c->in_cap - c->in_len < READ_MIN && conn_reserve(c, c->in_len + READ_MIN) < 0) {
+        cr_log(CR_LOG_ERROR, "http: out of memory reading a request");
+        conn_free(c);
+        return;
+    }
+    do
+        n = read(fd, c->in + c->in_len, c->in_cap - c->in_len);
+    while (n < 0 && errno == EINTR);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        conn_free(c); /* EOF: not between requests, or a half request, both end here */
+        return;
+    }
+    if (n > 0)
+        c->in_len += (size_t)n;
+    process(c);
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h1_conn *c = arg;
+    ssize_t n;
+
+    do
+        n = write(fd, c->out + c->out_off, c->out_len - c->out_off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        conn_free(c);
+        return;
+    }
+    if (n > 0)
+        c->out_off += (size_t)n;
+    if (c->out_off < c->out_len)
+        return;
+    c->out_off = c->out_len = 0;
+    conn_after_answer(c);
+}
+
+static void conn_new(struct http_loop *l, evutil_socket_t fd)
+{
+    struct h1_conn *c = calloc(1, sizeof *c);
+    int one = 1;
+
+    if (c) {
+        c->rev = event_new(l->base, fd, EV_READ | EV_PERSIST, read_cb, c);
+        c->wev = event_new(l->base, fd, EV_WRITE | EV_PERSIST, write_cb, c);
+    }
+    if (!c || !c->rev || !c->wev) {
+        cr_log(CR_LOG_ERROR, "http: out of memory for a connection");
+        if (c && c->rev)
+            event_free(c->rev);
+        if (c && c->wev)
+            event_free(c->wev);
+        free(c);
+        close(fd);
+        return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->loop = l;
+    c->fd = fd;
+    c->next = l->conns;
+    if (l->conns)
+        l->conns->prev = c;
+    l->conns = c;
+    l->n_conns++;
+    conn_update(c);
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+    struct http_loop *l = arg;
+
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        evutil_socket_t fd = accept(lfd, NULL, NULL);
+
+        if (fd >= 0) {
+            if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0)
+                close(fd);
+            else
+                conn_new(l, fd);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+
+            cr_log(CR_LOG_WARN, "http: accept: %s; pausing %d ms", strerror(errno),
+                   ACCEPT_RETRY_MS);
+            event_del(l->accept_ev);
+            event_add(l->accept_retry_ev, &tv);
+        }
+        return;
+    }
+}
+
+static void accept_retry_cb(evutil_socket_t unused, short what, void *arg)
+{
+    struct http_loop *l = arg;
+
+    if (!l->draining)
+        event_add(l->accept_ev, NULL);
+}
+
+/* ---- loops -------------------------------------------------------------------------------- */
 
 static void complete_cb(evutil_socket_t unused, short what, void *arg)
 {
@@ -376,14 +913,32 @@ static void notify(struct log_completer *c)
     event_active(l->complete_ev, EV_READ, 0);
 }
 
-static void stop_cb(evutil_socket_t unused, short what, void *arg)
+static void grace_cb(evutil_socket_t unused, short what, void *arg)
 {
     struct http_loop *l = arg;
 
-    if (l->bound)
-        evhttp_del_accept_socket(l->http, l->bound); /* closes this loop's socket */
-    l->bound = NULL;
+    l->grace_over = true;
+    maybe_exit(l);
+}
+
+static void stop_cb(evutil_socket_t unused, short what, void *arg)
+{
+    struct http_loop *l = arg;
+    struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
+    struct h1_conn *c, *next;
+
+    event_del(l->accept_ev);
+    event_del(l->accept_retry_ev);
+    close(l->listen_fd);
+    l->listen_fd = -1;
     l->draining = true;
+    for (c = l->conns; c; c = next) {
+        next = c->next;
+        c->closing = true;
+        if (!c->busy && c->out_off == c->out_len)
+            conn_free(c); /* idle or mid-request: nothing of it was proposed */
+    }
+    event_add(l->grace_ev, &tv);
     maybe_exit(l);
 }
 
@@ -416,11 +971,11 @@ static int listen_on(const char *host, uint16_t port, bool reuseport, evutil_soc
     if (evutil_getaddrinfo(host, service, &hints, &ai) != 0 || !ai)
         return -EADDRNOTAVAIL;
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    /* SO_KEEPALIVE, inherited by accepted sockets, as evhttp_bind_socket sets it */
+    /* SO_KEEPALIVE is inherited by accepted sockets: dead peers are found eventually. */
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) < 0 ||
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
-        bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
+        bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) < 0 || listen(fd, 1024) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
         err = errno;
         if (fd >= 0)
@@ -460,11 +1015,10 @@ static int bind_sockets(struct http_server *h, struct errmsg *e)
             rc = listen_on(h->opt.host, h->port, true, &fd, &h->port);
         if (rc < 0)
             break;
-        l->bound = evhttp_accept_socket_with_handle(l->http, fd); /* closes fd when freed */
-        if (!l->bound) {
+        l->listen_fd = fd;
+        l->accept_ev = event_new(l->base, fd, EV_READ | EV_PERSIST, accept_cb, l);
+        if (!l->accept_ev || event_add(l->accept_ev, NULL) < 0)
             rc = -ENOMEM;
-            close(fd);
-        }
         fd = -1;
     }
     if (rc < 0)
@@ -477,7 +1031,6 @@ static int bind_sockets(struct http_server *h, struct errmsg *e)
 static int loop_init(struct http_server *h, unsigned idx, uint64_t id_seed, struct errmsg *e)
 {
     struct http_loop *l = &h->loops[idx];
-    const struct http_options *opt = &h->opt;
     struct event_config *cfg;
 
     l->server = h;
@@ -487,27 +1040,22 @@ static int loop_init(struct http_server *h, unsigned idx, uint64_t id_seed, stru
     l->completer_ready = true;
     ops_conn_init(h->ops, &l->completer, &l->oc);
     l->oc_ready = true;
-    /* The changelist folds the epoll_ctl calls of one iteration into their net effect: evhttp
-     * turns reading off and on again around every request. Safe here: no fd is dup()ed. */
+    /* The changelist folds the epoll_ctl calls of one iteration into their net effect: a
+     * connection turns reading off and on again around every write it proposes. Safe here: no
+     * fd is dup()ed. */
     cfg = event_config_new();
     if (cfg && event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
         l->base = event_base_new_with_config(cfg);
     if (cfg)
         event_config_free(cfg);
     if (l->base) {
-        l->http = evhttp_new(l->base);
         l->complete_ev = event_new(l->base, -1, 0, complete_cb, l);
         l->stop_ev = event_new(l->base, -1, 0, stop_cb, l);
+        l->grace_ev = evtimer_new(l->base, grace_cb, l);
+        l->accept_retry_ev = evtimer_new(l->base, accept_retry_cb, l);
     }
-    if (!l->base || !l->http || !l->complete_ev || !l->stop_ev)
+    if (!l->base || !l->complete_ev || !l->stop_ev || !l->grace_ev || !l->accept_retry_ev)
         return errmsg_set(e, CR_ENOMEM, "cannot create the HTTP event loop");
-    evhttp_set_max_body_size(l->http, (ev_ssize_t)opt->max_body);
-    evhttp_set_max_headers_size(l->http, MAX_HEADERS);
-    evhttp_set_timeout(l->http, IDLE_TIMEOUT_S);
-    evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
-                                            EVHTTP_REQ_OPTIONS);
-    evhttp_set_gencb(l->http, request_cb, l);
     return 0;
 }
 
@@ -531,6 +1079,8 @@ int http_start(struct ops *o, const struct http_options *opt, struct http_server
         return errmsg_set(e, CR_ENOMEM, "out of memory");
     }
     h->n_loops = n;
+    for (unsigned i = 0; i < n; i++)
+        h->loops[i].listen_fd = -1;
     h->ops = o;
     h->opt = *opt;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -581,6 +1131,12 @@ void http_stop(struct http_server *h)
 
 static void loop_free(struct http_loop *l)
 {
+    while (l->conns) {
+        struct h1_conn *c = l->conns;
+
+        CR_ASSERT(!c->busy); /* the log has stopped: every request was answered */
+        conn_free(c);
+    }
     while (l->spare) {
         struct http_req *r = l->spare;
 
@@ -588,8 +1144,14 @@ static void loop_free(struct http_loop *l)
         cr_arena_free(&r->arena);
         free(r);
     }
-    if (l->http)
-        evhttp_free(l->http); /* closes its listener and every connection left */
+    if (l->accept_ev)
+        event_free(l->accept_ev);
+    if (l->listen_fd >= 0)
+        close(l->listen_fd);
+    if (l->accept_retry_ev)
+        event_free(l->accept_retry_ev);
+    if (l->grace_ev)
+        event_free(l->grace_ev);
     if (l->complete_ev)
         event_free(l->complete_ev);
     if (l->stop_ev)

@@ -19,17 +19,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct evhttp_request;
+struct h1_conn;
+struct h1_request;
 struct http_loop;
 
 #define CR_HTTP_REQUEST_ID_LEN 32
 #define CR_HTTP_REGION_MAX 32
 
 struct http_req {
-    struct evhttp_request *ev;
-    struct ops_conn *oc;   /* the loop's: reads and writes go through it */
-    struct cr_arena arena; /* freed by http_reply; owned by a write while it is in flight */
-    const char *body;      /* not NUL-terminated; valid until http_reply */
+    struct h1_conn *conn;          /* the connection it arrived on */
+    const struct h1_request *head; /* its method, target and header fields; valid until reply */
+    struct ops_conn *oc;           /* the loop's: reads and writes go through it */
+    struct cr_arena arena;         /* freed by http_reply; owned by a write while it is in flight */
+    const char *body;              /* not NUL-terminated; valid until http_reply */
     size_t body_len;
     char id[CR_HTTP_REQUEST_ID_LEN + 1]; /* x-amzn-RequestId */
     char region[CR_HTTP_REGION_MAX + 1]; /* from the SigV4 credential scope, else us-east-1 */
@@ -57,12 +59,19 @@ int http_check_sigv4(struct http_req *r, const char *service, struct errmsg *e);
  */
 void http_reply(struct http_req *r, int status, const char *content_type, char *body, size_t len);
 
-/* ---- dialects: each has a matcher (does this request belong to me?) and a handler ------- */
+/* ---- dialects: a matcher (does this request belong to me?), a handler, and a refusal -------
+ *
+ * The refusal answers, in the dialect's own error shape, a request that http.c will not hand
+ * to the handler: code CR_EFRAMETOOBIG (a body over --http-max-body: 413) or CR_EPROTO (a body
+ * whose framing is malformed: 400), with a message for the client. It must call http_reply;
+ * r->body is empty. The connection is closed after the answer: its remaining input cannot be
+ * framed. */
 
 bool dynamodb_match(const struct http_req *r, const char *method, const char *path);
 void dynamodb_handle(struct http_req *r);
+void dynamodb_refuse(struct http_req *r, int code, const char *message);
 
 /* Every dialect, in the order they are tried. One list, expanded in http.c's router. */
-#define HTTP_ROUTES(X) X(dynamodb, dynamodb_match, dynamodb_handle)
+#define HTTP_ROUTES(X) X(dynamodb, dynamodb_match, dynamodb_handle, dynamodb_refuse)
 
 #endif

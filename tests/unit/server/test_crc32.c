@@ -29,11 +29,40 @@ static void test_pieces(void **state)
     assert_int_equal(crc32_update(0, s, strlen(s)), crc);
 }
 
+/* Bit at a time, straight from the definition: the reference for every length and alignment. */
+static uint32_t crc32_bitwise(const unsigned char *p, size_t n)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+    }
+    return ~crc;
+}
+
+static void test_lengths_and_alignments(void **state)
+{
+    unsigned char data[300];
+    uint32_t x = 12345;
+
+    for (size_t i = 0; i < sizeof data; i++) {
+        x = x * 1103515245u + 12345u;
+        data[i] = (unsigned char)(x >> 16);
+    }
+    for (size_t off = 0; off < 8; off++) {
+        for (size_t n = 0; off + n <= sizeof data; n += 1 + n / 16)
+            assert_int_equal(crc32_bitwise(data + off, n), crc32_update(0, data + off, n));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_lengths_and_alignments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
