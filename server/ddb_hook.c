@@ -28,11 +28,12 @@ int ddb_hook_parse(struct ddb_hook *h, const struct value *key, struct cr_arena 
         keys.sk_len = key->u.map.fields[1].name_len;
     }
     rc = ddb_ctx_init(&h->ctx, a, h->names, h->n_names, h->values, h->n_values, err);
+    /* The update first: with errors in both, DynamoDB reports the UpdateExpression's. */
+    if (rc == 0 && h->update)
+        rc = ddb_parse_update(&h->ctx, h->update, h->update_len, &keys, &h->upd, err);
     if (rc == 0 && h->condition)
         rc = ddb_parse_condition(&h->ctx, DDB_CONDITION, h->condition, h->condition_len, &h->cond,
                                  err);
-    if (rc == 0 && h->update)
-        rc = ddb_parse_update(&h->ctx, h->update, h->update_len, &keys, &h->upd, err);
     if (rc == 0)
         rc = ddb_ctx_check_unused(&h->ctx, err);
     return rc;

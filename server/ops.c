@@ -593,11 +593,20 @@ static void proposal_done(struct log_proposal *p)
 int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct ops_write *w,
               struct errmsg *e)
 {
+    return ops_write_token(c, muts, n, NULL, 0, 0, w, e);
+}
+
+int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, const char *token,
+                    size_t token_len, uint64_t request_hash, struct ops_write *w, struct errmsg *e)
+{
+    struct wire_token wt = {token, token_len, request_hash};
     struct table_def cached;
     uint8_t *entry;
     size_t len;
     int rc;
 
+    if (token && (token_len == 0 || token_len > CR_MAX_TOKEN_LEN))
+        return errmsg_set(e, CR_EINVAL, "an idempotency token has 1 to %d bytes", CR_MAX_TOKEN_LEN);
     if (n == 0)
         return errmsg_set(e, CR_EINVAL, "a write needs at least one operation");
     if (n > CR_MAX_BATCH_MUTATIONS)
@@ -618,8 +627,8 @@ int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct 
             return rc;
         }
     }
-    rc = wire_log_entry_encode((int64_t)(now_ns(CLOCK_REALTIME) / 1000000u), muts, n, w->arena,
-                               &entry, &len);
+    rc = wire_log_entry_encode_token((int64_t)(now_ns(CLOCK_REALTIME) / 1000000u), &wt, muts, n,
+                                     w->arena, &entry, &len);
     if (rc < 0)
         return errmsg_set(e, rc, "encoding the log entry: %s", cr_strerror(rc));
     memset(&w->prop, 0, sizeof w->prop);

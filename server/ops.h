@@ -210,5 +210,11 @@ struct ops_write {
  */
 int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct ops_write *w,
               struct errmsg *e);
+/* As ops_write, with an idempotency token of token_len bytes (1..CR_MAX_TOKEN_LEN, else
+ * CR_EINVAL) and the hash of the request that carries it: the entry applies only when the token
+ * was not applied within CR_TOKEN_WINDOW_MS, and its results say how it was seen
+ * (mutation_result.token; storage.h, struct log_batch). */
+int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, const char *token,
+                    size_t token_len, uint64_t request_hash, struct ops_write *w, struct errmsg *e);
 
 #endif

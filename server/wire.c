@@ -869,6 +869,15 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
 int wire_log_entry_encode(int64_t time_ms, const struct mutation *muts, size_t n,
                           struct cr_arena *a, uint8_t **out, size_t *len)
 {
+    struct wire_token none = {NULL, 0, 0};
+
+    return wire_log_entry_encode_token(time_ms, &none, muts, n, a, out, len);
+}
+
+int wire_log_entry_encode_token(int64_t time_ms, const struct wire_token *token,
+                                const struct mutation *muts, size_t n, struct cr_arena *a,
+                                uint8_t **out, size_t *len)
+{
     Cirrus__LogEntry entry = CIRRUS__LOG_ENTRY__INIT;
     Cirrus__Mutation *pbs = NULL;
     uint8_t *buf;
@@ -876,6 +885,11 @@ int wire_log_entry_encode(int64_t time_ms, const struct mutation *muts, size_t n
     int rc;
 
     entry.time_ms = time_ms;
+    if (token->text) {
+        entry.client_token.data = (uint8_t *)token->text;
+        entry.client_token.len = token->len;
+        entry.request_hash = token->request_hash;
+    }
     entry.n_mutations = n;
     if (n) {
         pbs = cr_arena_alloc(a, n * sizeof *pbs);
@@ -1096,6 +1110,9 @@ int wire_log_entry_decode(const uint8_t *p, size_t len, struct cr_arena *a, stru
     if (!entry)
         return errmsg_set(e, CR_EPROTO, "log entry does not unpack");
     out->time_ms = entry->time_ms;
+    out->token = entry->client_token.len ? (const char *)entry->client_token.data : NULL;
+    out->token_len = entry->client_token.len;
+    out->request_hash = entry->request_hash;
     out->n = entry->n_mutations;
     out->muts = NULL;
     if (out->n) {

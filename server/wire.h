@@ -60,7 +60,18 @@ int wire_condition_from_pb(const Cirrus__WriteCondition *pb, struct cr_arena *a,
  * hook). */
 int wire_log_entry_encode(int64_t time_ms, const struct mutation *muts, size_t n,
                           struct cr_arena *a, uint8_t **out, size_t *len);
-/* Decodes LogEntry bytes into out->time_ms, out->muts, out->n (out->index is left to the
+/* An entry's idempotency token (struct log_batch): text NULL for none; borrowed. */
+struct wire_token {
+    const char *text;
+    size_t len;
+    uint64_t request_hash;
+};
+/* As wire_log_entry_encode, with a token. */
+int wire_log_entry_encode_token(int64_t time_ms, const struct wire_token *token,
+                                const struct mutation *muts, size_t n, struct cr_arena *a,
+                                uint8_t **out, size_t *len);
+/* Decodes LogEntry bytes into out->time_ms, out->muts, out->n and the token (out->token NULL
+ * when none; it borrows from the arena) (out->index is left to the
  * caller), parsing each mutation's expressions into a hook whose ASTs live in the arena.
  * CR_EPROTO when the bytes are not a LogEntry; the value errors above, or CR_EINVAL for an
  * expression that does not parse, otherwise. */

@@ -195,6 +195,14 @@ static int build_update(const struct mutation *m, const struct table_def *def,
     return rc;
 }
 
+/* An index key type refusal: its names copied out of the scratch arena. CR_ETYPE, CR_ENOMEM. */
+static int mismatch_result(struct cr_arena *a, struct index_mismatch *m)
+{
+    m->index = cr_arena_strndup(a, m->index, strlen(m->index));
+    m->attr = cr_arena_strndup(a, m->attr, strlen(m->attr));
+    return m->index && m->attr ? CR_ETYPE : CR_ENOMEM;
+}
+
 /* PUT, DELETE, UPDATE and CHECK: one item, read, checked, then written (or removed). Every
  * clean failure happens before the first write (see after_write). check_only: stop after the
  * conditions, as for a CHECK (check_rest). */
@@ -255,6 +263,11 @@ static int apply_item(struct storage_txn *t, const struct log_batch *b, uint16_t
     }
     if (m->type == MUT_CHECK)
         return 0;
+    if (item && n_idx) {
+        rc = index_check_types(idx, n_idx, item, &res->mismatch);
+        if (rc == CR_ETYPE)
+            return mismatch_result(a, &res->mismatch);
+    }
     sc->index.n = 0;
     if (n_idx) {
         rc =
@@ -368,6 +381,126 @@ static int apply_update_table(struct storage_txn *t, const struct log_batch *b, 
     return changes_write(t, b->index, ordinal, MUT_UPDATE_TABLE, res->table.id, NULL, NULL);
 }
 
+/* ---- idempotency tokens (struct log_batch) ----
+ *
+ * In the meta database, two records per token:
+ *   "tok:" | token              -> u64be request hash | u64be time_ms of the entry that set it
+ *   "tok@" | u64be time_ms | token -> empty: the tokens in the order they expire
+ */
+
+static const char token_rec[] = "tok:", token_exp[] = "tok@";
+
+#define TOKEN_PREFIX 4
+#define TOKEN_KEY_MAX (TOKEN_PREFIX + 8 + CR_MAX_TOKEN_LEN)
+
+static size_t token_key(uint8_t *out, const char *prefix, const int64_t *time_ms, const char *token,
+                        size_t len)
+{
+    size_t n = TOKEN_PREFIX;
+
+    memcpy(out, prefix, TOKEN_PREFIX);
+    if (time_ms) {
+        cr_put_u64be(out + n, (uint64_t)*time_ms);
+        n += 8;
+    }
+    memcpy(out + n, token, len);
+    return n + len;
+}
+
+/* The entry's token against its record: TOKEN_NONE when absent or expired (*expired_at gets
+ * the expired record's time, or -1), else TOKEN_REPLAY or TOKEN_MISMATCH. */
+static int token_check(struct storage_txn *t, const struct log_batch *b, enum token_outcome *out,
+                       int64_t *expired_at)
+{
+    uint8_t key[TOKEN_KEY_MAX];
+    struct env_val v;
+    int64_t at;
+    int rc = env_get(t, ENV_META, key, token_key(key, token_rec, NULL, b->token, b->token_len), &v);
+
+    *out = TOKEN_NONE;
+    *expired_at = -1;
+    if (rc == CR_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.n != 16)
+        return CR_CORRUPT();
+    at = (int64_t)cr_get_u64be(v.p + 8);
+    /* An entry older than the record (a proposer's clock stepped back) is within the window. */
+    if (b->time_ms - at >= CR_TOKEN_WINDOW_MS) {
+        *expired_at = at;
+        return 0;
+    }
+    *out = cr_get_u64be(v.p) == b->request_hash ? TOKEN_REPLAY : TOKEN_MISMATCH;
+    return 0;
+}
+
+/* Forgets up to CR_TOKEN_PRUNE tokens that expired by now_ms, oldest first. */
+static int token_prune(struct storage_txn *t, int64_t now_ms)
+{
+    uint8_t keys[CR_TOKEN_PRUNE][TOKEN_KEY_MAX];
+    size_t lens[CR_TOKEN_PRUNE], n = 0;
+    struct env_cursor *c;
+    struct env_val k = {(const uint8_t *)token_exp, TOKEN_PREFIX}, v;
+    int rc = env_cursor_open(t, ENV_META, &c);
+
+    if (rc)
+        return rc;
+    for (rc = env_cursor_get(c, ENV_SEEK, &k, &v); rc == 0 && n < CR_TOKEN_PRUNE;
+         rc = env_cursor_get(c, ENV_NEXT, &k, &v)) {
+        if (k.n < TOKEN_PREFIX || memcmp(k.p, token_exp, TOKEN_PREFIX) != 0)
+            break;
+        if (k.n <= TOKEN_PREFIX + 8 || k.n > TOKEN_KEY_MAX) {
+            rc = CR_CORRUPT();
+            break;
+        }
+        if (now_ms - (int64_t)cr_get_u64be(k.p + TOKEN_PREFIX) < CR_TOKEN_WINDOW_MS)
+            break;
+        memcpy(keys[n], k.p, k.n);
+        lens[n++] = k.n;
+    }
+    env_cursor_close(c);
+    if (rc && rc != CR_ENOTFOUND)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t rec[TOKEN_KEY_MAX];
+        size_t len = lens[i] - TOKEN_PREFIX - 8;
+
+        rc = env_del(t, ENV_META, keys[i], lens[i]);
+        if (rc == 0)
+            rc = env_del(
+                t, ENV_META, rec,
+                token_key(rec, token_rec, NULL, (const char *)keys[i] + TOKEN_PREFIX + 8, len));
+        if (rc)
+            return rc == CR_ENOTFOUND ? CR_CORRUPT() : rc;
+    }
+    return 0;
+}
+
+/* Records the applied entry's token (replacing a record that expired at expired_at, when not
+ * -1), then prunes. */
+static int token_record(struct storage_txn *t, const struct log_batch *b, int64_t expired_at)
+{
+    uint8_t key[TOKEN_KEY_MAX], val[16];
+    int rc = 0;
+
+    if (expired_at != -1)
+        rc = env_del(t, ENV_META, key,
+                     token_key(key, token_exp, &expired_at, b->token, b->token_len));
+    if (rc == 0) {
+        cr_put_u64be(val, b->request_hash);
+        cr_put_u64be(val + 8, (uint64_t)b->time_ms);
+        rc = env_put(t, ENV_META, key, token_key(key, token_rec, NULL, b->token, b->token_len), val,
+                     sizeof val);
+    }
+    if (rc == 0)
+        rc = env_put(t, ENV_META, key,
+                     token_key(key, token_exp, &b->time_ms, b->token, b->token_len), "", 0);
+    if (rc == 0)
+        rc = token_prune(t, b->time_ms);
+    return rc == CR_ENOTFOUND ? CR_CORRUPT() : rc;
+}
+
 static void scratch_reset(struct scratch *sc)
 {
     cr_buf_reset(&sc->key);
@@ -397,8 +530,8 @@ static int apply_one(struct storage_txn *t, const struct log_batch *b, uint16_t 
 }
 
 /* Marks every mutation of a failed batch: `failed` reports code and keeps its message, old
- * item and table, the others CR_EABORTED. failed == n reports code on all of them (a
- * batch-level error). */
+ * item, table and index mismatch, the others CR_EABORTED. failed == n reports code on all of them
+ * (a batch-level error). */
 static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int code)
 {
     struct mutation_result keep;
@@ -409,6 +542,7 @@ static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int
         keep.has_old = res[failed].has_old;
         keep.old = res[failed].old;
         keep.table = res[failed].table;
+        keep.mismatch = res[failed].mismatch;
     }
     memset(res, 0, n * sizeof *res);
     for (size_t i = 0; i < n; i++)
@@ -460,6 +594,8 @@ static int check_rest(struct storage_txn *t, const struct log_batch *b, size_t f
 static int apply_batch(struct storage *s, struct storage_txn *parent, const struct log_batch *b,
                        struct scratch *sc, struct cr_arena *a, struct mutation_result *res)
 {
+    enum token_outcome seen = TOKEN_NONE;
+    int64_t expired_at = -1;
     struct storage_txn *t;
     int rc;
 
@@ -468,13 +604,30 @@ static int apply_batch(struct storage *s, struct storage_txn *parent, const stru
         fail_batch(res, b->n, b->n, CR_ETOOMANY);
         return 0;
     }
+    if (b->token && (b->token_len == 0 || b->token_len > CR_MAX_TOKEN_LEN)) {
+        fail_batch(res, b->n, b->n, CR_EINVAL);
+        return 0;
+    }
+    if (b->token) {
+        rc = token_check(parent, b, &seen, &expired_at);
+        if (rc)
+            return rc;
+        if (seen == TOKEN_MISMATCH)
+            fail_batch(res, b->n, b->n, CR_EINVAL);
+        for (size_t i = 0; i < b->n; i++)
+            res[i].token = seen;
+        if (seen != TOKEN_NONE)
+            return 0;
+    }
     if (b->n == 1 && is_item_mutation(b->muts[0].type)) {
         rc = apply_one(parent, b, 0, sc, a, &res[0]);
         if (rc && !is_mutation_error(rc))
             return rc;
-        if (rc)
+        if (rc) {
             fail_batch(res, 1, 0, rc);
-        return 0;
+            return 0;
+        }
+        return b->token ? token_record(parent, b, expired_at) : 0;
     }
     rc = env_write_begin(s, parent, &t);
     if (rc)
@@ -487,6 +640,12 @@ static int apply_batch(struct storage *s, struct storage_txn *parent, const stru
             fail_batch(res, b->n, i, rc);
             rc = check_rest(t, b, i, sc, a, res);
         }
+        env_abort(t);
+        return rc;
+    }
+    if (b->token)
+        rc = token_record(t, b, expired_at);
+    if (rc) {
         env_abort(t);
         return rc;
     }

@@ -20,7 +20,9 @@
  * key is held by another item's entry (a 64-bit hash collision) fails to write, CR_EKEYTOOBIG.
  *
  * Sparse: an item without the index key attributes, or with a value kv_extract_key refuses for
- * them (wrong type, empty, too long), has no entry.
+ * them (wrong type, empty, too long), has no entry. Writes of an index key attribute of the wrong
+ * type are refused before they get here (index_check_types, called by apply.c); items stored
+ * before their index was added may still have one, and are left out of it.
  */
 #include "storage/storage_int.h"
 
@@ -90,6 +92,33 @@ static int project(const struct table_def *table, const struct index_def *idx,
     out->type = VT_MAP;
     out->u.map.fields = fields;
     out->u.map.n = n;
+    return 0;
+}
+
+static bool type_fits(enum key_type t, enum value_type v)
+{
+    if (t == KEY_N)
+        return v == VT_INT || v == VT_DOUBLE || v == VT_DECIMAL;
+    return v == (t == KEY_S ? VT_STRING : VT_BYTES);
+}
+
+int index_check_types(const struct index_def *idx, size_t n, const struct value *item,
+                      struct index_mismatch *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct table_def *k = &idx[i].key;
+
+        for (int part = 0; part < (k->has_sk ? 2 : 1); part++) {
+            const char *name = part ? k->sk_name : k->pk_name;
+            enum key_type want = part ? k->sk_type : k->pk_type;
+            const struct value *v = value_map_get(item, name, strlen(name));
+
+            if (v && !type_fits(want, v->type)) {
+                *out = (struct index_mismatch){k->name, name, want, v->type};
+                return CR_ETYPE;
+            }
+        }
+    }
     return 0;
 }
 

@@ -41,9 +41,12 @@
 #define CR_MAX_BATCH_MUTATIONS 1000 /* CR_ETOOMANY: mutations in one log entry */
 #define CR_MAX_TAGS 50              /* CR_ETOOMANY: tags per table (DynamoDB's) */
 #define CR_MAX_TAG_BYTES                                                                           \
-    1024                                  /* CR_EINVAL: a tag key or value, in bytes (the front    \
-                                             ends hold them to their service's character limits) */
-#define CR_MAX_PAGE_BYTES (1024 * 1024)   /* query/scan pages stop after this much item data */
+    1024                                    /* CR_EINVAL: a tag key or value, in bytes (the front  \
+                                               ends hold them to their service's character limits) */
+#define CR_MAX_PAGE_BYTES (1024 * 1024)     /* query/scan pages stop after this much item data */
+#define CR_MAX_TOKEN_LEN 64                 /* CR_EINVAL: an entry's idempotency token, in bytes */
+#define CR_TOKEN_WINDOW_MS (10 * 60 * 1000) /* a token is remembered this long (DynamoDB's) */
+#define CR_TOKEN_PRUNE 8                  /* expired tokens forgotten per entry that records one */
 #define CR_DEFAULT_MAP_SIZE (64ULL << 30) /* LMDB map size: address space, not disk */
 
 struct storage;
@@ -318,13 +321,47 @@ struct mutation {
     bool return_old_on_fail; /* CR_ECONDITION: hand back the current item, if any */
 };
 
-/* One log entry: a batch applied all-or-nothing. */
+/*
+ * One log entry: a batch applied all-or-nothing.
+ *
+ * An entry may carry an idempotency token (DynamoDB's ClientRequestToken) and the hash of the
+ * request it came from. When the entry applies, the token is recorded with the hash and the
+ * entry's time_ms in the same transaction. A later entry with the same token, less than
+ * CR_TOKEN_WINDOW_MS after the recorded time (by the entries' own times, never a clock),
+ * applies nothing: with the same hash each of its results is 0 with token TOKEN_REPLAY, with
+ * another hash CR_EINVAL with TOKEN_MISMATCH. A failed entry records nothing; an expired record
+ * is replaced. Each entry that records a token forgets up to CR_TOKEN_PRUNE expired ones.
+ */
 struct log_batch {
     uint64_t index;  /* the entry's log index: strictly increasing across calls */
-    int64_t time_ms; /* the proposer's clock for this entry (creation times) */
+    int64_t time_ms; /* the proposer's clock for this entry (creation times, token window) */
     struct mutation *muts;
     size_t n;
+    const char *token; /* NULL: none; else token_len bytes, 1..CR_MAX_TOKEN_LEN (CR_EINVAL) */
+    size_t token_len;
+    uint64_t request_hash;
 };
+
+enum token_outcome {
+    TOKEN_NONE,     /* no token, or a token not seen within the window */
+    TOKEN_REPLAY,   /* the same request was applied under this token: nothing applied now */
+    TOKEN_MISMATCH, /* another request was applied under this token: refused, CR_EINVAL */
+};
+
+/* A written item's index key attribute of another type than its index's (CR_ETYPE). */
+struct index_mismatch {
+    const char *index; /* NULL: none */
+    const char *attr;
+    enum key_type expected;
+    enum value_type actual;
+};
+
+/* CR_ETYPE when an index key attribute of item (the new version of a written item) has another
+ * type than its index of idx[0..n) says (absent attributes are fine: sparse); *out names the
+ * first such index and attribute (borrowed from idx) and the two types. apply() refuses such
+ * writes; front ends may check first to answer before proposing. */
+int index_check_types(const struct index_def *idx, size_t n, const struct value *item,
+                      struct index_mismatch *out);
 
 struct mutation_result {
     /* 0, CR_ECONDITION, CR_EABORTED (the entry failed because of another mutation), or the
@@ -334,13 +371,15 @@ struct mutation_result {
     struct value old; /* when return_old (or return_old_on_fail and the mutation failed
                          its condition) and the item existed; arena-allocated */
     bool has_new;
-    struct value new_item;  /* when return_new and the mutation wrote; arena-allocated */
-    const char *message;    /* NULL, or a hook's text for this mutation's code; arena */
-    uint64_t old_size;      /* value_ddb_size of the item before (0: absent) and after (0: */
-    uint64_t new_size;      /* absent or not written): what capacity accounting needs */
-    struct table_def table; /* the created (MUT_CREATE_TABLE), deleted (MUT_DELETE_TABLE) or
-                               altered (MUT_UPDATE_TABLE, as it is now; also when its TTL
-                               change was refused) definition */
+    struct value new_item;    /* when return_new and the mutation wrote; arena-allocated */
+    const char *message;      /* NULL, or a hook's text for this mutation's code; arena */
+    uint64_t old_size;        /* value_ddb_size of the item before (0: absent) and after (0: */
+    uint64_t new_size;        /* absent or not written): what capacity accounting needs */
+    struct table_def table;   /* the created (MUT_CREATE_TABLE), deleted (MUT_DELETE_TABLE) or
+                                 altered (MUT_UPDATE_TABLE, as it is now; also when its TTL
+                                 change was refused) definition */
+    enum token_outcome token; /* the entry's idempotency token, the same on all its results */
+    struct index_mismatch mismatch; /* CR_ETYPE from an index key; names from the arena */
 };
 
 /*
@@ -349,10 +388,12 @@ struct mutation_result {
  * reports its code, each later item mutation whose conditions fail on the state the batch had
  * reached reports its own (every failing action has its reason), and the others CR_EABORTED;
  * the entry still consumes its index. An entry of
- * more than CR_MAX_BATCH_MUTATIONS fails with CR_ETOOMANY on every mutation. The failing
- * mutation keeps its message, its old item (return_old_on_fail) and its table. The applied index
- * and the change feed records (one per mutation of each applied entry but MUT_CHECK, a delete of a
- * missing item included) are written in the same transaction.
+ * more than CR_MAX_BATCH_MUTATIONS fails with CR_ETOOMANY on every mutation. A put or update
+ * whose new item has an index key attribute of another type than its index's fails with
+ * CR_ETYPE and names them (mismatch). The failing
+ * mutation keeps its message, its old item (return_old_on_fail), its table and its mismatch. The
+ * applied index and the change feed records (one per mutation of each applied entry but MUT_CHECK,
+ * a delete of a missing item included) are written in the same transaction.
  *
  * results[i] points at an array of batches[i].n results; old and new items and messages are
  * allocated from `a`.

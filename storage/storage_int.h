@@ -17,6 +17,8 @@
  *   "next_id"            u32be next object id, shared by tables and indexes (ids start at 1
  *                        and are never reused)
  *   "stats" | u32be id   u64be item_count | u64be size_bytes of that table or index
+ *   "tok:" | token       u64be request hash | u64be time_ms: an idempotency token (apply.c)
+ *   "tok@" | u64be time_ms | token   empty: the same tokens in the order they expire
  */
 #ifndef CR_STORAGE_INT_H
 #define CR_STORAGE_INT_H

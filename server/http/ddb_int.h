@@ -63,11 +63,22 @@ int ddb_load_table(struct ddb *d, const char *name, bool describe, struct table_
 int ddb_member(struct ddb *d, const json_t *obj, const char *name, json_type type, json_t **out);
 int ddb_nomem(struct ddb *d);
 int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n);
+/* As ddb_propose, with an idempotency token (NULL: none) and its request's hash: see
+ * ops_write_token. */
+int ddb_propose_token(struct ddb *d, const struct mutation *muts, size_t n, const char *token,
+                      size_t token_len, uint64_t request_hash);
 void ddb_read_opts(bool consistent, struct ops_read_opts *ro);
 int ddb_reject(struct ddb *d, const json_t *obj, const char *const *names);
 int ddb_table_name(struct ddb *d, const json_t *obj, const char *name, const char *path,
                    const char **out);
 bool ddb_type_matches(enum key_type t, enum value_type v);
+/* DynamoDB's ValidationException for an index key attribute of the wrong type, as text and as
+ * d's error. */
+void ddb_mismatch_text(const struct index_mismatch *m, char *buf, size_t size);
+int ddb_mismatch_fail(struct ddb *d, const struct index_mismatch *m);
+/* The same check before proposing a whole item of def (apply() checks again: an update's new
+ * item exists only there, and an index may be added in between). */
+int ddb_check_index_types(struct ddb *d, const struct table_def *def, const struct value *item);
 int ddb_unsupported(struct ddb *d, const char *param);
 
 /* ---- expressions (query/ddb_expr.h) ---- */
@@ -111,6 +122,17 @@ int ddb_units_add(struct ddb_units *u, const struct mutation_result *res,
                   struct cr_arena *a);
 json_t *ddb_units_json(const char *table, const struct ddb_units *u, enum ddb_capacity mode);
 int ddb_old_on_fail(struct ddb *d, const json_t *obj, const char *path, bool *out);
+/* ReturnItemCollectionMetrics of obj: *size true for SIZE. */
+int ddb_metrics_mode(struct ddb *d, const json_t *obj, bool *size);
+/* ItemCollectionMetrics ({ItemCollectionKey, SizeEstimateRangeGB}) of the collection (the
+ * partition) of item, a key or an item of def, into *out (a new reference); NULL when def has
+ * no local secondary index. Reads the collection as it is now, so call it from a done handler
+ * (after the write); ends the snapshot it reads. */
+int ddb_collection_metrics(struct ddb *d, const struct table_def *def, const struct value *item,
+                           json_t **out);
+/* The metrics of each collection written by muts[0..n) (of the tables in their `table`), as
+ * out's "ItemCollectionMetrics" {table: [metrics, ...]}; nothing when no table has an LSI. */
+int ddb_collection_metrics_map(struct ddb *d, const struct mutation *muts, size_t n, json_t *out);
 /* Condition (and, for an update, update) expression of obj with its placeholders, parsed for m
  * and installed as m's hook (h must live as long as m). */
 int ddb_write_exprs(struct ddb *d, const json_t *obj, struct mutation *m, struct ddb_hook *h);

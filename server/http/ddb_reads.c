@@ -210,8 +210,20 @@ int ddb_op_get_item(struct ddb *d, json_t **out)
 }
 
 /* ---- batches ------------------------------------------------------------------------------- */
-static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_t *responses)
+/* DynamoDB's read cost of one item: a unit per 4 KB (rounded up; a missing item costs one),
+ * half of it for an eventually consistent read. */
+static double read_units(const struct value *item, bool consistent)
 {
+    size_t size = item ? value_ddb_size(item) : 0;
+    double units = size == 0 ? 1.0 : (double)((size + 4095) / 4096);
+
+    return consistent ? units : units / 2;
+}
+
+static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_t *responses,
+                           enum ddb_capacity capacity, json_t *consumed)
+{
+    double units = 0;
     struct ops_read_opts ro;
     struct ops_read_info info;
     struct value *keys;
@@ -269,19 +281,26 @@ static int batch_get_table(struct ddb *d, const char *table, json_t *spec, json_
                           &item, &info, &d->scratch);
         if (rc < 0)
             return rc;
+        units += read_units(found ? &item : NULL, consistent);
         if (found && json_array_append_new(found_items, item_out(d, &x, &item, only)) < 0)
             return ddb_nomem(d);
     }
+    if (capacity != DDB_CAP_NONE &&
+        json_array_append_new(consumed, ddb_capacity_json(table, units, capacity)) < 0)
+        return ddb_nomem(d);
     return 0;
 }
 
 int ddb_op_batch_get_item(struct ddb *d, json_t **out)
 {
-    json_t *items, *spec, *responses;
+    json_t *items, *spec, *responses, *consumed = NULL;
+    enum ddb_capacity capacity;
     const char *table;
     size_t n = 0;
     int rc = ddb_request_items(d, &items);
 
+    if (rc == 0)
+        rc = ddb_capacity_mode(d, d->in, &capacity);
     if (rc < 0)
         return rc;
     json_object_foreach(items, table, spec)
@@ -296,13 +315,16 @@ int ddb_op_batch_get_item(struct ddb *d, json_t **out)
     if (!*out)
         return ddb_nomem(d);
     responses = json_object_get(*out, "Responses");
+    if (capacity != DDB_CAP_NONE &&
+        (!(consumed = json_array()) || json_object_set_new(*out, "ConsumedCapacity", consumed) < 0))
+        return ddb_nomem(d);
     json_object_foreach(items, table, spec)
     {
         if (catalog_check_name(table, strlen(table)) < 0)
             return ddb_constraint(
                 d, table, "requestItems.key",
                 "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
-        rc = batch_get_table(d, table, spec, responses);
+        rc = batch_get_table(d, table, spec, responses, capacity, consumed);
         if (rc < 0)
             return rc;
     }

@@ -749,6 +749,13 @@ int ddb_op_update_table(struct ddb *d, json_t **out)
         if (rc < 0)
             return rc;
     }
+    /* DynamoDB builds or removes one index at a time, so one call may change only one. */
+    if (mut.n_indexes + mut.n_drop > 1) {
+        d->error_type = "LimitExceededException";
+        return ddb_fail(d, CR_ETOOMANY,
+                        "Subscriber limit exceeded: Only 1 online index can be created or deleted "
+                        "simultaneously per table");
+    }
     indexes_after(&cur, &mut, &next);
     rc = check_indexes(d, &d->def, next.idx, next.n);
     if (rc < 0)

@@ -3,14 +3,14 @@
  * entry, all-or-nothing, its conditions evaluated by apply() against the current items) and
  * TransactGetItems (every Get from one read snapshot).
  *
- * ClientRequestToken idempotency is the proposer's concern, not apply()'s: a bounded in-memory
- * table of recent successful tokens, per process. A replay of the same request within
- * TOKEN_TTL_MS answers success without proposing again; another request under the same token
- * is refused. Tokens do not survive a restart, and two concurrent first uses of one token may
- * both apply (the table learns a token when its entry has committed).
+ * ClientRequestToken: the token and a hash of the whole request travel in the log entry, and
+ * apply() records them in the same transaction as the writes (storage.h, struct log_batch), so
+ * a replay within the window applies nothing, across restarts and concurrent first uses alike.
+ * A replay answers success as the first call did; another request under the token is
+ * IdempotentParameterMismatchException.
  *
  * Must not read an item to decide a write (apply does), and must not write but through
- * ddb_propose.
+ * ddb_propose_token.
  */
 #include "common/error.h"
 #include "common/hash.h"
@@ -18,67 +18,13 @@
 #include "server/http/ddb_int.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define TOKEN_SLOTS 1024
 #define TOKEN_MAX_LEN 36
-#define TOKEN_TTL_MS (10 * 60 * 1000)
 #define CANCELLED "Transaction cancelled, please refer cancellation reasons for specific reasons"
 #define ONE_ITEM "Transaction request cannot include multiple operations on one item"
-
-/* ---- ClientRequestToken ------------------------------------------------------------------- */
-
-static struct {
-    pthread_mutex_t mu;
-    size_t next; /* ring: the oldest slot is overwritten when full */
-    struct token {
-        char text[TOKEN_MAX_LEN + 1];
-        uint64_t request; /* hash of the whole request */
-        uint64_t at_ms;
-    } slots[TOKEN_SLOTS];
-} tokens = {PTHREAD_MUTEX_INITIALIZER, 0, {{"", 0, 0}}};
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* 1: the same request succeeded under this token recently; -1: another request did; 0: new. */
-static int token_seen(const char *text, uint64_t request)
-{
-    uint64_t now = now_ms();
-    int seen = 0;
-
-    pthread_mutex_lock(&tokens.mu);
-    for (size_t i = 0; i < TOKEN_SLOTS && !seen; i++) {
-        const struct token *t = &tokens.slots[i];
-
-        if (t->text[0] && now - t->at_ms < TOKEN_TTL_MS && strcmp(t->text, text) == 0)
-            seen = t->request == request ? 1 : -1;
-    }
-    pthread_mutex_unlock(&tokens.mu);
-    return seen;
-}
-
-static void token_remember(const char *text, uint64_t request)
-{
-    struct token *t;
-
-    pthread_mutex_lock(&tokens.mu);
-    t = &tokens.slots[tokens.next];
-    tokens.next = (tokens.next + 1) % TOKEN_SLOTS;
-    snprintf(t->text, sizeof t->text, "%s", text);
-    t->request = request;
-    t->at_ms = now_ms();
-    pthread_mutex_unlock(&tokens.mu);
-}
 
 /* ---- shared ------------------------------------------------------------------------------- */
 
@@ -163,7 +109,9 @@ struct transact_write {
     size_t *n_idx;
     size_t n;
     enum ddb_capacity capacity;
+    bool metrics;      /* ReturnItemCollectionMetrics SIZE */
     const char *token; /* NULL: none */
+    size_t token_len;
     uint64_t request;
 };
 
@@ -237,6 +185,7 @@ static int client_token(struct ddb *d, struct transact_write *tw)
     if (!body)
         return ddb_nomem(d);
     tw->token = json_string_value(j);
+    tw->token_len = json_string_length(j);
     tw->request = cr_hash64(body, strlen(body));
     free(body);
     return 0;
@@ -258,6 +207,8 @@ int ddb_op_transact_write_items(struct ddb *d, json_t **out)
         rc = client_token(d, tw);
     if (rc == 0)
         rc = ddb_capacity_mode(d, d->in, &tw->capacity);
+    if (rc == 0)
+        rc = ddb_metrics_mode(d, d->in, &tw->metrics);
     if (rc < 0)
         return rc;
     tw->n = json_array_size(items);
@@ -273,6 +224,8 @@ int ddb_op_transact_write_items(struct ddb *d, json_t **out)
         struct mutation *m = &tw->muts[i];
 
         rc = write_action(d, el, m, &tw->defs[i]);
+        if (rc == 0 && m->type == MUT_PUT)
+            rc = ddb_check_index_types(d, &tw->defs[i], &m->item);
         if (rc == 0 && m->type != MUT_CHECK)
             rc = ddb_capacity_prepare(d, tw->capacity, &tw->defs[i], m, &tw->idx[i], &tw->n_idx[i]);
         if (rc < 0)
@@ -282,22 +235,8 @@ int ddb_op_transact_write_items(struct ddb *d, json_t **out)
         if (rc < 0)
             return rc;
     }
-    if (tw->token) {
-        rc = token_seen(tw->token, tw->request);
-        if (rc < 0) {
-            d->error_type = "IdempotentParameterMismatchException";
-            return ddb_fail(d, CR_EINVAL,
-                            "DynamoDB rejected the request because you retried a request with a "
-                            "different payload but with an idempotent token that was already "
-                            "used.");
-        }
-        if (rc > 0) {
-            *out = json_object();
-            return *out ? 0 : ddb_nomem(d);
-        }
-    }
     d->own_results = true;
-    return ddb_propose(d, tw->muts, tw->n);
+    return ddb_propose_token(d, tw->muts, tw->n, tw->token, tw->token_len, tw->request);
 }
 
 /* TransactionCanceledException: one reason per action, in order. */
@@ -321,7 +260,12 @@ static int cancelled(struct ddb *d, const struct transact_write *tw)
         reason = json_pack("{s:s}", "Code", code);
         if (reason && r->code == CR_ECONDITION)
             json_object_set_new(reason, "Message", json_string("The conditional request failed"));
-        else if (reason && strcmp(code, "ValidationError") == 0)
+        else if (reason && strcmp(code, "ValidationError") == 0 && r->mismatch.index) {
+            char text[CR_ERRMSG_MAX];
+
+            ddb_mismatch_text(&r->mismatch, text, sizeof text);
+            json_object_set_new(reason, "Message", json_string(text));
+        } else if (reason && strcmp(code, "ValidationError") == 0)
             json_object_set_new(reason, "Message",
                                 json_string(r->message ? r->message : cr_strerror(r->code)));
         if (reason && r->code == CR_ECONDITION && r->has_old && tw->muts[i].return_old_on_fail)
@@ -337,6 +281,21 @@ static int cancelled(struct ddb *d, const struct transact_write *tw)
     return ddb_fail(d, CR_ECONDITION, CANCELLED " [%s]", codes);
 }
 
+/* A replay of an applied request: success, as the first answer, without its writes. DynamoDB
+ * then reports the read capacity of checking the items: per table, two units per action (one
+ * transactional read of up to 4 KB; the items' sizes are not weighed). */
+static int replayed(struct ddb *d, const struct transact_write *tw, json_t **out)
+{
+    struct usage u = {{NULL}, {0}, 0};
+
+    *out = json_object();
+    if (!*out)
+        return ddb_nomem(d);
+    for (size_t i = 0; i < tw->n; i++)
+        usage_add(&u, tw->defs[i].name, 2.0);
+    return usage_json(&u, tw->capacity, *out) < 0 ? ddb_nomem(d) : 0;
+}
+
 int ddb_done_transact_write_items(struct ddb *d, json_t **out)
 {
     const struct transact_write *tw = d->op_data;
@@ -349,6 +308,14 @@ int ddb_done_transact_write_items(struct ddb *d, json_t **out)
         return ddb_fail(d, CR_EINTERNAL, "the log returned %zu results", d->w.n);
     if (!tables || !units)
         return ddb_nomem(d);
+    if (d->w.n && d->w.results[0].token == TOKEN_MISMATCH) {
+        d->error_type = "IdempotentParameterMismatchException";
+        return ddb_fail(d, CR_EINVAL,
+                        "DynamoDB rejected the request because you retried a request with a "
+                        "different payload but with an idempotent token that was already used.");
+    }
+    if (d->w.n && d->w.results[0].token == TOKEN_REPLAY)
+        return replayed(d, tw, out);
     for (size_t i = 0; i < d->w.n; i++) {
         size_t k;
 
@@ -363,11 +330,15 @@ int ddb_done_transact_write_items(struct ddb *d, json_t **out)
                           &d->r->arena) < 0)
             return ddb_nomem(d);
     }
-    if (tw->token)
-        token_remember(tw->token, tw->request);
     *out = json_object();
     if (!*out)
         return ddb_nomem(d);
+    if (tw->metrics) {
+        int rc = ddb_collection_metrics_map(d, tw->muts, tw->n, *out);
+
+        if (rc < 0)
+            return rc == CR_ENOMEM ? ddb_nomem(d) : rc;
+    }
     if (tw->capacity == DDB_CAP_NONE)
         return 0;
     list = json_array();

@@ -1,9 +1,9 @@
 /*
  * DynamoDB writes: PutItem, UpdateItem, DeleteItem (with ConditionExpression, UpdateExpression,
  * the legacy Expected and AttributeUpdates, ReturnValues, ReturnValuesOnConditionCheckFailure,
- * ReturnConsumedCapacity) and BatchWriteItem. Expressions are parsed here to validate them, then
- * travel as text in the log entry and are evaluated by apply() against the current item
- * (server/ddb_hook.h): this file must never read an item to decide a write itself.
+ * ReturnConsumedCapacity, ReturnItemCollectionMetrics) and BatchWriteItem. Expressions are parsed
+ * here to validate them, then travel as text in the log entry and are evaluated by apply() against
+ * the current item (server/ddb_hook.h): this file must never read an item to decide a write itself.
  */
 #include "common/error.h"
 #include "server/ddb_hook.h"
@@ -33,6 +33,142 @@ int ddb_capacity_mode(struct ddb *d, const json_t *obj, enum ddb_capacity *out)
     else if (strcmp(v, "NONE") != 0)
         return ddb_constraint(d, v, "returnConsumedCapacity",
                               "Member must satisfy enum value set: [INDEXES, TOTAL, NONE]");
+    return 0;
+}
+
+int ddb_metrics_mode(struct ddb *d, const json_t *obj, bool *size)
+{
+    json_t *j;
+    const char *v;
+    int rc = ddb_member(d, obj, "ReturnItemCollectionMetrics", JSON_STRING, &j);
+
+    *size = false;
+    if (rc < 0 || !j)
+        return rc;
+    v = json_string_value(j);
+    if (strcmp(v, "SIZE") == 0)
+        *size = true;
+    else if (strcmp(v, "NONE") != 0)
+        return ddb_constraint(d, v, "returnItemCollectionMetrics",
+                              "Member must satisfy enum value set: [SIZE, NONE]");
+    return 0;
+}
+
+/* Adds the value_ddb_size of every item of the partition pk of def (or of its index `index`,
+ * whose items are the projected ones) to *bytes, page by page in a scratch arena. */
+static int partition_bytes(struct ddb *d, const struct table_def *def, const char *index,
+                           const struct value *pk, uint64_t *bytes)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info;
+    struct ops_query q;
+    struct kv_page page;
+    struct cr_arena pages;
+    struct cr_buf cursor;
+    int rc;
+
+    memset(&q, 0, sizeof q);
+    q.table = def->name;
+    q.table_len = strlen(def->name);
+    q.index = index;
+    q.index_len = index ? strlen(index) : 0;
+    q.pk = *pk;
+    q.op = SK_ANY;
+    ddb_read_opts(true, &ro);
+    cr_arena_init(&pages, 0);
+    cr_buf_init(&cursor);
+    do {
+        rc = ops_query(d->r->oc, &ro, &q, &pages, &page, &info, &d->scratch);
+        for (size_t i = 0; rc == 0 && i < page.n; i++)
+            *bytes += value_ddb_size(&page.items[i]);
+        cr_buf_reset(&cursor);
+        if (rc == 0 && page.next_len)
+            rc = cr_buf_append(&cursor, page.next, page.next_len);
+        q.cursor = cursor.data;
+        q.cursor_len = cursor.len;
+        cr_arena_reset(&pages);
+    } while (rc == 0 && q.cursor_len);
+    cr_buf_free(&cursor);
+    cr_arena_free(&pages);
+    return rc;
+}
+
+int ddb_collection_metrics(struct ddb *d, const struct table_def *def, const struct value *item,
+                           json_t **out)
+{
+    const struct value *pk = value_map_get(item, def->pk_name, strlen(def->pk_name));
+    struct index_def *idx;
+    struct table_stats *stats;
+    uint64_t bytes = 0;
+    size_t n, lsis = 0;
+    double gb;
+    int rc;
+
+    *out = NULL;
+    if (def->n_indexes == 0 || !pk)
+        return 0;
+    rc = ops_describe_indexes(d->r->oc, def, &d->r->arena, &idx, &stats, &n, &d->scratch);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (idx[i].kind != INDEX_LSI)
+            continue;
+        lsis++;
+        rc = partition_bytes(d, def, idx[i].key.name, pk, &bytes);
+    }
+    if (rc == 0 && lsis)
+        rc = partition_bytes(d, def, NULL, pk, &bytes);
+    ops_conn_release(d->r->oc); /* a done handler's snapshot: the loop's next request needs a
+                                   fresh one */
+    if (rc < 0 || !lsis)
+        return rc;
+    /* DynamoDB gives the collection's size as a range of whole gigabytes. */
+    gb = (double)(bytes >> 30);
+    *out = json_pack("{s:{s:o},s:[f,f]}", "ItemCollectionKey", def->pk_name, ddb_av_from_value(pk),
+                     "SizeEstimateRangeGB", gb, gb + 1.0);
+    return *out ? 0 : CR_ENOMEM;
+}
+
+int ddb_collection_metrics_map(struct ddb *d, const struct mutation *muts, size_t n, json_t *out)
+{
+    json_t *map = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct value *key = muts[i].type == MUT_PUT ? &muts[i].item : &muts[i].key;
+        const struct table_def *def = &muts[i].table;
+        json_t *one, *list;
+        size_t k;
+        int rc;
+
+        if (muts[i].type == MUT_CHECK)
+            continue;
+        /* One entry per collection: the first write to it. */
+        for (k = 0; k < i; k++) {
+            const struct value *other = muts[k].type == MUT_PUT ? &muts[k].item : &muts[k].key;
+
+            if (muts[k].type != MUT_CHECK && strcmp(muts[k].table.name, def->name) == 0 &&
+                value_equal(value_map_get(other, def->pk_name, strlen(def->pk_name)),
+                            value_map_get(key, def->pk_name, strlen(def->pk_name))))
+                break;
+        }
+        if (k < i)
+            continue;
+        rc = ddb_collection_metrics(d, def, key, &one);
+        if (rc < 0)
+            return rc;
+        if (!one)
+            continue;
+        if (!map && (!(map = json_object()) ||
+                     json_object_set_new(out, "ItemCollectionMetrics", map) < 0)) {
+            json_decref(one);
+            return CR_ENOMEM;
+        }
+        list = json_object_get(map, def->name);
+        if (!list && json_object_set_new(map, def->name, list = json_array()) < 0) {
+            json_decref(one);
+            return CR_ENOMEM;
+        }
+        if (json_array_append_new(list, one) < 0)
+            return CR_ENOMEM;
+    }
     return 0;
 }
 
@@ -415,6 +551,7 @@ struct item_write {
     struct ddb_hook hook;
     enum return_values rv;
     enum ddb_capacity capacity;
+    bool metrics;          /* ReturnItemCollectionMetrics SIZE */
     struct index_def *idx; /* the table's indexes, when capacity is asked for */
     size_t n_idx;
 };
@@ -436,9 +573,11 @@ static int item_write(struct ddb *d, enum mut_type type)
     rc = ddb_table_name(d, d->in, "TableName", "tableName", &name);
     if (rc == 0)
         rc = ddb_load_table(d, name, false, &d->def, NULL);
-    if (rc == 0 && type == MUT_PUT)
+    if (rc == 0 && type == MUT_PUT) {
         rc = ddb_key_or_item(d, d->in, "Item", "item", &d->def, true, &m->item);
-    else if (rc == 0)
+        if (rc == 0)
+            rc = ddb_check_index_types(d, &d->def, &m->item);
+    } else if (rc == 0)
         rc = ddb_key_or_item(d, d->in, "Key", "key", &d->def, false, &m->key);
     if (rc == 0)
         rc = return_values(d, type, &iw->rv);
@@ -447,6 +586,8 @@ static int item_write(struct ddb *d, enum mut_type type)
                              &m->return_old_on_fail);
     if (rc == 0)
         rc = ddb_capacity_mode(d, d->in, &iw->capacity);
+    if (rc == 0)
+        rc = ddb_metrics_mode(d, d->in, &iw->metrics);
     if (rc == 0)
         rc = conditions(d, m, &iw->hook);
     if (rc < 0)
@@ -489,6 +630,8 @@ static int item_error(struct ddb *d, const struct item_write *iw, const struct m
         return ddb_fail(d, res->code, "Item size to update has exceeded the maximum allowed size");
     if (res->code == CR_ENOTABLE)
         return ddb_fail(d, res->code, "Requested resource not found");
+    if (res->code == CR_ETYPE && res->mismatch.index)
+        return ddb_mismatch_fail(d, &res->mismatch);
     if (res->message)
         return ddb_fail(d, res->code, "%s", res->message);
     return res->code;
@@ -528,14 +671,23 @@ int ddb_done_item_write(struct ddb *d, json_t **out)
 {
     const struct item_write *iw = d->op_data;
     const struct mutation_result *res = &d->w.results[0];
-    json_t *attrs = NULL, *cap = NULL;
+    json_t *attrs = NULL, *cap = NULL, *metrics = NULL;
+    int rc;
 
     if (d->w.n != 1)
         return ddb_fail(d, CR_EINTERNAL, "the log returned %zu results", d->w.n);
     if (res->code)
         return item_error(d, iw, res);
-    if (attributes(iw, res, &d->r->arena, &attrs) < 0)
+    if (iw->metrics) {
+        rc = ddb_collection_metrics(
+            d, &d->def, iw->mut.type == MUT_PUT ? &iw->mut.item : &iw->mut.key, &metrics);
+        if (rc < 0)
+            return rc;
+    }
+    if (attributes(iw, res, &d->r->arena, &attrs) < 0) {
+        json_decref(metrics);
         return ddb_nomem(d);
+    }
     if (iw->capacity != DDB_CAP_NONE) {
         struct ddb_units *u = cr_arena_calloc(&d->r->arena, sizeof *u);
 
@@ -548,9 +700,12 @@ int ddb_done_item_write(struct ddb *d, json_t **out)
         json_object_set_new(*out, "Attributes", attrs);
     if (*out && cap)
         json_object_set_new(*out, "ConsumedCapacity", cap);
+    if (*out && metrics)
+        json_object_set_new(*out, "ItemCollectionMetrics", metrics);
     if (!*out) {
         json_decref(attrs);
         json_decref(cap);
+        json_decref(metrics);
     }
     return *out ? 0 : ddb_nomem(d);
 }
@@ -605,21 +760,40 @@ static int batch_entry(struct ddb *d, const char *table, json_t *req, struct mut
     if (put) {
         m->type = MUT_PUT;
         m->key.type = VT_NULL;
-        return ddb_key_or_item(d, put, "Item", "item", &d->def, true, &m->item);
+        rc = ddb_key_or_item(d, put, "Item", "item", &d->def, true, &m->item);
+        return rc < 0 ? rc : ddb_check_index_types(d, &d->def, &m->item);
     }
     m->type = MUT_DELETE;
     m->item.type = VT_NULL;
     return ddb_key_or_item(d, del, "Key", "key", &d->def, false, &m->key);
 }
 
+/* One BatchWriteItem from its handler to its done handler. */
+struct batch_write {
+    struct mutation *muts;
+    size_t n;
+    enum ddb_capacity capacity;
+    bool metrics;
+    struct index_def **idx; /* each write's table's indexes, when capacity is asked for */
+    size_t *n_idx;
+};
+
 int ddb_op_batch_write_item(struct ddb *d, json_t **out)
 {
+    struct batch_write *bw = cr_arena_calloc(&d->r->arena, sizeof *bw);
     struct mutation *muts;
     json_t *items, *list, *req;
     const char *table;
     size_t n = 0, i;
     int rc = ddb_request_items(d, &items);
 
+    if (!bw)
+        return ddb_nomem(d);
+    d->op_data = bw;
+    if (rc == 0)
+        rc = ddb_capacity_mode(d, d->in, &bw->capacity);
+    if (rc == 0)
+        rc = ddb_metrics_mode(d, d->in, &bw->metrics);
     if (rc < 0)
         return rc;
     json_object_foreach(items, table, list)
@@ -636,7 +810,9 @@ int ddb_op_batch_write_item(struct ddb *d, json_t **out)
     if (n > MAX_BATCH_WRITE)
         return ddb_fail(d, CR_ETOOMANY, "Too many items requested for the BatchWriteItem call");
     muts = cr_arena_alloc(&d->r->arena, n * sizeof *muts);
-    if (!muts)
+    bw->idx = cr_arena_calloc(&d->r->arena, n * sizeof *bw->idx);
+    bw->n_idx = cr_arena_calloc(&d->r->arena, n * sizeof *bw->n_idx);
+    if (!muts || !bw->idx || !bw->n_idx)
         return ddb_nomem(d);
     n = 0;
     json_object_foreach(items, table, list)
@@ -653,6 +829,9 @@ int ddb_op_batch_write_item(struct ddb *d, json_t **out)
         json_array_foreach(list, i, req)
         {
             rc = batch_entry(d, table, req, &muts[n]);
+            if (rc == 0)
+                rc = ddb_capacity_prepare(d, bw->capacity, &d->def, &muts[n], &bw->idx[n],
+                                          &bw->n_idx[n]);
             if (rc < 0)
                 return rc;
             for (size_t k = first; k < n; k++) {
@@ -665,11 +844,50 @@ int ddb_op_batch_write_item(struct ddb *d, json_t **out)
             n++;
         }
     }
+    bw->muts = muts;
+    bw->n = n;
     return ddb_propose(d, muts, n);
 }
 
 int ddb_done_batch_write_item(struct ddb *d, json_t **out)
 {
+    const struct batch_write *bw = d->op_data;
+    const char **tables = cr_arena_calloc(&d->r->arena, bw->n * sizeof *tables);
+    struct ddb_units *units = cr_arena_calloc(&d->r->arena, bw->n * sizeof *units);
+    json_t *list;
+    size_t n = 0;
+    int rc;
+
+    if (d->w.n != bw->n)
+        return ddb_fail(d, CR_EINTERNAL, "the log returned %zu results", d->w.n);
     *out = json_pack("{s:{}}", "UnprocessedItems");
-    return *out ? 0 : ddb_nomem(d);
+    if (!*out || !tables || !units)
+        return ddb_nomem(d);
+    if (bw->metrics) {
+        rc = ddb_collection_metrics_map(d, bw->muts, bw->n, *out);
+        if (rc < 0)
+            return rc == CR_ENOMEM ? ddb_nomem(d) : rc;
+    }
+    if (bw->capacity == DDB_CAP_NONE)
+        return 0;
+    /* Each write costs what it would alone (PutItem, DeleteItem), summed per table. */
+    for (size_t i = 0; i < bw->n; i++) {
+        const struct table_def *def = &bw->muts[i].table;
+        size_t k;
+
+        for (k = 0; k < n && strcmp(tables[k], def->name); k++)
+            ;
+        n += k == n;
+        tables[k] = def->name;
+        if (ddb_units_add(&units[k], &d->w.results[i], def, bw->idx[i], bw->n_idx[i], 1,
+                          &d->r->arena) < 0)
+            return ddb_nomem(d);
+    }
+    list = json_array();
+    if (!list || json_object_set_new(*out, "ConsumedCapacity", list) < 0)
+        return ddb_nomem(d);
+    for (size_t k = 0; k < n; k++)
+        if (json_array_append_new(list, ddb_units_json(tables[k], &units[k], bw->capacity)) < 0)
+            return ddb_nomem(d);
+    return 0;
 }

@@ -303,6 +303,7 @@ int ddb_load_table(struct ddb *d, const char *name, bool describe, struct table_
 
 /* ---- keys and items ------------------------------------------------------------------------ */
 
+/* DynamoDB's type name of a value of type t (timestamps and references read as strings). */
 static const char *type_code(enum value_type t)
 {
     switch (t) {
@@ -335,6 +336,37 @@ static const char *type_code(enum value_type t)
 const char *ddb_key_code(enum key_type t)
 {
     return t == KEY_S ? "S" : t == KEY_N ? "N" : "B";
+}
+
+void ddb_mismatch_text(const struct index_mismatch *m, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             INVALID "Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s",
+             m->attr, ddb_key_code(m->expected), type_code(m->actual), m->index);
+}
+
+int ddb_mismatch_fail(struct ddb *d, const struct index_mismatch *m)
+{
+    char text[CR_ERRMSG_MAX];
+
+    ddb_mismatch_text(m, text, sizeof text);
+    return ddb_fail(d, CR_ETYPE, "%s", text);
+}
+
+int ddb_check_index_types(struct ddb *d, const struct table_def *def, const struct value *item)
+{
+    struct index_mismatch m;
+    struct index_def *idx;
+    struct table_stats *stats;
+    size_t n;
+    int rc;
+
+    if (def->n_indexes == 0)
+        return 0;
+    rc = ops_describe_indexes(d->r->oc, def, &d->r->arena, &idx, &stats, &n, &d->scratch);
+    if (rc < 0)
+        return rc;
+    return index_check_types(idx, n, item, &m) == CR_ETYPE ? ddb_mismatch_fail(d, &m) : 0;
 }
 
 bool ddb_type_matches(enum key_type t, enum value_type v)
@@ -548,12 +580,18 @@ static void write_done(struct ops_write *w);
 
 int ddb_propose(struct ddb *d, const struct mutation *muts, size_t n)
 {
+    return ddb_propose_token(d, muts, n, NULL, 0, 0);
+}
+
+int ddb_propose_token(struct ddb *d, const struct mutation *muts, size_t n, const char *token,
+                      size_t token_len, uint64_t request_hash)
+{
     int rc;
 
     d->w.arena = &d->r->arena;
     d->w.done = write_done;
     d->w.data = d;
-    rc = ops_write(d->r->oc, muts, n, &d->w, &d->scratch);
+    rc = ops_write_token(d->r->oc, muts, n, token, token_len, request_hash, &d->w, &d->scratch);
     return rc < 0 ? rc : PENDING;
 }
 
@@ -606,6 +644,8 @@ static int result_error(struct ddb *d)
             continue;
         if (code == CR_ETABLEEXISTS)
             return ddb_fail(d, code, "Table already exists: %s", d->w.results[i].table.name);
+        if (code == CR_ETYPE && d->w.results[i].mismatch.index)
+            return ddb_mismatch_fail(d, &d->w.results[i].mismatch);
         return code;
     }
     return d->w.n ? 0 : ddb_fail(d, CR_EINTERNAL, "the log returned no result");

@@ -479,6 +479,8 @@ static void test_log_entry_indexes(void **state)
     assert_index_equal(&b.muts[1].indexes[0], &idx[0]);
     assert_int_equal(b.muts[1].n_drop, 1);
     assert_string_equal(b.muts[1].drop[0], "old-index");
+    assert_null(b.token);
+    assert_int_equal(b.token_len, 0);
 }
 
 /* A key map {id: s}. */
@@ -492,6 +494,30 @@ static struct value key_of(const char *s)
     *v = str(s);
     *f = (struct value_field){"id", 2, v};
     return (struct value){.type = VT_MAP, .u.map = {f, 1}};
+}
+
+/* An entry's idempotency token and request hash travel with it; none decodes as NULL. */
+static void test_log_entry_token(void **state)
+{
+    struct wire_token tok = {"tok-1", 5, 0xfeedface12345678ull};
+    struct mutation m;
+    struct log_batch b;
+    struct errmsg e;
+    uint8_t *bytes;
+    size_t len;
+
+    (void)state;
+    memset(&m, 0, sizeof m);
+    m.type = MUT_DELETE;
+    strcpy(m.table.name, "things");
+    m.key = key_of("a");
+    assert_int_equal(wire_log_entry_encode_token(9, &tok, &m, 1, &arena, &bytes, &len), 0);
+    assert_int_equal(wire_log_entry_decode(bytes, len, &arena, &b, &e), 0);
+    assert_int_equal(b.time_ms, 9);
+    assert_int_equal(b.token_len, 5);
+    assert_memory_equal(b.token, "tok-1", 5);
+    assert_int_equal(b.request_hash, 0xfeedface12345678ull);
+    assert_int_equal(b.n, 1);
 }
 
 /* Expressions travel as text with their placeholders and come back parsed into hooks that
@@ -582,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_log_entry),
         cmocka_unit_test(test_log_entry_expressions),
         cmocka_unit_test(test_log_entry_indexes),
+        cmocka_unit_test(test_log_entry_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

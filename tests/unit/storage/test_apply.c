@@ -1,5 +1,5 @@
 /* apply(): conditions, all-or-nothing batches, group commit, return_old, batch limits, a full
- * map, determinism, and mutation hooks (check, update, check-only). */
+ * map, determinism, mutation hooks (check, update, check-only), and idempotency tokens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "engine_fixture.h"
+#include "storage/storage_int.h"
 
 static struct table_def setup(struct fx *f)
 {
@@ -579,6 +580,130 @@ static void every_failing_condition_reported(void **state)
     fx_close(&f);
 }
 
+/* Applies m[0..n) as one entry at the next index with a token, its hash and its time. */
+static int apply_token(struct fx *f, struct mutation *m, size_t n, struct mutation_result *r,
+                       const char *token, uint64_t hash, int64_t time_ms)
+{
+    struct log_batch b = {.index = f->index + 1,
+                          .time_ms = time_ms,
+                          .muts = m,
+                          .n = n,
+                          .token = token,
+                          .token_len = strlen(token),
+                          .request_hash = hash};
+    int rc = storage_apply(f->s, &b, 1, &r, &f->a);
+
+    if (rc == 0)
+        f->index++;
+    return rc;
+}
+
+/* Token records in the meta database (the expiry order, "tok@"), counted. */
+static size_t tokens_kept(struct fx *f)
+{
+    struct storage_txn *t = fx_read(f);
+    struct env_cursor *c;
+    struct env_val k = {(const uint8_t *)"tok@", 4}, v;
+    size_t n = 0;
+    int rc;
+
+    assert_int_equal(env_cursor_open(t, ENV_META, &c), 0);
+    for (rc = env_cursor_get(c, ENV_SEEK, &k, &v); rc == 0 && k.n > 4 && !memcmp(k.p, "tok@", 4);
+         rc = env_cursor_get(c, ENV_NEXT, &k, &v))
+        n++;
+    env_cursor_close(c);
+    storage_read_end(t);
+    return n;
+}
+
+static void idempotency_tokens(void **state)
+{
+    struct fx f;
+    struct table_def d = setup(&f);
+    struct mutation m[2];
+    struct mutation_result r[2];
+    const int64_t t0 = 1700000000000;
+
+    (void)state;
+    /* The first use applies and records the token. */
+    m[0] = fx_put_mut("tbl", item(&f, "a", 1));
+    assert_int_equal(apply_token(&f, m, 1, r, "t1", 11, t0), 0);
+    assert_int_equal(r[0].code, 0);
+    assert_int_equal(r[0].token, TOKEN_NONE);
+    /* The same request within the window: success, nothing applied. */
+    m[0] = fx_put_mut("tbl", item(&f, "a", 2));
+    assert_int_equal(apply_token(&f, m, 1, r, "t1", 11, t0 + 1000), 0);
+    assert_int_equal(r[0].code, 0);
+    assert_int_equal(r[0].token, TOKEN_REPLAY);
+    assert_int_equal(read_v(&f, &d, "a"), 1);
+    /* Another request under the token: refused, nothing applied; also after a reopen. */
+    fx_reopen(&f);
+    assert_int_equal(apply_token(&f, m, 1, r, "t1", 12, t0 + 2000), 0);
+    assert_int_equal(r[0].code, CR_EINVAL);
+    assert_int_equal(r[0].token, TOKEN_MISMATCH);
+    assert_int_equal(apply_token(&f, m, 1, r, "t1", 11, t0 + CR_TOKEN_WINDOW_MS - 1), 0);
+    assert_int_equal(r[0].token, TOKEN_REPLAY);
+    assert_int_equal(read_v(&f, &d, "a"), 1);
+    /* The window is counted from the recording entry's time, not the applier's clock. */
+    assert_int_equal(apply_token(&f, m, 1, r, "t1", 12, t0 + CR_TOKEN_WINDOW_MS), 0);
+    assert_int_equal(r[0].code, 0);
+    assert_int_equal(r[0].token, TOKEN_NONE);
+    assert_int_equal(read_v(&f, &d, "a"), 2);
+    assert_int_equal(tokens_kept(&f), 1);
+
+    /* A failed entry records nothing; an entry of several mutations records its token. */
+    m[0] = fx_put_mut("tbl", item(&f, "b", 1));
+    m[0].cond.type = COND_EXISTS;
+    assert_int_equal(apply_token(&f, m, 1, r, "t2", 21, t0 + CR_TOKEN_WINDOW_MS), 0);
+    assert_int_equal(r[0].code, CR_ECONDITION);
+    m[0] = fx_put_mut("tbl", item(&f, "b", 3));
+    m[1] = fx_put_mut("tbl", item(&f, "c", 3));
+    assert_int_equal(apply_token(&f, m, 2, r, "t2", 22, t0 + CR_TOKEN_WINDOW_MS), 0);
+    assert_int_equal(r[0].code, 0);
+    assert_int_equal(r[1].code, 0);
+    m[0] = fx_put_mut("tbl", item(&f, "b", 4));
+    assert_int_equal(apply_token(&f, m, 2, r, "t2", 22, t0 + CR_TOKEN_WINDOW_MS + 5), 0);
+    assert_int_equal(r[0].token, TOKEN_REPLAY);
+    assert_int_equal(r[1].token, TOKEN_REPLAY);
+    assert_int_equal(read_v(&f, &d, "b"), 3);
+    assert_int_equal(tokens_kept(&f), 2);
+
+    /* Out-of-bounds tokens are refused. */
+    assert_int_equal(apply_token(&f, m, 1, r, "", 1, t0), 0);
+    assert_int_equal(r[0].code, CR_EINVAL);
+    fx_close(&f);
+}
+
+static void expired_tokens_pruned(void **state)
+{
+    struct fx f;
+    struct mutation m;
+    struct mutation_result r;
+    const int64_t t0 = 1700000000000;
+    char token[16];
+
+    (void)state;
+    setup(&f);
+    for (int i = 0; i < 20; i++) {
+        snprintf(token, sizeof token, "p%d", i);
+        m = fx_put_mut("tbl", item(&f, "a", i));
+        assert_int_equal(apply_token(&f, &m, 1, &r, token, 1, t0 + i), 0);
+        assert_int_equal(r.code, 0);
+    }
+    assert_int_equal(tokens_kept(&f), 20);
+    /* Each recording entry forgets at most CR_TOKEN_PRUNE expired tokens, oldest first. */
+    m = fx_put_mut("tbl", item(&f, "a", 100));
+    assert_int_equal(apply_token(&f, &m, 1, &r, "late1", 1, t0 + CR_TOKEN_WINDOW_MS + 100), 0);
+    assert_int_equal(tokens_kept(&f), 20 + 1 - CR_TOKEN_PRUNE);
+    /* A forgotten token is new again; a kept one (p19, not yet expired at this time) is not. */
+    m = fx_put_mut("tbl", item(&f, "a", 101));
+    assert_int_equal(apply_token(&f, &m, 1, &r, "p0", 2, t0 + CR_TOKEN_WINDOW_MS + 18), 0);
+    assert_int_equal(r.token, TOKEN_NONE);
+    assert_int_equal(apply_token(&f, &m, 1, &r, "p19", 2, t0 + CR_TOKEN_WINDOW_MS + 18), 0);
+    assert_int_equal(r.token, TOKEN_MISMATCH);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +718,8 @@ int main(void)
         cmocka_unit_test(hook_check),
         cmocka_unit_test(hook_update),
         cmocka_unit_test(hook_atomic_batch),
+        cmocka_unit_test(idempotency_tokens),
+        cmocka_unit_test(expired_tokens_pruned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

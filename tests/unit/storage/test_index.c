@@ -557,12 +557,71 @@ static void validation(void **state)
     fx_close(&f);
 }
 
+/* A put or update whose new item has an index key attribute of the wrong type fails with
+ * CR_ETYPE naming the index, the attribute and both types, and writes nothing (all of its
+ * batch); a missing attribute is fine (sparse). */
+static void index_key_types_refused(void **state)
+{
+    struct fx f;
+    struct table_def d;
+    struct index_def *idx;
+    struct mutation m[2];
+    struct mutation_result r[2];
+    struct value bad, good;
+    struct storage_txn *t;
+    struct table_stats st;
+    size_t n;
+
+    (void)state;
+    fx_open(&f);
+    d = create_indexed(&f);
+    good = fx_map(&f, 4, "id", fx_str("a"), "n", value_int(1), "g", fx_str("p"), "s", value_int(2));
+    bad = fx_map(&f, 4, "id", fx_str("b"), "n", value_int(1), "g", fx_str("p"), "s", fx_str("two"));
+    m[0] = fx_put_mut("tab", good);
+    m[1] = fx_put_mut("tab", bad);
+    assert_int_equal(fx_apply(&f, m, 2, r), 0);
+    assert_int_equal(r[0].code, CR_EABORTED);
+    assert_int_equal(r[1].code, CR_ETYPE);
+    assert_string_equal(r[1].mismatch.index, "byG");
+    assert_string_equal(r[1].mismatch.attr, "s");
+    assert_int_equal(r[1].mismatch.expected, KEY_N);
+    assert_int_equal(r[1].mismatch.actual, VT_STRING);
+    /* The LSI's sort key, alone. */
+    m[0] = fx_put_mut(
+        "tab", fx_map(&f, 3, "id", fx_str("c"), "n", value_int(1), "l", value_bytes("x", 1)));
+    assert_int_equal(fx_apply(&f, m, 1, r), 0);
+    assert_int_equal(r[0].code, CR_ETYPE);
+    assert_string_equal(r[0].mismatch.index, "byL");
+    assert_int_equal(r[0].mismatch.actual, VT_BYTES);
+    /* An update making the attribute wrong fails atomically; without it, the item is sparse. */
+    m[0] = fx_put_mut("tab", fx_map(&f, 2, "id", fx_str("d"), "n", value_int(1)));
+    assert_int_equal(fx_apply(&f, m, 1, r), 0);
+    assert_int_equal(r[0].code, 0);
+    m[0] = fx_del_mut("tab", fx_map(&f, 2, "id", fx_str("d"), "n", value_int(1)));
+    m[0].type = MUT_UPDATE;
+    m[0].hook.update = become;
+    bad = fx_map(&f, 3, "id", fx_str("d"), "n", value_int(1), "g", value_int(5));
+    m[0].hook.ctx = &bad;
+    assert_int_equal(fx_apply(&f, m, 1, r), 0);
+    assert_int_equal(r[0].code, CR_ETYPE);
+    assert_string_equal(r[0].mismatch.attr, "g");
+    assert_int_equal(r[0].mismatch.expected, KEY_S);
+    t = fx_read(&f);
+    assert_int_equal(catalog_stats(t, &d, &st), 0);
+    assert_int_equal(st.item_count, 1);
+    storage_read_end(t);
+    n = indexes_of(&f, &d, &idx);
+    for (size_t i = 0; i < n; i++)
+        check_index(&f, &d, &idx[i], 2);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(property),          cmocka_unit_test(query_index),
         cmocka_unit_test(backfill_and_drop), cmocka_unit_test(delete_table_cleans_up),
-        cmocka_unit_test(validation),
+        cmocka_unit_test(validation),        cmocka_unit_test(index_key_types_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
