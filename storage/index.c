@@ -21,8 +21,8 @@
  *
  * Sparse: an item without the index key attributes, or with a value kv_extract_key refuses for
  * them (wrong type, empty, too long), has no entry. Writes of an index key attribute of the wrong
- * type are refused before they get here (index_check_types, called by apply.c); items stored
- * before their index was added may still have one, and are left out of it.
+ * type or empty are refused before they get here (index_check_types, called by apply.c); items
+ * stored before their index was added may still have one, and are left out of it.
  */
 #include "storage/storage_int.h"
 
@@ -105,21 +105,25 @@ static bool type_fits(enum key_type t, enum value_type v)
 int index_check_types(const struct index_def *idx, size_t n, const struct value *item,
                       struct index_mismatch *out)
 {
+    out->index = NULL;
     for (size_t i = 0; i < n; i++) {
         const struct table_def *k = &idx[i].key;
 
+        if (out->index && strcmp(k->name, out->index) >= 0)
+            continue; /* a mismatch in an index earlier by name is already known */
         for (int part = 0; part < (k->has_sk ? 2 : 1); part++) {
             const char *name = part ? k->sk_name : k->pk_name;
             enum key_type want = part ? k->sk_type : k->pk_type;
             const struct value *v = value_map_get(item, name, strlen(name));
+            bool empty = v && type_fits(want, v->type) && want != KEY_N && v->u.s.len == 0;
 
-            if (v && !type_fits(want, v->type)) {
-                *out = (struct index_mismatch){k->name, name, want, v->type};
-                return CR_ETYPE;
+            if (v && (!type_fits(want, v->type) || empty)) {
+                *out = (struct index_mismatch){k->name, name, want, v->type, empty};
+                break;
             }
         }
     }
-    return 0;
+    return out->index ? CR_ETYPE : 0;
 }
 
 /* The entry of item in idx, appended to buf: *key_len 0 when it has none; with val (may be

@@ -348,18 +348,21 @@ enum token_outcome {
     TOKEN_MISMATCH, /* another request was applied under this token: refused, CR_EINVAL */
 };
 
-/* A written item's index key attribute of another type than its index's (CR_ETYPE). */
+/* A written item's index key attribute of another type than its index's, or an empty string or
+ * binary one (CR_ETYPE). */
 struct index_mismatch {
     const char *index; /* NULL: none */
     const char *attr;
     enum key_type expected;
     enum value_type actual;
+    bool empty; /* the type fits, the value is empty: DynamoDB keys are never empty */
 };
 
 /* CR_ETYPE when an index key attribute of item (the new version of a written item) has another
- * type than its index of idx[0..n) says (absent attributes are fine: sparse); *out names the
- * first such index and attribute (borrowed from idx) and the two types. apply() refuses such
- * writes; front ends may check first to answer before proposing. */
+ * type than its index of idx[0..n) says, or is an empty string or binary (absent attributes are
+ * fine: sparse); *out names the index and attribute (borrowed from idx) and the two types: of
+ * several such indexes, the first by name, as DynamoDB reports it. apply() refuses such writes;
+ * front ends may check first to answer before proposing. */
 int index_check_types(const struct index_def *idx, size_t n, const struct value *item,
                       struct index_mismatch *out);
 

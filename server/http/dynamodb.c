@@ -340,6 +340,14 @@ const char *ddb_key_code(enum key_type t)
 
 void ddb_mismatch_text(const struct index_mismatch *m, char *buf, size_t size)
 {
+    if (m->empty) {
+        snprintf(buf, size,
+                 "One or more parameter values are not valid. A value specified for a secondary "
+                 "index key is not supported. The AttributeValue for a key attribute cannot "
+                 "contain an empty %s value. IndexName: %s, IndexKey: %s",
+                 m->expected == KEY_S ? "string" : "binary", m->index, m->attr);
+        return;
+    }
     snprintf(buf, size,
              INVALID "Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s",
              m->attr, ddb_key_code(m->expected), type_code(m->actual), m->index);

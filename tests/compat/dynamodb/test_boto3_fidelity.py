@@ -324,6 +324,21 @@ class TestIndexRules(DynamoTest):
         # Without the attribute the item is written and left out of the index (sparse).
         self.c.put_item(TableName=self.t, Item={"pk": S("p"), "sk": S("5")})
 
+    def test_empty_index_key_refused(self):
+        # DynamoDB's text for an empty string (or binary) index key, from PutItem to transactions
+        empty = ("One or more parameter values are not valid. A value specified for a secondary "
+                 "index key is not supported. The AttributeValue for a key attribute cannot "
+                 "contain an empty string value. IndexName: byg, IndexKey: g")
+        self.assertError("ValidationException", empty, self.c.put_item, TableName=self.t,
+                         Item={"pk": S("e"), "sk": S("1"), "g": S("")})
+        self.assertError("ValidationException", empty, self.c.update_item, TableName=self.t,
+                         Key={"pk": S("e"), "sk": S("2")}, UpdateExpression="SET g = :v",
+                         ExpressionAttributeValues={":v": S("")})
+        self.absent("e", "1")
+        self.absent("e", "2")
+        # an empty non-key string is fine
+        self.c.put_item(TableName=self.t, Item={"pk": S("e"), "sk": S("3"), "x": S("")})
+
     def test_update_wrong_index_key_type(self):
         self.c.put_item(TableName=self.t, Item={"pk": S("u"), "sk": S("1"), "g": S("x")})
         self.assertError("ValidationException", self.mismatch("g", "S", "N", "byg"),

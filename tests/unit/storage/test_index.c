@@ -557,6 +557,43 @@ static void validation(void **state)
     fx_close(&f);
 }
 
+/* index_check_types alone: empty string and binary keys refused, numbers never "empty", and
+ * of several refusing indexes the first by name is reported, whatever the catalog's order. */
+static void index_key_check_rules(void **state)
+{
+    struct fx f;
+    struct index_def idx[3];
+    struct index_mismatch m;
+    struct value v;
+
+    (void)state;
+    fx_open(&f);
+    idx[0] = gsi_def("zeta", "a", KEY_S, NULL, KEY_S, PROJ_ALL);
+    idx[1] = gsi_def("alpha", "b", KEY_B, "n", KEY_N, PROJ_ALL);
+    idx[2] = gsi_def("mid", "a", KEY_S, NULL, KEY_S, PROJ_ALL);
+    v = fx_map(&f, 3, "a", fx_str("x"), "b", value_bytes("y", 1), "n", value_int(0));
+    assert_int_equal(0, index_check_types(idx, 3, &v, &m));
+    assert_null(m.index);
+    v = fx_map(&f, 1, "a", fx_str(""));
+    assert_int_equal(CR_ETYPE, index_check_types(idx, 3, &v, &m));
+    assert_string_equal("mid", m.index);
+    assert_string_equal("a", m.attr);
+    assert_true(m.empty);
+    v = fx_map(&f, 2, "a", value_int(1), "b", value_bytes("", 0));
+    assert_int_equal(CR_ETYPE, index_check_types(idx, 3, &v, &m));
+    assert_string_equal("alpha", m.index);
+    assert_string_equal("b", m.attr);
+    assert_int_equal(KEY_B, m.expected);
+    assert_true(m.empty);
+    v = fx_map(&f, 2, "a", value_int(1), "n", fx_str("1"));
+    assert_int_equal(CR_ETYPE, index_check_types(idx, 3, &v, &m));
+    assert_string_equal("alpha", m.index);
+    assert_string_equal("n", m.attr);
+    assert_false(m.empty);
+    assert_int_equal(VT_STRING, m.actual);
+    fx_close(&f);
+}
+
 /* A put or update whose new item has an index key attribute of the wrong type fails with
  * CR_ETYPE naming the index, the attribute and both types, and writes nothing (all of its
  * batch); a missing attribute is fine (sparse). */
@@ -619,9 +656,13 @@ static void index_key_types_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(property),          cmocka_unit_test(query_index),
-        cmocka_unit_test(backfill_and_drop), cmocka_unit_test(delete_table_cleans_up),
-        cmocka_unit_test(validation),        cmocka_unit_test(index_key_types_refused),
+        cmocka_unit_test(property),
+        cmocka_unit_test(query_index),
+        cmocka_unit_test(backfill_and_drop),
+        cmocka_unit_test(delete_table_cleans_up),
+        cmocka_unit_test(validation),
+        cmocka_unit_test(index_key_types_refused),
+        cmocka_unit_test(index_key_check_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
