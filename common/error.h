@@ -44,7 +44,8 @@
     X(CR_ENOAUTH, -32, "the request carries no credentials")                                       \
     X(CR_EAUTHFORMAT, -33, "the request's credentials are malformed")                              \
     X(CR_EUNKNOWNKEY, -34, "unknown access key")                                                   \
-    X(CR_ESIGNATURE, -35, "the request signature does not match or has expired")
+    X(CR_ESIGNATURE, -35, "the request signature does not match or has expired")                   \
+    X(CR_EBUDGET, -36, "the query exceeded its execution budget")
 
 enum cr_error {
     CR_OK = 0,

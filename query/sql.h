@@ -1,0 +1,143 @@
+/*
+ * The document query language: a subset of Cosmos DB's NoSQL query language (docs/query.md has
+ * the grammar, every function and the semantics). Pure functions over struct value: a lexer and
+ * parser that build a bound query, a printer, an expression evaluator and an in-memory executor
+ * that pulls documents from a caller's source. No storage, no I/O, no clock: the planner (later)
+ * decides which documents the source yields; this module filters, joins, groups, sorts and
+ * projects them.
+ *
+ *   SELECT [DISTINCT] [TOP n] {* | VALUE expr | expr [AS name], ...}
+ *   FROM coll [[AS] alias] [JOIN x IN expr]... [WHERE expr] [GROUP BY expr, ...]
+ *   [ORDER BY expr [ASC | DESC], ...] [OFFSET n LIMIT m]
+ *
+ * Values: documents and results are struct value trees. Numbers are Cosmos's IEEE doubles:
+ * INT, DOUBLE and DECIMAL are all numbers and compare numerically (value_compare); arithmetic
+ * converts its operands to double, and every number the language produces (literals, arithmetic,
+ * functions, SUM, AVG, COUNT) is a VT_INT when it is integral and |x| <= 2^53 and not -0, else a
+ * VT_DOUBLE. "undefined" exists only inside the evaluator (a NULL value pointer); results never
+ * contain it: undefined fields are left out of objects and array constructors, and an undefined
+ * SELECT VALUE gives no row. Types Cosmos lacks (bytes, timestamps, geopoints, refs) are each a
+ * type of their own: equal and ordered only among themselves, sorted by value_compare's ranks.
+ *
+ * Memory: sql_parse builds everything in the caller's arena and borrows the query text. A run
+ * (sql_run_*) owns three arenas of its own, freed by sql_run_close; it borrows the query, the
+ * parameter values and each document the source yields (a document must stay valid until the
+ * source's next call).
+ *
+ * Errors: 0 or a negative CR_E* code, with struct sql_err filled in (code, position, message):
+ *   CR_EINVAL    syntax errors ("expected FROM at 1:10, found 'FORM'"), unknown functions, wrong
+ *                argument counts, unresolved names, misplaced aggregates, a bad TOP/OFFSET/LIMIT
+ *                value, a parameter the query uses but the caller did not supply
+ *   CR_ETOOLONG  query text longer than SQL_MAX_LEN
+ *   CR_ENESTING  an expression tree higher than SQL_MAX_DEPTH, or parentheses and prefix
+ *                operators nested more than 2 * SQL_MAX_DEPTH + 1 deep
+ *   CR_ETOOMANY  more than SQL_MAX_PARAMS parameters or SQL_MAX_JOINS joins
+ *   CR_EBUDGET   a run exceeded its work budget
+ *   CR_ENOMEM    an arena could not allocate
+ *   and whatever the source's next() returns.
+ */
+#ifndef CR_SQL_H
+#define CR_SQL_H
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "storage/value.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SQL_MAX_LEN (256 * 1024) /* bytes of query text */
+#define SQL_MAX_DEPTH 128        /* expression tree height */
+#define SQL_MAX_PARAMS 256       /* distinct @parameters used by a query or supplied to a run */
+#define SQL_MAX_JOINS 10         /* Cosmos DB's limit */
+/* Work units a run may spend unless told otherwise: one per document read, per joined row, per
+ * expression node evaluated, per comparison made by sorting, grouping and DISTINCT, per step of
+ * LIKE and string searches, and per 16 bytes of strings built. */
+#define SQL_DEFAULT_BUDGET 50000000u
+#define SQL_ERR_MAX 256
+
+struct sql_err {
+    int code;
+    unsigned line, col; /* 1-based position in the text; 0 when the error has none */
+    char msg[SQL_ERR_MAX];
+};
+
+/* A parsed and bound query (names resolved, aggregates placed, output names given). */
+struct sql_query;
+
+/* Parses text (not NUL-terminated). The query borrows text. */
+int sql_parse(struct cr_arena *a, const char *text, size_t len, struct sql_query **out,
+              struct sql_err *err);
+
+/* Appends the canonical text of q to out: keywords upper-case, every compound subexpression in
+ * parentheses, strings double-quoted. Parsing it gives a query equal to q (sql_query_equal).
+ * CR_ENOMEM. */
+int sql_print(const struct sql_query *q, struct cr_buf *out);
+
+/* Same clauses, same expressions (numbers by value, names exactly), positions ignored. */
+bool sql_query_equal(const struct sql_query *a, const struct sql_query *b);
+
+/* The collection named in FROM (not NUL-terminated). */
+const char *sql_query_collection(const struct sql_query *q, size_t *len);
+
+/* A query parameter; name includes the '@'. */
+struct sql_param {
+    const char *name;
+    size_t name_len;
+    const struct value *value;
+};
+
+/* Where documents come from: next() sets *doc and returns 1, returns 0 at the end, or a negative
+ * CR_E* code, which the run passes on. *doc must stay valid until next() is called again. */
+struct sql_source {
+    void *ctx;
+    int (*next)(void *ctx, const struct value **doc);
+};
+
+struct sql_group;
+struct sql_row;
+
+/* One execution of a query. Fields are private to query/sql_exec.c; the struct is public so the
+ * caller can own it (a page of results is a few sql_run_next calls; the state needed to go on is
+ * all here: the current document, the JOIN cursors, how many rows were skipped and returned). */
+struct sql_run {
+    const struct sql_query *q;
+    struct sql_source src;
+    const struct value **params; /* by the query's parameter index */
+    struct cr_arena run, doc, row;
+    uint64_t work, budget;
+    const struct value **bind; /* current document and JOIN elements */
+    size_t *join_pos;          /* next element per JOIN level */
+    const struct value **join_src;
+    int depth; /* JOIN levels bound for the current document; -1 before the first */
+    bool buffered, loaded, done;
+    uint64_t skip, take; /* OFFSET left to skip; rows left to return (TOP and LIMIT) */
+    struct sql_row *rows;
+    size_t n_rows, cap_rows, pos;
+    struct sql_group *groups;
+    size_t n_groups, cap_groups;
+};
+
+/* Binds the parameters (each name the query uses must be given; extra ones are ignored) and
+ * evaluates TOP, OFFSET and LIMIT. budget 0 means SQL_DEFAULT_BUDGET. On error nothing needs
+ * closing. */
+int sql_run_init(struct sql_run *r, const struct sql_query *q, const struct sql_param *params,
+                 size_t n_params, const struct sql_source *src, uint64_t budget,
+                 struct sql_err *err);
+
+/* The next result: returns 1 and sets *out, 0 when there are no more, or an error (after which
+ * only sql_run_close is allowed). *out is valid until the next sql_run_next or sql_run_close and
+ * may borrow from the source's current document. Queries without ORDER BY, GROUP BY, DISTINCT or
+ * aggregates stream: each call reads only as many documents as it needs. */
+int sql_run_next(struct sql_run *r, const struct value **out, struct sql_err *err);
+
+void sql_run_close(struct sql_run *r);
+
+/* The whole run in one call: every result deep-copied into a (an arena-allocated array, *n of
+ * them). */
+int sql_exec(const struct sql_query *q, const struct sql_param *params, size_t n_params,
+             const struct sql_source *src, uint64_t budget, struct cr_arena *a, struct value **out,
+             size_t *n, struct sql_err *err);
+
+#endif
