@@ -374,6 +374,18 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+struct event_base *net_base_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base = NULL;
+
+    if (cfg && event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
+        base = event_base_new_with_config(cfg);
+    if (cfg)
+        event_config_free(cfg);
+    return base;
+}
+
 static int loop_init(struct net *n, struct loop *l, unsigned idx)
 {
     l->net = n;
@@ -382,7 +394,7 @@ static int loop_init(struct net *n, struct loop *l, unsigned idx)
         return CR_ENOMEM;
     if (log_completer_init(&l->completer, notify, l) < 0)
         return CR_ENOMEM;
-    l->base = event_base_new();
+    l->base = event_base_new(); /* no changelist: measured no gain with bufferevents */
     if (!l->base)
         return CR_ENOMEM;
     l->complete_ev = event_new(l->base, -1, 0, complete_cb, l);

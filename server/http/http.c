@@ -41,7 +41,7 @@
  *
  * Shutdown: http_stop tells every loop to stop accepting; each loop closes its idle
  * connections, lets requests already being served finish (their writes commit and are
- * answered, then their connections close), exits once none is left (or SHUTDOWN_GRACE_MS
+ * answered, then their connections close), exits once none is left (or CR_SHUTDOWN_GRACE_MS
  * after, for answers a client does not read), and http_stop joins them all, so every proposed
  * write is answered before the log closes.
  */
@@ -54,6 +54,7 @@
 #include "server/http/h1.h"
 #include "server/http/http_int.h"
 #include "server/http/sigv4.h"
+#include "server/net.h"
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -75,7 +76,6 @@
 #define MAX_HEAD (64 * 1024) /* bytes of request line and header fields */
 #define IDLE_TIMEOUT_S 120
 #define LINGER_S 2
-#define SHUTDOWN_GRACE_MS 5000
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
 #define READ_MIN 4096        /* room a read asks for at least */
@@ -924,7 +924,7 @@ static void grace_cb(evutil_socket_t unused, short what, void *arg)
 static void stop_cb(evutil_socket_t unused, short what, void *arg)
 {
     struct http_loop *l = arg;
-    struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
+    struct timeval tv = {CR_SHUTDOWN_GRACE_MS / 1000, (CR_SHUTDOWN_GRACE_MS % 1000) * 1000};
     struct h1_conn *c, *next;
 
     event_del(l->accept_ev);
@@ -975,7 +975,7 @@ static int listen_on(const char *host, uint16_t port, bool reuseport, evutil_soc
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) < 0 ||
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
-        bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) < 0 || listen(fd, 1024) < 0 ||
+        bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) < 0 || listen(fd, CR_LISTEN_BACKLOG) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
         err = errno;
         if (fd >= 0)
@@ -1031,7 +1031,6 @@ static int bind_sockets(struct http_server *h, struct errmsg *e)
 static int loop_init(struct http_server *h, unsigned idx, uint64_t id_seed, struct errmsg *e)
 {
     struct http_loop *l = &h->loops[idx];
-    struct event_config *cfg;
 
     l->server = h;
     l->id_seed = id_seed + idx;
@@ -1040,14 +1039,7 @@ static int loop_init(struct http_server *h, unsigned idx, uint64_t id_seed, stru
     l->completer_ready = true;
     ops_conn_init(h->ops, &l->completer, &l->oc);
     l->oc_ready = true;
-    /* The changelist folds the epoll_ctl calls of one iteration into their net effect: a
-     * connection turns reading off and on again around every write it proposes. Safe here: no
-     * fd is dup()ed. */
-    cfg = event_config_new();
-    if (cfg && event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
-        l->base = event_base_new_with_config(cfg);
-    if (cfg)
-        event_config_free(cfg);
+    l->base = net_base_new();
     if (l->base) {
         l->complete_ev = event_new(l->base, -1, 0, complete_cb, l);
         l->stop_ev = event_new(l->base, -1, 0, stop_cb, l);
