@@ -86,6 +86,26 @@ static bool list_has(const char *value, const char *tok)
     return false;
 }
 
+/*
+ * The path of a request target without its query: origin-form ("/a/b") as it is; absolute-form
+ * ("http://host:8000/a/b", which RFC 9112 3.2.2 says a server must accept) without its scheme and
+ * authority, "/" when nothing follows them. Other forms (asterisk, authority) are returned as
+ * they are: no route matches them.
+ */
+static const char *origin_path(const char *target)
+{
+    const char *p;
+
+    if (strncasecmp(target, "http://", 7) == 0)
+        p = target + 7;
+    else if (strncasecmp(target, "https://", 8) == 0)
+        p = target + 8;
+    else
+        return target;
+    p = strchr(p, '/');
+    return p ? p : "/";
+}
+
 /* The request line "METHOD SP target SP HTTP/1.x", NUL-terminated in place at line[len]. */
 static int parse_request_line(char *line, size_t len, struct h1_request *req)
 {
@@ -114,13 +134,13 @@ static int parse_request_line(char *line, size_t len, struct h1_request *req)
     *sp1 = 0;
     *sp2 = 0;
     req->method = line;
-    req->path = target;
     q = strchr(target, '?');
     req->query = NULL;
     if (q) {
         *q = 0;
         req->query = q + 1;
     }
+    req->path = origin_path(target);
     if (version[5] != '1' || version[7] > '1') {
         req->minor = -1;
         return CR_EUNKNOWNOP;

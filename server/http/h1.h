@@ -26,7 +26,8 @@ struct h1_field {
 
 struct h1_request {
     const char *method;
-    const char *path;  /* the request target up to '?', still percent-encoded */
+    const char *path;  /* the request target up to '?', still percent-encoded; of an
+                          absolute-form target ("http://host/p") only the path ("/p") */
     const char *query; /* after '?', NULL when there is none */
     int minor;         /* HTTP/1.<minor>: 0 or 1 */
     struct h1_field fields[H1_MAX_FIELDS];

@@ -444,6 +444,7 @@ static void test_refused(void **state)
     }
 }
 
+/* 404 for what no dialect answers, HEAD without a body, absolute-form targets routed by path. */
 static void test_not_found_and_head(void **state)
 {
     struct conn *c = http_open();
@@ -463,6 +464,12 @@ static void test_not_found_and_head(void **state)
     send_str(c, ddb("ListTables", "{}", NULL));
     read_resp(c, &r);
     assert_int_equal(200, r.status);
+    /* absolute-form, as a client configured with a proxy URL may send it */
+    send_str(c, "POST http://127.0.0.1:8000/ HTTP/1.1\r\nX-Amz-Target: DynamoDB_20120810.ListTables"
+                "\r\nContent-Length: 2\r\n\r\n{}");
+    read_resp(c, &r);
+    assert_int_equal(200, r.status);
+    assert_string_equal("{\"TableNames\":[\"tbl\"]}", r.body);
     http_close(c);
 }
 

@@ -53,6 +53,14 @@ static void test_fields(void **state)
 
     assert_int_equal(0, parse("GET / HTTP/1.1\r\n\r\n", &r, buf, sizeof buf));
     assert_null(r.query);
+    /* absolute-form: scheme and authority dropped (RFC 9112 3.2.2) */
+    assert_int_equal(
+        0, parse("POST HTTP://127.0.0.1:8000/x/y?q=1 HTTP/1.1\r\n\r\n", &r, buf, sizeof buf));
+    assert_string_equal("/x/y", r.path);
+    assert_string_equal("q=1", r.query);
+    assert_int_equal(0, parse("POST https://h?q HTTP/1.1\r\n\r\n", &r, buf, sizeof buf));
+    assert_string_equal("/", r.path);
+    assert_string_equal("q", r.query);
     assert_false(r.has_length);
     assert_int_equal(0, r.n_fields);
 }
