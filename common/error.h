@@ -45,7 +45,9 @@
     X(CR_EAUTHFORMAT, -33, "the request's credentials are malformed")                              \
     X(CR_EUNKNOWNKEY, -34, "unknown access key")                                                   \
     X(CR_ESIGNATURE, -35, "the request signature does not match or has expired")                   \
-    X(CR_EBUDGET, -36, "the query exceeded its execution budget")
+    X(CR_EBUDGET, -36, "the query exceeded its execution budget")                                  \
+    X(CR_EEXISTS, -37, "already exists")                                                           \
+    X(CR_ENOCOLL, -38, "collection not found")
 
 enum cr_error {
     CR_OK = 0,

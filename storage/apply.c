@@ -3,7 +3,7 @@
  * call share one LMDB write transaction and one fsync (group commit); each batch runs in a
  * nested transaction, so a failing batch rolls back alone. The applied index, the table stats,
  * the secondary index entries (index.c) and the change feed are written in the same transaction
- * as the rows.
+ * as the rows; so are collections, documents and their index entries (catalog.c, doc.c).
  *
  * What must never happen here, because every replica must reach the same state and results
  * from the same batches:
@@ -60,6 +60,9 @@ static bool is_mutation_error(int rc)
     case CR_ENESTING:
     case CR_ENUMBER:
     case CR_ESCHEMA:
+    case CR_EEXISTS:
+    case CR_ENOCOLL:
+    case CR_ENOTFOUND: /* a document absent where its mutation needs it (doc.c) */
         return true;
     default:
         return false;
@@ -381,6 +384,38 @@ static int apply_update_table(struct storage_txn *t, const struct log_batch *b, 
     return changes_write(t, b->index, ordinal, MUT_UPDATE_TABLE, res->table.id, NULL, NULL);
 }
 
+/* Collections: created with their ids, or dropped with their documents and index entries. The
+ * result's definition is read back into `a`, so it does not borrow from the mutation. */
+static int apply_create_collection(struct storage_txn *t, const struct log_batch *b,
+                                   uint16_t ordinal, struct scratch *sc, struct cr_arena *a,
+                                   struct mutation_result *res)
+{
+    const struct mutation *m = &b->muts[ordinal];
+    struct coll_def made;
+    int rc = catalog_coll_create(t, &m->coll, b->index, b->time_ms, &sc->arena, &made);
+
+    if (rc == 0)
+        rc = catalog_coll_get(t, made.db, made.name, a, &res->coll);
+    if (rc)
+        return rc;
+    return changes_write(t, b->index, ordinal, MUT_CREATE_TABLE, made.id, NULL, NULL);
+}
+
+static int apply_drop_collection(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+                                 struct cr_arena *a, struct mutation_result *res)
+{
+    const struct mutation *m = &b->muts[ordinal];
+    int rc = catalog_coll_get(t, m->coll.db, m->coll.name, a, &res->coll);
+
+    if (rc == 0)
+        rc = catalog_coll_drop(t, &res->coll);
+    if (rc == 0)
+        rc = doc_drop_data(t, &res->coll);
+    if (rc)
+        return rc;
+    return changes_write(t, b->index, ordinal, MUT_DELETE_TABLE, res->coll.id, NULL, NULL);
+}
+
 /* ---- idempotency tokens (struct log_batch) ----
  *
  * In the meta database, two records per token:
@@ -524,6 +559,16 @@ static int apply_one(struct storage_txn *t, const struct log_batch *b, uint16_t 
     case MUT_UPDATE:
     case MUT_CHECK:
         return apply_item(t, b, ordinal, sc, a, res, false);
+    case MUT_CREATE_COLLECTION:
+        return apply_create_collection(t, b, ordinal, sc, a, res);
+    case MUT_DROP_COLLECTION:
+        return apply_drop_collection(t, b, ordinal, a, res);
+    case MUT_DOC_CREATE:
+    case MUT_DOC_REPLACE:
+    case MUT_DOC_UPSERT:
+    case MUT_DOC_DELETE:
+    case MUT_DOC_PATCH:
+        return doc_apply(t, b, ordinal, &sc->arena, a, res);
     default:
         return CR_EINVAL;
     }
@@ -543,6 +588,7 @@ static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int
         keep.old = res[failed].old;
         keep.table = res[failed].table;
         keep.mismatch = res[failed].mismatch;
+        keep.coll = res[failed].coll;
     }
     memset(res, 0, n * sizeof *res);
     for (size_t i = 0; i < n; i++)
@@ -556,6 +602,13 @@ static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int
 static bool is_item_mutation(enum mut_type t)
 {
     return t == MUT_PUT || t == MUT_DELETE || t == MUT_UPDATE || t == MUT_CHECK;
+}
+
+/* Mutations that fail cleanly only before their first write (apply_item, doc_apply), so a batch
+ * of one of them needs no nested transaction. */
+static bool is_single_write(enum mut_type t)
+{
+    return is_item_mutation(t) || (t >= MUT_DOC_CREATE && t <= MUT_DOC_PATCH);
 }
 
 /*
@@ -587,8 +640,8 @@ static int check_rest(struct storage_txn *t, const struct log_batch *b, size_t f
 /* Applies one batch in a txn nested in parent. Returns 0 when the batch was applied or failed
  * cleanly (its results say which), or the environment error that must fail the whole call.
  *
- * A batch of one item mutation (put, delete, update, check) needs no nested txn: such a mutation
- * fails cleanly only before its first write (after_write), so there is nothing to roll back. This
+ * A batch of one item or document mutation needs no nested txn: such a mutation fails cleanly
+ * only before its first write (after_write, doc_apply), so there is nothing to roll back. This
  * is the common case (every single-item write), and it saves LMDB's nested-txn set-up and its
  * dirty-page merge, a large share of the writer's time when many small entries are grouped. */
 static int apply_batch(struct storage *s, struct storage_txn *parent, const struct log_batch *b,
@@ -619,7 +672,7 @@ static int apply_batch(struct storage *s, struct storage_txn *parent, const stru
         if (seen != TOKEN_NONE)
             return 0;
     }
-    if (b->n == 1 && is_item_mutation(b->muts[0].type)) {
+    if (b->n == 1 && is_single_write(b->muts[0].type)) {
         rc = apply_one(parent, b, 0, sc, a, &res[0]);
         if (rc && !is_mutation_error(rc))
             return rc;

@@ -33,6 +33,9 @@
  *            key (1..CR_MAX_TAG_BYTES), varint value length, value (0..CR_MAX_TAG_BYTES)
  *
  * Stats (`meta`, key "stats" | u32be id): u64be item_count | u64be size_bytes; absent is zero.
+ *
+ * Collections share the database under keys that no table name can take: their record is
+ * described at "collections" below.
  */
 #include "storage/storage_int.h"
 
@@ -46,6 +49,7 @@
 #define DEF_VERSION_INDEXES 2
 #define DEF_VERSION_EXT 3
 #define NO_SK 0xFF
+#define COLL_KEY 0xFF /* first byte of a collection's record key (see "collections" below) */
 #define STATS_PREFIX "stats"
 #define STATS_KEY_LEN (sizeof STATS_PREFIX - 1 + 4)
 
@@ -366,7 +370,7 @@ int catalog_get(struct storage_txn *t, const char *name, size_t name_len, struct
     struct env_val v;
     int rc;
 
-    if (name_len == 0 || name_len > CR_MAX_NAME_LEN)
+    if (name_len == 0 || name_len > CR_MAX_NAME_LEN || (uint8_t)name[0] == COLL_KEY)
         return CR_ENOTABLE;
     rc = env_get(t, ENV_CATALOG, name, name_len, &v);
     if (rc == CR_ENOTFOUND)
@@ -404,6 +408,10 @@ int catalog_list(struct storage_txn *t, const char *after, size_t after_len, str
         rc = env_cursor_get(c, ENV_FIRST, &k, &v);
     }
     while (rc == 0 && filled < limit) {
+        if (k.n && k.p[0] == COLL_KEY) {
+            rc = CR_ENOTFOUND; /* the collections follow every table */
+            break;
+        }
         rc = decode_def(k.p, k.n, v, &out[filled]);
         if (rc)
             break;
@@ -414,7 +422,7 @@ int catalog_list(struct storage_txn *t, const char *after, size_t after_len, str
     if (rc && rc != CR_ENOTFOUND)
         return rc;
     *n = filled;
-    *more = rc == 0;
+    *more = rc == 0 && !(k.n && k.p[0] == COLL_KEY);
     return 0;
 }
 
@@ -623,7 +631,7 @@ int catalog_create(struct storage_txn *t, const struct table_def *def, const str
                    struct index_def *out_idx)
 {
     struct table_def d;
-    uint64_t count;
+    uint64_t count, colls;
     uint32_t id = 0;
     int rc = check_def(def);
 
@@ -637,9 +645,11 @@ int catalog_create(struct storage_txn *t, const struct table_def *def, const str
     if (rc != CR_ENOTABLE)
         return rc;
     rc = env_count(t, ENV_CATALOG, &count);
+    if (rc == 0)
+        rc = catalog_coll_count(t, &colls);
     if (rc)
         return rc;
-    if (count >= CR_MAX_TABLES)
+    if (count - colls >= CR_MAX_TABLES)
         return CR_ETOOMANY;
     rc = take_ids(t, 1 + (uint32_t)n_idx, &id);
     if (rc)
@@ -802,4 +812,426 @@ int catalog_stats_drop(struct storage_txn *t, uint32_t id)
     stats_key(id, key);
     rc = env_del(t, ENV_META, key, sizeof key);
     return rc == CR_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- collections ----------------------------------------------------------------------------
+ *
+ * Record (the `catalog` database), key COLL_KEY | db | 0x00 | name. COLL_KEY (0xFF) never
+ * starts a table name (catalog_check_name) and never appears in UTF-8, so the collections sort
+ * after every table, grouped by database, and catalog_list stops at the first of them.
+ *
+ *   bytes    field
+ *   1        COLL_VERSION
+ *   4        u32be collection id (its path index is id + 1)
+ *   varint   created_index
+ *   varint   created_ms, zigzag; varint updated_ms, zigzag
+ *   varint   partition key path length (0: none), then the path
+ *   1        flags: 1 = automatic indexing
+ *   varint   number of include patterns, then each as varint length and bytes
+ *   varint   number of exclude patterns, likewise
+ *   varint   number of composite indexes, then each: u32be id, varint number of paths, then
+ *            each path as varint length and bytes and 1 byte: 1 DESC, 0 ASC
+ */
+
+/* High bit set: catalog code from before collections reads the record as a table of an unknown
+ * version and reports it as corrupt, never misreads it. */
+#define COLL_VERSION 0x81
+#define COLL_KEY_MAX (1 + 2 * CR_MAX_NAME_LEN + 1)
+
+static int check_coll_name(const char *name)
+{
+    size_t len = strnlen(name, CR_MAX_NAME_LEN + 1);
+
+    if (len == 0 || len > CR_MAX_NAME_LEN || strpbrk(name, "/\\?#"))
+        return CR_ENAME;
+    return 0;
+}
+
+static size_t coll_key(const char *db, const char *name, uint8_t *out)
+{
+    size_t dn = strlen(db), nn = name ? strlen(name) : 0;
+
+    out[0] = COLL_KEY;
+    memcpy(out + 1, db, dn);
+    out[1 + dn] = 0;
+    if (nn)
+        memcpy(out + 2 + dn, name, nn);
+    return 2 + dn + nn;
+}
+
+static int check_pattern(const char *p, struct cr_arena *a, bool *root)
+{
+    size_t len = strnlen(p, CR_MAX_PATH_TEXT + 1);
+    struct doc_path path;
+    enum pattern_tail tail;
+    int rc;
+
+    if (len > CR_MAX_PATH_TEXT)
+        return CR_EINVAL;
+    rc = doc_pattern_parse(p, len, a, &path, &tail);
+    if (rc == 0 && path.n == 0 && tail == TAIL_ALL)
+        *root = true;
+    return rc;
+}
+
+static int check_plain_path(const char *p, struct cr_arena *a, struct doc_path *path)
+{
+    size_t len = strnlen(p, CR_MAX_PATH_TEXT + 1);
+    int rc;
+
+    if (len > CR_MAX_PATH_TEXT)
+        return CR_EINVAL;
+    rc = doc_path_parse(p, len, a, path);
+    if (rc == 0 && path->n == 0)
+        return CR_EINVAL;
+    for (size_t i = 0; rc == 0 && i < path->n; i++)
+        if (path->segs[i].kind != SEG_FIELD)
+            return CR_EINVAL;
+    return rc;
+}
+
+static int check_policy(const struct indexing_policy *p, struct cr_arena *a)
+{
+    bool root = false;
+    int rc = 0;
+
+    if (p->n_include + p->n_exclude > CR_MAX_POLICY_PATHS || p->n_composite > CR_MAX_COMPOSITE)
+        return CR_ETOOMANY;
+    for (size_t i = 0; rc == 0 && i < p->n_include; i++)
+        rc = check_pattern(p->include[i], a, &root);
+    for (size_t i = 0; rc == 0 && i < p->n_exclude; i++)
+        rc = check_pattern(p->exclude[i], a, &root);
+    if (rc == 0 && p->n_include + p->n_exclude && !root)
+        rc = CR_EINVAL;
+    for (size_t i = 0; rc == 0 && i < p->n_composite; i++) {
+        const struct composite_def *x = &p->composite[i];
+        struct doc_path path;
+
+        if (x->n < 2)
+            return CR_EINVAL;
+        if (x->n > CR_MAX_COMPOSITE_PATHS)
+            return CR_ETOOMANY;
+        for (size_t j = 0; rc == 0 && j < x->n; j++)
+            rc = check_plain_path(x->paths[j].path, a, &path);
+    }
+    return rc;
+}
+
+int catalog_coll_check(const struct coll_def *def)
+{
+    struct cr_arena a;
+    struct doc_path path;
+    int rc = check_coll_name(def->db);
+
+    if (rc == 0)
+        rc = check_coll_name(def->name);
+    if (rc)
+        return rc;
+    if (strnlen(def->pk_path, sizeof def->pk_path) == sizeof def->pk_path)
+        return CR_EINVAL;
+    cr_arena_init(&a, 1024);
+    if (def->pk_path[0])
+        rc = check_plain_path(def->pk_path, &a, &path);
+    if (rc == 0)
+        rc = check_policy(&def->policy, &a);
+    cr_arena_free(&a);
+    return rc;
+}
+
+static int encode_coll(const struct coll_def *c, struct cr_buf *out)
+{
+    const struct indexing_policy *p = &c->policy;
+    int rc = cr_buf_putc(out, COLL_VERSION);
+
+    if (rc == 0)
+        rc = cr_buf_put_u32be(out, c->id);
+    if (rc == 0)
+        rc = cr_buf_put_varint(out, c->created_index);
+    if (rc == 0)
+        rc = cr_buf_put_varint(out, zigzag(c->created_ms));
+    if (rc == 0)
+        rc = cr_buf_put_varint(out, zigzag(c->updated_ms));
+    if (rc == 0)
+        rc = put_name(out, c->pk_path);
+    if (rc == 0)
+        rc = cr_buf_putc(out, p->automatic ? 1 : 0);
+    if (rc == 0)
+        rc = cr_buf_put_varint(out, p->n_include);
+    for (size_t i = 0; rc == 0 && i < p->n_include; i++)
+        rc = put_name(out, p->include[i]);
+    if (rc == 0)
+        rc = cr_buf_put_varint(out, p->n_exclude);
+    for (size_t i = 0; rc == 0 && i < p->n_exclude; i++)
+        rc = put_name(out, p->exclude[i]);
+    if (rc == 0)
+        rc = cr_buf_put_varint(out, p->n_composite);
+    for (size_t i = 0; rc == 0 && i < p->n_composite; i++) {
+        const struct composite_def *x = &p->composite[i];
+
+        rc = cr_buf_put_u32be(out, x->id);
+        if (rc == 0)
+            rc = cr_buf_put_varint(out, x->n);
+        for (size_t j = 0; rc == 0 && j < x->n; j++) {
+            rc = put_name(out, x->paths[j].path);
+            if (rc == 0)
+                rc = cr_buf_putc(out, x->paths[j].desc ? 1 : 0);
+        }
+    }
+    return rc;
+}
+
+/* A length-prefixed string of 1..max bytes (0..max when empty_ok) copied into the arena. */
+static int decode_text(const uint8_t **p, const uint8_t *end, bool empty_ok, size_t max,
+                       struct cr_arena *a, const char **out)
+{
+    const uint8_t *s = NULL;
+    size_t len = 0;
+
+    if (get_str(p, end, empty_ok ? 0 : 1, max, &s, &len))
+        return CR_ECORRUPT;
+    *out = cr_arena_strndup(a, (const char *)s, len);
+    return *out ? 0 : CR_ENOMEM;
+}
+
+static int decode_patterns(const uint8_t **p, const uint8_t *end, struct cr_arena *a,
+                           const char *const **out, size_t *n)
+{
+    const char **list = NULL;
+    uint64_t count;
+
+    if (cr_get_varint(p, end, &count) || count > CR_MAX_POLICY_PATHS)
+        return CR_CORRUPT();
+    if (count && !(list = cr_arena_alloc(a, count * sizeof *list)))
+        return CR_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        int rc = decode_text(p, end, false, CR_MAX_PATH_TEXT, a, &list[i]);
+
+        if (rc)
+            return rc;
+    }
+    *out = list;
+    *n = (size_t)count;
+    return 0;
+}
+
+static int decode_composites(const uint8_t **p, const uint8_t *end, struct cr_arena *a,
+                             struct indexing_policy *out)
+{
+    struct composite_def *list = NULL;
+    uint64_t count, n;
+    int rc;
+
+    if (cr_get_varint(p, end, &count) || count > CR_MAX_COMPOSITE)
+        return CR_CORRUPT();
+    if (count && !(list = cr_arena_alloc(a, count * sizeof *list)))
+        return CR_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        struct composite_path *paths;
+
+        if (end - *p < 4)
+            return CR_CORRUPT();
+        list[i].id = cr_get_u32be(*p);
+        *p += 4;
+        if (cr_get_varint(p, end, &n) || n < 2 || n > CR_MAX_COMPOSITE_PATHS)
+            return CR_CORRUPT();
+        paths = cr_arena_alloc(a, n * sizeof *paths);
+        if (!paths)
+            return CR_ENOMEM;
+        for (size_t j = 0; j < n; j++) {
+            rc = decode_text(p, end, false, CR_MAX_PATH_TEXT, a, &paths[j].path);
+            if (rc)
+                return rc;
+            if (*p == end || **p > 1)
+                return CR_CORRUPT();
+            paths[j].desc = *(*p)++ == 1;
+        }
+        list[i].paths = paths;
+        list[i].n = (size_t)n;
+    }
+    out->composite = list;
+    out->n_composite = (size_t)count;
+    return 0;
+}
+
+/* A record at key k (COLL_KEY | db | 0 | name) into *out, its policy in the arena. */
+static int decode_coll(struct env_val k, struct env_val v, struct cr_arena *a, struct coll_def *out)
+{
+    const uint8_t *p = v.p, *end = v.p + v.n, *sep;
+    const char *pk = NULL;
+    uint64_t cms, ums;
+    size_t dn, nn;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    sep = k.n > 1 ? memchr(k.p + 1, 0, k.n - 1) : NULL;
+    if (!sep || k.p[0] != COLL_KEY)
+        return CR_CORRUPT();
+    dn = (size_t)(sep - k.p - 1);
+    nn = k.n - dn - 2;
+    if (dn == 0 || nn == 0 || dn > CR_MAX_NAME_LEN || nn > CR_MAX_NAME_LEN || v.n < 5 ||
+        p[0] != COLL_VERSION)
+        return CR_CORRUPT();
+    memcpy(out->db, k.p + 1, dn);
+    memcpy(out->name, sep + 1, nn);
+    out->id = cr_get_u32be(p + 1);
+    p += 5;
+    if (cr_get_varint(&p, end, &out->created_index) || cr_get_varint(&p, end, &cms) ||
+        cr_get_varint(&p, end, &ums))
+        return CR_CORRUPT();
+    out->created_ms = unzigzag(cms);
+    out->updated_ms = unzigzag(ums);
+    rc = decode_text(&p, end, true, CR_MAX_PATH_TEXT, a, &pk);
+    if (rc)
+        return rc;
+    memcpy(out->pk_path, pk, strlen(pk) + 1);
+    if (p == end || *p > 1)
+        return CR_CORRUPT();
+    out->policy.automatic = *p++ == 1;
+    rc = decode_patterns(&p, end, a, &out->policy.include, &out->policy.n_include);
+    if (rc == 0)
+        rc = decode_patterns(&p, end, a, &out->policy.exclude, &out->policy.n_exclude);
+    if (rc == 0)
+        rc = decode_composites(&p, end, a, &out->policy);
+    if (rc == 0 && p != end)
+        rc = CR_CORRUPT();
+    return rc;
+}
+
+int catalog_coll_get(struct storage_txn *t, const char *db, const char *name, struct cr_arena *a,
+                     struct coll_def *out)
+{
+    uint8_t key[COLL_KEY_MAX];
+    struct env_val k, v;
+    int rc;
+
+    if (check_coll_name(db) || check_coll_name(name))
+        return CR_ENOCOLL;
+    k = (struct env_val){key, coll_key(db, name, key)};
+    rc = env_get(t, ENV_CATALOG, k.p, k.n, &v);
+    if (rc == CR_ENOTFOUND)
+        return CR_ENOCOLL;
+    return rc ? rc : decode_coll(k, v, a, out);
+}
+
+int catalog_coll_list(struct storage_txn *t, const char *db, const char *after, struct cr_arena *a,
+                      struct coll_def *out, size_t limit, size_t *n, bool *more)
+{
+    uint8_t key[COLL_KEY_MAX];
+    size_t prefix_len, filled = 0;
+    struct env_cursor *c;
+    struct env_val k, v;
+    int rc;
+
+    *n = 0;
+    *more = false;
+    if (check_coll_name(db) || (after && check_coll_name(after)))
+        return CR_EINVAL;
+    prefix_len = coll_key(db, NULL, key);
+    k = (struct env_val){key, after ? coll_key(db, after, key) : prefix_len};
+    rc = env_cursor_open(t, ENV_CATALOG, &c);
+    if (rc)
+        return rc;
+    rc = env_cursor_get(c, ENV_SEEK, &k, &v);
+    if (rc == 0 && after && k.n == prefix_len + strlen(after) &&
+        memcmp(k.p + prefix_len, after, strlen(after)) == 0)
+        rc = env_cursor_get(c, ENV_NEXT, &k, &v);
+    for (; rc == 0; rc = env_cursor_get(c, ENV_NEXT, &k, &v)) {
+        if (k.n <= prefix_len || memcmp(k.p, key, prefix_len) != 0)
+            break;
+        if (filled == limit) {
+            *more = true;
+            break;
+        }
+        rc = decode_coll(k, v, a, &out[filled]);
+        if (rc)
+            break;
+        filled++;
+    }
+    env_cursor_close(c);
+    if (rc && rc != CR_ENOTFOUND)
+        return rc;
+    *n = filled;
+    return 0;
+}
+
+int catalog_coll_stats(struct storage_txn *t, uint32_t id, struct table_stats *out)
+{
+    return read_stats(t, id, out);
+}
+
+int catalog_coll_count(struct storage_txn *t, uint64_t *n)
+{
+    uint8_t start = COLL_KEY;
+    struct env_cursor *c;
+    struct env_val k = {&start, 1}, v;
+    int rc = env_cursor_open(t, ENV_CATALOG, &c);
+
+    *n = 0;
+    if (rc)
+        return rc;
+    for (rc = env_cursor_get(c, ENV_SEEK, &k, &v); rc == 0 && k.n && k.p[0] == COLL_KEY;
+         rc = env_cursor_get(c, ENV_NEXT, &k, &v))
+        ++*n;
+    env_cursor_close(c);
+    return rc == CR_ENOTFOUND ? 0 : rc;
+}
+
+int catalog_coll_create(struct storage_txn *t, const struct coll_def *def, uint64_t index,
+                        int64_t time_ms, struct cr_arena *a, struct coll_def *out)
+{
+    uint8_t key[COLL_KEY_MAX];
+    struct composite_def *comp = NULL;
+    struct cr_buf rec;
+    struct env_val v;
+    uint64_t count;
+    uint32_t id = 0;
+    size_t kn, nc = def->policy.n_composite;
+    int rc = catalog_coll_check(def);
+
+    if (rc)
+        return rc;
+    kn = coll_key(def->db, def->name, key);
+    rc = env_get(t, ENV_CATALOG, key, kn, &v);
+    if (rc == 0)
+        return CR_EEXISTS;
+    if (rc != CR_ENOTFOUND)
+        return rc;
+    rc = catalog_coll_count(t, &count);
+    if (rc == 0 && count >= CR_MAX_COLLECTIONS)
+        rc = CR_ETOOMANY;
+    if (rc == 0)
+        rc = take_ids(t, 2 + (uint32_t)nc, &id);
+    if (rc)
+        return rc;
+    if (nc && !(comp = cr_arena_alloc(a, nc * sizeof *comp)))
+        return CR_ENOMEM;
+    *out = *def;
+    out->id = id;
+    out->created_index = index;
+    out->created_ms = out->updated_ms = time_ms;
+    for (size_t i = 0; i < nc; i++) {
+        comp[i] = def->policy.composite[i];
+        comp[i].id = id + 2 + (uint32_t)i;
+    }
+    out->policy.composite = comp;
+    cr_buf_init(&rec);
+    rc = encode_coll(out, &rec);
+    if (rc == 0)
+        rc = env_put(t, ENV_CATALOG, key, kn, rec.data, rec.len);
+    cr_buf_free(&rec);
+    return rc;
+}
+
+int catalog_coll_drop(struct storage_txn *t, const struct coll_def *c)
+{
+    uint8_t key[COLL_KEY_MAX];
+    int rc = env_del(t, ENV_CATALOG, key, coll_key(c->db, c->name, key));
+
+    if (rc == 0)
+        rc = catalog_stats_drop(t, c->id);
+    if (rc == 0)
+        rc = catalog_stats_drop(t, c->id + 1);
+    for (size_t i = 0; rc == 0 && i < c->policy.n_composite; i++)
+        rc = catalog_stats_drop(t, c->policy.composite[i].id);
+    return rc;
 }

@@ -338,6 +338,30 @@ int keycodec_encode_prefix(const struct value *v, struct cr_buf *out)
     return rc;
 }
 
+void keycodec_rank_tags(enum value_type t, uint8_t *first, uint8_t *last)
+{
+    static const uint8_t tags[][2] = {
+        [VT_NULL] = {K_NULL, K_NULL},
+        [VT_BOOL] = {K_FALSE, K_TRUE},
+        [VT_INT] = {K_NAN, K_POSINF},
+        [VT_DOUBLE] = {K_NAN, K_POSINF},
+        [VT_DECIMAL] = {K_NAN, K_POSINF},
+        [VT_STRING] = {K_STRING, K_STRING},
+        [VT_BYTES] = {K_BYTES, K_BYTES},
+        [VT_TIMESTAMP] = {K_TIMESTAMP, K_TIMESTAMP},
+        [VT_GEOPOINT] = {K_GEOPOINT, K_GEOPOINT},
+        [VT_REF] = {K_REF, K_REF},
+        [VT_ARRAY] = {K_ARRAY, K_ARRAY},
+        [VT_MAP] = {K_MAP, K_MAP},
+        [VT_SS] = {K_SS, K_SS},
+        [VT_NS] = {K_NS, K_NS},
+        [VT_BS] = {K_BS, K_BS},
+    };
+
+    *first = tags[t][0];
+    *last = tags[t][1];
+}
+
 /*
  * Decoding. With a == NULL the parser only measures. eof records that a failure was running out
  * of input rather than a bad byte: at the CR_KEY_PREFIX bound that means a long component.

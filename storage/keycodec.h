@@ -52,6 +52,11 @@ int keycodec_encode_cut(const struct value *v, size_t prefix, struct cr_buf *out
  * uses its first CR_KEY_PREFIX bytes and filters on the full value. CR_ETYPE for other types. */
 int keycodec_encode_prefix(const struct value *v, struct cr_buf *out);
 
+/* The first and last tag byte of the encodings of t's type rank (value_rank): every encoding
+ * of a value of that rank starts with a byte in [*first, *last], and no other rank's does, so a
+ * range read can be held to one type (numbers: NaN .. +Inf). */
+void keycodec_rank_tags(enum value_type t, uint8_t *first, uint8_t *last);
+
 /* Decodes one stored component (keycodec_encode_component's output) from [*p, end), advancing *p
  * past it. Strings and bytes are allocated from the arena (escapes are removed). CR_ECORRUPT when
  * malformed, CR_ENOMEM; CR_ETOOLONG when the component is a truncated long one (its value is only

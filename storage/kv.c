@@ -23,7 +23,7 @@
  *     superset) and decide each row whose prefix ties with a bound by the full sort key read
  *     from the row, so every sort-key condition returns exactly the matching items.
  *
- * Continuation cursor: 1 byte CURSOR_VERSION | the last returned row key (which begins with the
+ * Continuation cursor: 1 byte CR_CURSOR_VERSION | the last returned row key (which begins with the
  * u32be table id). The next page starts strictly after that key (before it, in reverse).
  * Cursors are checked against the table, the partition and the key structure: CR_ECURSOR.
  *
@@ -40,7 +40,6 @@
 
 #include <string.h>
 
-#define CURSOR_VERSION 1
 #define MAX_ROW_KEY 511
 
 /* ---- keys ---------------------------------------------------------------------------------- */
@@ -283,34 +282,16 @@ static void index_space(const struct table_def *table, const struct index_def *i
     *sp = (struct space){ENV_INDEX, &idx->key, table, CR_INDEX_KEY_PREFIX};
 }
 
+/* A page's read: a walk (storage_int.h) whose kept rows are decoded into the page. */
 struct range {
-    enum env_db db;
-    struct cr_buf lo; /* first key to visit (inclusive) */
-    struct cr_buf hi; /* end of the range (exclusive), when has_hi */
-    bool has_hi;
-    bool reverse;
-    uint32_t limit;
-    struct env_val after; /* continuation key; p == NULL from the start */
+    struct kv_walk w;
     /* Decides whether a row in the visited range belongs on the page; NULL keeps them all. */
     int (*filter)(void *ctx, struct env_val key, struct env_val row, struct cr_arena *a,
                   bool *keep);
     void *ctx;
 };
 
-static void range_init(struct range *r)
-{
-    memset(r, 0, sizeof *r);
-    cr_buf_init(&r->lo);
-    cr_buf_init(&r->hi);
-}
-
-static void range_free(struct range *r)
-{
-    cr_buf_free(&r->lo);
-    cr_buf_free(&r->hi);
-}
-
-static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+int kv_key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
     int c = memcmp(a, b, an < bn ? an : bn);
 
@@ -319,9 +300,7 @@ static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
-/* Turns b into the least key greater than every key that starts with b; false when there is
- * none (b was all 0xFF). */
-static bool prefix_successor(struct cr_buf *b)
+bool kv_prefix_successor(struct cr_buf *b)
 {
     while (b->len > 0 && b->data[b->len - 1] == 0xFF)
         b->len--;
@@ -348,26 +327,26 @@ static int page_push(struct kv_page *out, size_t *cap, struct cr_arena *a, const
     return 0;
 }
 
-/* Positions c on the first row to visit. */
-static int page_start(struct env_cursor *c, const struct range *r, struct env_val *k,
+/* Positions c on the first key of w to visit. */
+static int walk_start(struct env_cursor *c, const struct kv_walk *w, struct env_val *k,
                       struct env_val *v)
 {
-    const struct env_val *after = r->after.p ? &r->after : NULL;
+    const struct env_val *after = w->after.p ? &w->after : NULL;
     int rc;
 
-    if (!r->reverse) {
-        *k = (struct env_val){r->lo.data, r->lo.len};
-        if (after && key_cmp(after->p, after->n, r->lo.data, r->lo.len) >= 0)
+    if (!w->reverse) {
+        *k = (struct env_val){w->lo.data, w->lo.len};
+        if (after && kv_key_cmp(after->p, after->n, w->lo.data, w->lo.len) >= 0)
             *k = *after;
         rc = env_cursor_get(c, ENV_SEEK, k, v);
-        if (rc == 0 && after && key_cmp(k->p, k->n, after->p, after->n) == 0)
+        if (rc == 0 && after && kv_key_cmp(k->p, k->n, after->p, after->n) == 0)
             rc = env_cursor_get(c, ENV_NEXT, k, v);
         return rc;
     }
-    if (after && (!r->has_hi || key_cmp(after->p, after->n, r->hi.data, r->hi.len) < 0))
+    if (after && (!w->has_hi || kv_key_cmp(after->p, after->n, w->hi.data, w->hi.len) < 0))
         *k = *after;
-    else if (r->has_hi)
-        *k = (struct env_val){r->hi.data, r->hi.len};
+    else if (w->has_hi)
+        *k = (struct env_val){w->hi.data, w->hi.len};
     else
         return env_cursor_get(c, ENV_LAST, k, v);
     rc = env_cursor_get(c, ENV_SEEK, k, v);
@@ -378,64 +357,107 @@ static int page_start(struct env_cursor *c, const struct range *r, struct env_va
     return rc;
 }
 
-static bool in_range(const struct range *r, struct env_val k)
+static bool in_walk(const struct kv_walk *w, struct env_val k)
 {
-    if (r->reverse)
-        return key_cmp(k.p, k.n, r->lo.data, r->lo.len) >= 0;
-    return !r->has_hi || key_cmp(k.p, k.n, r->hi.data, r->hi.len) < 0;
+    if (w->reverse)
+        return kv_key_cmp(k.p, k.n, w->lo.data, w->lo.len) >= 0;
+    return !w->has_hi || kv_key_cmp(k.p, k.n, w->hi.data, w->hi.len) < 0;
 }
 
-static int read_page(struct storage_txn *t, const struct range *r, struct cr_arena *a,
-                     struct kv_page *out)
+void kv_walk_init(struct kv_walk *w)
+{
+    memset(w, 0, sizeof *w);
+    cr_buf_init(&w->lo);
+    cr_buf_init(&w->hi);
+}
+
+void kv_walk_free(struct kv_walk *w)
+{
+    cr_buf_free(&w->lo);
+    cr_buf_free(&w->hi);
+}
+
+int kv_walk_run(struct storage_txn *t, const struct kv_walk *w, struct cr_arena *a,
+                uint64_t *scanned, uint8_t **next, size_t *next_len)
 {
     struct env_cursor *c;
     struct env_val k, v, last = {NULL, 0};
-    size_t cap = 0, bytes = 0;
+    size_t kept_n = 0, bytes = 0;
     bool full = false, more = false;
-    int rc = env_cursor_open(t, r->db, &c);
+    int rc = env_cursor_open(t, w->db, &c);
 
-    memset(out, 0, sizeof *out);
+    *next = NULL;
+    *next_len = 0;
     if (rc)
         return rc;
-    for (rc = page_start(c, r, &k, &v); rc == 0 && in_range(r, k);
-         rc = env_cursor_get(c, r->reverse ? ENV_PREV : ENV_NEXT, &k, &v)) {
-        struct value item;
-        bool keep = true;
+    for (rc = walk_start(c, w, &k, &v); rc == 0 && in_walk(w, k);
+         rc = env_cursor_get(c, w->reverse ? ENV_PREV : ENV_NEXT, &k, &v)) {
+        bool kept = false;
 
         if (full) {
             more = true;
             break;
         }
-        out->scanned++;
-        if (r->filter)
-            rc = r->filter(r->ctx, k, v, a, &keep);
+        ++*scanned;
+        rc = w->visit(w->ctx, k, v, a, &kept);
         if (rc)
             break;
-        if (!keep)
+        if (!kept)
             continue;
-        rc = value_decode(v.p, v.n, a, &item);
-        if (rc == 0)
-            rc = page_push(out, &cap, a, &item);
-        if (rc)
-            break;
+        kept_n++;
         bytes += v.n;
         last = k;
-        full = (r->limit && out->n == r->limit) || bytes >= CR_MAX_PAGE_BYTES;
+        full = (w->limit && kept_n == w->limit) || bytes >= CR_MAX_PAGE_BYTES;
     }
-    if (rc == 0 || rc == CR_ENOTFOUND) {
+    if (rc == CR_ENOTFOUND)
         rc = 0;
-        if (more) {
-            out->next = cr_arena_alloc(a, 1 + last.n);
-            if (out->next) {
-                out->next[0] = CURSOR_VERSION;
-                memcpy(out->next + 1, last.p, last.n);
-                out->next_len = 1 + last.n;
-            } else {
-                rc = CR_ENOMEM;
-            }
+    if (rc == 0 && more) {
+        *next = cr_arena_alloc(a, 1 + last.n);
+        if (!*next) {
+            rc = CR_ENOMEM;
+        } else {
+            (*next)[0] = CR_CURSOR_VERSION;
+            memcpy(*next + 1, last.p, last.n);
+            *next_len = 1 + last.n;
         }
     }
     env_cursor_close(c);
+    return rc;
+}
+
+/* read_page's visitor: the range's filter, then the row decoded onto the page. */
+struct page_fill {
+    const struct range *r;
+    struct kv_page *out;
+    size_t cap;
+};
+
+static int page_visit(void *ctx, struct env_val k, struct env_val v, struct cr_arena *a, bool *kept)
+{
+    struct page_fill *f = ctx;
+    struct value item;
+    bool keep = true;
+    int rc = f->r->filter ? f->r->filter(f->r->ctx, k, v, a, &keep) : 0;
+
+    if (rc || !keep)
+        return rc;
+    rc = value_decode(v.p, v.n, a, &item);
+    if (rc == 0)
+        rc = page_push(f->out, &f->cap, a, &item);
+    *kept = rc == 0;
+    return rc;
+}
+
+static int read_page(struct storage_txn *t, struct range *r, struct cr_arena *a,
+                     struct kv_page *out)
+{
+    struct page_fill f = {r, out, 0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    r->w.visit = page_visit;
+    r->w.ctx = &f;
+    rc = kv_walk_run(t, &r->w, a, &out->scanned, &out->next, &out->next_len);
     if (rc)
         memset(out, 0, sizeof *out);
     return rc;
@@ -462,7 +484,7 @@ static int parse_cursor(const struct space *sp, const uint8_t *cur, size_t n,
 {
     const uint8_t *p, *end = cur + n;
 
-    if (n < 1 + 4 + 1 || n > 1 + MAX_ROW_KEY || cur[0] != CURSOR_VERSION)
+    if (n < 1 + 4 + 1 || n > 1 + MAX_ROW_KEY || cur[0] != CR_CURSOR_VERSION)
         return CR_ECURSOR;
     if (cr_get_u32be(cur + 1) != sp->key->id)
         return CR_ECURSOR;
@@ -509,7 +531,7 @@ static int cmp_bound(const struct query_ctx *q, struct env_val comp, struct env_
     struct value v;
     int rc;
 
-    *out = key_cmp(comp.p, cut(comp.n, q->prefix), b->enc.data, cut(b->enc.len, q->prefix));
+    *out = kv_key_cmp(comp.p, cut(comp.n, q->prefix), b->enc.data, cut(b->enc.len, q->prefix));
     if (*out != 0 || b->enc.len <= q->prefix)
         return 0;
     rc = row_attr(row, q->def->sk_name, a, &v);
@@ -639,15 +661,15 @@ static int query_range(const struct query_ctx *q, const struct cr_buf *partition
     default:
         break;
     }
-    rc = cr_buf_append(&r->lo, partition->data, partition->len);
+    rc = cr_buf_append(&r->w.lo, partition->data, partition->len);
     if (rc == 0 && lo)
-        rc = cr_buf_append(&r->lo, lo->enc.data, cut(lo->enc.len, q->prefix));
+        rc = cr_buf_append(&r->w.lo, lo->enc.data, cut(lo->enc.len, q->prefix));
     if (rc == 0)
-        rc = cr_buf_append(&r->hi, partition->data, partition->len);
+        rc = cr_buf_append(&r->w.hi, partition->data, partition->len);
     if (rc == 0 && hi)
-        rc = cr_buf_append(&r->hi, hi->enc.data, cut(hi->enc.len, q->prefix));
+        rc = cr_buf_append(&r->w.hi, hi->enc.data, cut(hi->enc.len, q->prefix));
     if (rc == 0)
-        r->has_hi = prefix_successor(&r->hi);
+        r->w.has_hi = kv_prefix_successor(&r->w.hi);
     return rc;
 }
 
@@ -657,7 +679,7 @@ static int query_space(struct storage_txn *t, const struct space *sp, const stru
     const struct table_def *def = sp->key;
     struct query_ctx q;
     struct cr_buf partition;
-    struct range r;
+    struct range r = {.filter = NULL};
     struct value no_sk = value_null();
     int rc;
 
@@ -665,7 +687,7 @@ static int query_space(struct storage_txn *t, const struct space *sp, const stru
     cr_buf_init(&q.b1.enc);
     cr_buf_init(&q.b2.enc);
     cr_buf_init(&partition);
-    range_init(&r);
+    kv_walk_init(&r.w);
     q.def = def;
     q.prefix = sp->prefix;
     q.op = in->op;
@@ -684,16 +706,16 @@ static int query_space(struct storage_txn *t, const struct space *sp, const stru
         rc = query_range(&q, &partition, &r);
     }
     if (rc == 0 && in->cursor && in->cursor_len)
-        rc = parse_cursor(sp, in->cursor, in->cursor_len, &partition, &r.after);
+        rc = parse_cursor(sp, in->cursor, in->cursor_len, &partition, &r.w.after);
     if (rc == 0) {
-        r.db = sp->db;
-        r.reverse = in->reverse;
-        r.limit = in->limit;
+        r.w.db = sp->db;
+        r.w.reverse = in->reverse;
+        r.w.limit = in->limit;
         r.filter = query_filter;
         r.ctx = &q;
         rc = read_page(t, &r, a, out);
     }
-    range_free(&r);
+    kv_walk_free(&r.w);
     cr_buf_free(&partition);
     cr_buf_free(&q.b1.enc);
     cr_buf_free(&q.b2.enc);
@@ -743,31 +765,31 @@ static int scan_space(struct storage_txn *t, const struct space *sp, const uint8
                       struct cr_arena *a, struct kv_page *out)
 {
     struct scan_ctx sc = {segment, total_segments, sp->prefix};
-    struct range r;
+    struct range r = {.filter = NULL};
     uint8_t id[4];
     int rc;
 
     if (total_segments > 1 ? segment >= total_segments : segment != 0)
         return CR_EINVAL;
-    range_init(&r);
+    kv_walk_init(&r.w);
     cr_put_u32be(id, sp->key->id);
-    rc = cr_buf_append(&r.lo, id, sizeof id);
+    rc = cr_buf_append(&r.w.lo, id, sizeof id);
     if (rc == 0)
-        rc = cr_buf_append(&r.hi, id, sizeof id);
+        rc = cr_buf_append(&r.w.hi, id, sizeof id);
     if (rc == 0)
-        r.has_hi = prefix_successor(&r.hi);
+        r.w.has_hi = kv_prefix_successor(&r.w.hi);
     if (rc == 0 && cursor && cursor_len)
-        rc = parse_cursor(sp, cursor, cursor_len, NULL, &r.after);
+        rc = parse_cursor(sp, cursor, cursor_len, NULL, &r.w.after);
     if (rc == 0) {
-        r.db = sp->db;
-        r.limit = limit;
+        r.w.db = sp->db;
+        r.w.limit = limit;
         if (total_segments > 1) {
             r.filter = scan_filter;
             r.ctx = &sc;
         }
         rc = read_page(t, &r, a, out);
     }
-    range_free(&r);
+    kv_walk_free(&r.w);
     return rc;
 }
 
@@ -791,13 +813,13 @@ int kv_scan_index(struct storage_txn *t, const struct table_def *table, const st
     return scan_space(t, &sp, cursor, cursor_len, limit, segment, total_segments, a, out);
 }
 
-/* A continuation holding key (CURSOR_VERSION | the key bytes), arena-allocated. */
+/* A continuation holding key (CR_CURSOR_VERSION | the key bytes), arena-allocated. */
 static int cursor_of(const struct cr_buf *key, struct cr_arena *a, uint8_t **out, size_t *out_len)
 {
     *out = cr_arena_alloc(a, key->len + 1);
     if (!*out)
         return CR_ENOMEM;
-    (*out)[0] = CURSOR_VERSION;
+    (*out)[0] = CR_CURSOR_VERSION;
     memcpy(*out + 1, key->data, key->len);
     *out_len = key->len + 1;
     return 0;

@@ -15,6 +15,9 @@
  *   changes   u64be log index | u16be mutation ordinal -> change record (changes.c)
  *   meta      "applied" -> u64be applied log index; "next_id" -> u32be; "format" -> u32be;
  *             per-table stats (storage_int.h)
+ *
+ * Collections (their definitions in `catalog`, documents in `data`, index entries in `index`)
+ * are laid out in doc.c and catalog.c; docs/storage.md is the map.
  */
 #ifndef CR_STORAGE_H
 #define CR_STORAGE_H
@@ -48,6 +51,19 @@
 #define CR_TOKEN_WINDOW_MS (10 * 60 * 1000) /* a token is remembered this long (DynamoDB's) */
 #define CR_TOKEN_PRUNE 8                  /* expired tokens forgotten per entry that records one */
 #define CR_DEFAULT_MAP_SIZE (64ULL << 30) /* LMDB map size: address space, not disk */
+
+/* Collections and documents, each with its named error. */
+#define CR_MAX_COLLECTIONS 1024           /* CR_ETOOMANY: collections over all databases */
+#define CR_MAX_DOC_SIZE (2 * 1024 * 1024) /* CR_EITEMTOOBIG: a stored document's encoding */
+#define CR_MAX_DOC_ID 255                 /* CR_EINVAL: id bytes (no / backslash ? #) */
+#define CR_MAX_PATH_TEXT 255              /* CR_EINVAL: a path or path pattern, in bytes */
+#define CR_MAX_PATH_DEPTH 32              /* CR_EINVAL: segments of a path */
+#define CR_MAX_POLICY_PATHS 64            /* CR_ETOOMANY: include + exclude patterns */
+#define CR_MAX_COMPOSITE 16               /* CR_ETOOMANY: composite indexes per collection */
+#define CR_MAX_COMPOSITE_PATHS 8          /* CR_ETOOMANY: paths of one composite index */
+#define CR_MAX_PATCH_OPS 500              /* CR_ETOOMANY: operations of one patch */
+#define CR_DOC_PATH_KEY_MAX 128 /* a path whose key encoding is longer has no index entries */
+#define CR_ETAG_LEN 38          /* etag bytes: a quoted 8-4-4-4-12 hex string */
 
 struct storage;
 struct storage_txn;
@@ -144,6 +160,254 @@ int catalog_indexes(struct storage_txn *t, const struct table_def *def, struct c
  * there are none). CR_ENOTABLE when the table is gone. */
 int catalog_tags(struct storage_txn *t, const struct table_def *def, struct cr_arena *a,
                  struct table_tag **out, size_t *n);
+/* ---- collections and documents -------------------------------------------------------------
+ *
+ * A collection lives in a database namespace: (db, name), each 1..CR_MAX_NAME_LEN bytes without
+ * NUL, '/', '\', '?' or '#' (Cosmos DB's rule for resource ids; CR_ENAME). Its documents are
+ * MAPs keyed by (partition key value, id) and its index entries are kept by apply() in the
+ * same transaction as the documents (doc.c has the layouts).
+ *
+ * Paths. The text form is Cosmos DB's: "/a/b", "/\"odd name\"/c", "/tags/[]" (each element of
+ * the array at /tags); index patterns end in "/?" (the scalar at the path) or "/\*" (the path and
+ * everything under it), "/\*" alone being every path. The parsed form is a list of segments.
+ */
+
+enum doc_seg_kind {
+    SEG_FIELD,    /* a map field: name, len */
+    SEG_ELEMENTS, /* every element of an array ("[]"): index paths only */
+    SEG_POSITION, /* one element of an array, by position: patch paths only */
+};
+
+struct doc_seg {
+    enum doc_seg_kind kind;
+    const char *name; /* SEG_FIELD; not NUL-terminated */
+    size_t len;
+    uint32_t pos; /* SEG_POSITION */
+};
+
+struct doc_path {
+    const struct doc_seg *segs;
+    size_t n;
+};
+
+/* Parses a path's text ("/a/b", "/tags/[]"; no pattern tail) into segments allocated from the
+ * arena (names borrow from text unless quoted). CR_EINVAL when malformed, longer than
+ * CR_MAX_PATH_TEXT or deeper than CR_MAX_PATH_DEPTH. */
+int doc_path_parse(const char *text, size_t len, struct cr_arena *a, struct doc_path *out);
+
+struct composite_path {
+    const char *path; /* a path text without "[]" or a pattern tail, NUL-terminated */
+    bool desc;
+};
+
+struct composite_def {
+    uint32_t id; /* object id of its entries; set by apply */
+    const struct composite_path *paths;
+    size_t n; /* 2..CR_MAX_COMPOSITE_PATHS */
+};
+
+/*
+ * Which values of a document have index entries. automatic: every scalar (not an array, map or
+ * set) at a path the patterns select, arrays' elements under "[]"; a path is selected by the most
+ * precise pattern matching it — more segments first, then "/?" before "/\*" — and an exclude wins
+ * a tie. With no patterns at all, "/\*" is included; otherwise "/\*" must be one of them
+ * (CR_EINVAL), as Cosmos DB requires. !automatic (Cosmos DB's "none"): no path entries.
+ * Composite indexes are independent of both: one entry per document whose every path holds a
+ * scalar.
+ */
+struct indexing_policy {
+    bool automatic;
+    const char *const *include; /* NUL-terminated patterns */
+    size_t n_include;
+    const char *const *exclude;
+    size_t n_exclude;
+    const struct composite_def *composite;
+    size_t n_composite;
+};
+
+struct coll_def {
+    uint32_t id; /* object id: prefix of its documents; id + 1 is its path index's */
+    char db[CR_MAX_NAME_LEN + 1];
+    char name[CR_MAX_NAME_LEN + 1];
+    char pk_path[CR_MAX_PATH_TEXT + 1]; /* "" when documents have no partition key */
+    uint64_t created_index;             /* log index of the MUT_CREATE_COLLECTION */
+    int64_t created_ms, updated_ms;     /* the proposer's times */
+    struct indexing_policy policy;      /* arrays and strings as catalog_coll_get says */
+};
+
+/* The collection (db, name), NUL-terminated strings, with its policy decoded into the arena.
+ * CR_ENOCOLL. */
+int catalog_coll_get(struct storage_txn *t, const char *db, const char *name, struct cr_arena *a,
+                     struct coll_def *out);
+/* Up to `limit` collections of db in name order, strictly after `after` (NULL: from the start),
+ * decoded into the arena. *more tells whether further ones exist. */
+int catalog_coll_list(struct storage_txn *t, const char *db, const char *after, struct cr_arena *a,
+                      struct coll_def *out, size_t limit, size_t *n, bool *more);
+/* Statistics by object id: of a collection (c->id: documents and row bytes), of its path index
+ * (c->id + 1) or of a composite index (its id): entries and entry bytes. Zero when unknown. */
+int catalog_coll_stats(struct storage_txn *t, uint32_t id, struct table_stats *out);
+/* Names, patterns, paths and limits of a definition, as MUT_CREATE_COLLECTION checks them:
+ * CR_ENAME, CR_EINVAL, CR_ETOOMANY. Front ends call it before proposing. */
+int catalog_coll_check(const struct coll_def *def);
+/* Whether the automatic index has entries for path (segments SEG_FIELD and SEG_ELEMENTS):
+ * what a planner asks before choosing doc_index_scan. */
+bool doc_path_indexed(const struct coll_def *c, const struct doc_path *path);
+
+/* A document's key. A document without a value at the collection's partition key path (or a
+ * collection without one) has has_pk false: Cosmos DB's undefined partition key, which sorts
+ * before every value. pk: NULL, BOOL, a number or a STRING (CR_ETYPE otherwise; numbers compare
+ * by value, so 1 and 1.0 are the same key). id: a STRING of 1..CR_MAX_DOC_ID bytes without '/',
+ * '\', '?' or '#' (CR_EINVAL). */
+struct doc_key {
+    bool has_pk;
+    struct value pk;
+    struct value id;
+};
+
+/* A stored document: its body (a MAP holding id, _etag and _ts as apply wrote them) and its
+ * creation and last update times in ms (the entries' time_ms; Firestore's create and update
+ * times). Everything is arena-allocated or borrowed from the read transaction. */
+struct doc {
+    struct doc_key key;
+    struct value body;
+    int64_t create_ms, update_ms;
+};
+
+/* CR_ENOTFOUND when there is no such document; the key's errors as above. */
+int doc_get(struct storage_txn *t, const struct coll_def *c, const struct doc_key *key,
+            struct cr_arena *a, struct doc *out);
+
+/* Pages of reads. next: the continuation (empty when the read is complete); pass it back as
+ * cursor to resume strictly after the last entry returned. A cursor of another collection, index
+ * or range is CR_ECURSOR. Pages stop at limit (0: none) or CR_MAX_PAGE_BYTES of data. */
+struct doc_page {
+    struct doc *docs;
+    size_t n;
+    uint64_t scanned;
+    uint8_t *next;
+    size_t next_len;
+};
+
+struct doc_scan_query {
+    const struct doc_key *partition; /* NULL: the whole collection; else its has_pk and pk */
+    bool reverse;
+    uint32_t limit;
+    const uint8_t *cursor;
+    size_t cursor_len;
+};
+
+/* Documents in key order: partition key (undefined first, then by value), then id bytewise. */
+int doc_scan(struct storage_txn *t, const struct coll_def *c, const struct doc_scan_query *q,
+             struct cr_arena *a, struct doc_page *out);
+
+struct doc_bound {
+    bool set; /* false: open */
+    bool inclusive;
+    struct value v;
+};
+
+/* Which values of one index path a read keeps, in value order (the keycodec order: null <
+ * false < true < numbers < timestamps < strings < bytes < ...). Equality is lo == hi, both
+ * inclusive. same_type: only values of type rank `rank` (value_rank: 0 null, 1 bool, 2 numbers,
+ * 3 timestamps, 4 strings, ...), as Cosmos DB and Firestore compare (c.a > 5 holds for numbers
+ * only); the bounds must then be of that rank, and an open bound ends at the rank's end.
+ * has_prefix: only STRING values starting with prefix (STARTSWITH). */
+struct doc_range {
+    bool same_type;
+    int rank;
+    struct doc_bound lo, hi;
+    bool has_prefix;
+    struct value prefix;
+};
+
+/* A path's index entries whose values `range` keeps, in value order (reversed: descending), then
+ * document key. */
+struct doc_index_query {
+    struct doc_path path;
+    struct doc_range range;
+    bool reverse;
+    uint32_t limit;
+    const uint8_t *cursor;
+    size_t cursor_len;
+};
+
+/* One index entry: the document's key and the indexed value (for a composite index, an ARRAY
+ * of its paths' values). */
+struct doc_entry {
+    struct doc_key key;
+    struct value value;
+};
+
+struct doc_entry_page {
+    struct doc_entry *entries;
+    size_t n;
+    uint64_t scanned;
+    uint8_t *next;
+    size_t next_len;
+};
+
+/* CR_EINVAL: a path doc_path_indexed refuses, a bound not of `rank` with same_type, a prefix that
+ * is not a STRING. An empty page when lo > hi. */
+int doc_index_scan(struct storage_txn *t, const struct coll_def *c, const struct doc_index_query *q,
+                   struct cr_arena *a, struct doc_entry_page *out);
+
+/* The entries of composite index `index` (its position in c->policy.composite) whose first n_eq
+ * values equal eq[0..n_eq) and whose next value `range` keeps (when n_eq is less than the index's
+ * path count; else range must keep everything), in the index's order (each path ASC or DESC;
+ * reverse: against it), then document key. CR_EINVAL when index or n_eq is out of range, an eq
+ * value is not a scalar, or the range is as doc_index_scan refuses. */
+struct doc_composite_query {
+    size_t index;
+    const struct value *eq;
+    size_t n_eq;
+    struct doc_range range;
+    bool reverse;
+    uint32_t limit;
+    const uint8_t *cursor;
+    size_t cursor_len;
+};
+
+int doc_composite_scan(struct storage_txn *t, const struct coll_def *c,
+                       const struct doc_composite_query *q, struct cr_arena *a,
+                       struct doc_entry_page *out);
+
+/* A patch: operations applied in order to the current document (MUT_DOC_PATCH). path may not
+ * touch id, _etag, _ts or the partition key (CR_EINVAL). SET creates missing parent maps; a
+ * parent that is not a map, or a position out of range, is CR_EINVAL. The array operations treat a
+ * missing or non-array target as Firestore does. */
+enum patch_kind {
+    PATCH_SET,          /* path = value */
+    PATCH_REMOVE,       /* delete path; absent: nothing, or CR_EINVAL when must_exist */
+    PATCH_INCREMENT,    /* path += value (a number); a missing or non-number target becomes value;
+                           INT overflow saturates, a DOUBLE on either side gives a DOUBLE */
+    PATCH_APPEND,       /* append value to the array at path (missing: [value]) */
+    PATCH_ARRAY_UNION,  /* append each element of value (an ARRAY) not already present */
+    PATCH_ARRAY_REMOVE, /* remove every element equal to one of value's (an ARRAY) */
+    PATCH_MINIMUM,      /* path = min(path, value); a missing or non-number target becomes value */
+    PATCH_MAXIMUM,      /* path = max(path, value), likewise */
+    PATCH_SERVER_TIME,  /* path = the entry's time_ms as a TIMESTAMP (resolved by the proposer's
+                           clock, written in the entry, so apply stays deterministic) */
+};
+
+struct patch_op {
+    enum patch_kind kind;
+    struct doc_path path;
+    struct value value;
+    bool must_exist; /* PATCH_REMOVE: Cosmos DB's remove fails on a missing path */
+};
+
+/* Preconditions of a document write, checked after the mutation's own rule (CREATE: absent,
+ * REPLACE and PATCH: present). */
+enum doc_exists { PRE_ANY, PRE_EXISTS, PRE_NOT_EXISTS };
+
+struct doc_precond {
+    enum doc_exists exists; /* PRE_EXISTS failing: CR_ENOTFOUND; PRE_NOT_EXISTS: CR_EEXISTS */
+    const char *if_match;   /* NULL: none; else the document's etag must be these bytes */
+    size_t if_match_len;    /* (an absent document fails it): CR_ECONDITION */
+    bool has_update_ms;     /* the document exists and was last written at update_ms: */
+    int64_t update_ms;      /* CR_ECONDITION otherwise */
+};
+
 /* ---- items ------------------------------------------------------------------------------ */
 
 /* An item is a VT_MAP value; its key attributes are the table's pk (and sk). */
@@ -244,6 +508,20 @@ enum mut_type {
     MUT_UPDATE,
     MUT_CHECK,
     MUT_UPDATE_TABLE,
+    /* Collections and documents (doc.c). A collection is created with its definition in
+     * `coll` and dropped with its documents and index entries. Document writes apply their
+     * preconditions (`pre`), stamp the system properties (_etag, _ts, the create and update
+     * times) and keep the collection's indexes. The change feed records a written document as
+     * MUT_PUT and a deleted one as MUT_DELETE, with the collection's id and the key
+     * {id, pk} (pk absent when undefined); a collection's creation and drop as
+     * MUT_CREATE_TABLE and MUT_DELETE_TABLE with its id. */
+    MUT_CREATE_COLLECTION,
+    MUT_DROP_COLLECTION,
+    MUT_DOC_CREATE,  /* `item`; CR_EEXISTS when the document exists */
+    MUT_DOC_REPLACE, /* `item`; CR_ENOTFOUND when it does not */
+    MUT_DOC_UPSERT,  /* `item` */
+    MUT_DOC_DELETE,  /* `doc_key`; an absent document is no error (PRE_EXISTS makes it one) */
+    MUT_DOC_PATCH,   /* `doc_key`, `patch`; CR_ENOTFOUND when the document does not exist */
 };
 
 enum cond_type {
@@ -319,6 +597,14 @@ struct mutation {
     bool return_old;         /* put/delete/update: hand back the previous item in the result */
     bool return_new;         /* put/update: hand back the new item */
     bool return_old_on_fail; /* CR_ECONDITION: hand back the current item, if any */
+    /* Collections and documents: `coll` is the whole definition for MUT_CREATE_COLLECTION
+     * (its ids and times are set by apply), else only coll.db and coll.name are read. return_old
+     * and return_new hand back the document bodies. */
+    struct coll_def coll;
+    struct doc_key doc_key;
+    const struct patch_op *patch;
+    size_t n_patch;
+    struct doc_precond pre;
 };
 
 /*
@@ -383,6 +669,9 @@ struct mutation_result {
                                  change was refused) definition */
     enum token_outcome token; /* the entry's idempotency token, the same on all its results */
     struct index_mismatch mismatch; /* CR_ETYPE from an index key; names from the arena */
+    struct coll_def coll;           /* the created or dropped collection (policy strings: arena) */
+    char etag[CR_ETAG_LEN + 1]; /* a written document's new etag, NUL-terminated; "" otherwise */
+    int64_t update_ms;          /* a written document's update time */
 };
 
 /*

@@ -14,9 +14,10 @@
  * Meta keys (the `meta` database):
  *   "format"             u32be on-disk format version (CR_FORMAT_VERSION)
  *   "applied"            u64be index of the last applied log entry
- *   "next_id"            u32be next object id, shared by tables and indexes (ids start at 1
- *                        and are never reused)
- *   "stats" | u32be id   u64be item_count | u64be size_bytes of that table or index
+ *   "next_id"            u32be next object id, shared by tables, indexes, collections and
+ *                        their indexes (ids start at 1 and are never reused)
+ *   "stats" | u32be id   u64be item_count | u64be size_bytes of that table or index, or of a
+ *                        collection (documents, row bytes) or its index (entries, entry bytes)
  *   "tok:" | token       u64be request hash | u64be time_ms: an idempotency token (apply.c)
  *   "tok@" | u64be time_ms | token   empty: the same tokens in the order they expire
  */
@@ -158,6 +159,66 @@ int index_drop(struct storage_txn *t, uint32_t index_id);
 int index_entry_key(const struct table_def *table, const struct index_def *idx,
                     const struct value *ipk, const struct value *isk, const struct value *pk,
                     const struct value *sk, struct cr_buf *key, bool *truncated);
+
+/*
+ * A walk over the keys [lo, hi) of one database (kv.c): forward from lo, or backward from hi (or
+ * the end when !has_hi) down to lo; a continuation `after` (a page's last key; p == NULL from
+ * the start) resumes strictly after it. visit() says whether each key visited is kept on the
+ * page; a page ends after `limit` kept keys (0: no limit) or CR_MAX_PAGE_BYTES of their values,
+ * and then *next is CR_CURSOR_VERSION | the last kept key (arena-allocated; NULL when the walk
+ * ended). Table rows, index entries and documents are all read through it.
+ */
+#define CR_CURSOR_VERSION 1 /* first byte of every continuation cursor storage hands out */
+
+struct kv_walk {
+    enum env_db db;
+    struct cr_buf lo, hi;
+    bool has_hi, reverse;
+    uint32_t limit;
+    struct env_val after;
+    int (*visit)(void *ctx, struct env_val key, struct env_val val, struct cr_arena *a, bool *kept);
+    void *ctx;
+};
+
+/* memcmp order of two byte strings, the shorter first on a tie: LMDB's key order. */
+int kv_key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+
+/* Turns b into the least key greater than every key that starts with b; false when there is
+ * none (b was all 0xFF). */
+bool kv_prefix_successor(struct cr_buf *b);
+
+void kv_walk_init(struct kv_walk *w);
+void kv_walk_free(struct kv_walk *w);
+/* Walks w; *scanned is increased by the keys visited, kept or not. */
+int kv_walk_run(struct storage_txn *t, const struct kv_walk *w, struct cr_arena *a,
+                uint64_t *scanned, uint8_t **next, size_t *next_len);
+
+/* ---- catalog.c and doc.c: collections and documents, written by apply.c only ---- */
+
+/* Checks def (catalog_coll_check), takes its ids (the collection's, its path index's, one per
+ * composite index) and writes its record with its creation index and time. *out is the stored
+ * definition; its policy arrays are allocated from a. CR_ENAME, CR_EINVAL, CR_ETOOMANY,
+ * CR_EEXISTS. */
+int catalog_coll_create(struct storage_txn *t, const struct coll_def *def, uint64_t index,
+                        int64_t time_ms, struct cr_arena *a, struct coll_def *out);
+/* Removes the record and the stats of c, of its path index and of its composite indexes (not
+ * the documents nor the entries: doc_drop_data). */
+int catalog_coll_drop(struct storage_txn *t, const struct coll_def *c);
+/* Counts the collection records (CR_MAX_COLLECTIONS bounds the walk). */
+int catalog_coll_count(struct storage_txn *t, uint64_t *n);
+
+/* An index pattern's text: a path ("[]" allowed) ending in "/?" (TAIL_SCALAR) or "/\*"
+ * (TAIL_ALL); "/\*" alone is the empty path with TAIL_ALL. CR_EINVAL when malformed. */
+enum pattern_tail { TAIL_SCALAR, TAIL_ALL };
+int doc_pattern_parse(const char *text, size_t len, struct cr_arena *a, struct doc_path *out,
+                      enum pattern_tail *tail);
+
+/* One document mutation of entry b (MUT_DOC_*), checked completely before its first write, so
+ * that a mutation error leaves nothing behind; scratch is reset by the caller. */
+int doc_apply(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+              struct cr_arena *scratch, struct cr_arena *a, struct mutation_result *res);
+/* Deletes every document and index entry of c. */
+int doc_drop_data(struct storage_txn *t, const struct coll_def *c);
 
 /* Writes the change record of mutation `ordinal` of entry `index` (changes.c has the format). */
 int changes_write(struct storage_txn *t, uint64_t index, uint16_t ordinal, enum mut_type type,

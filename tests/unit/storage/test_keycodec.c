@@ -141,6 +141,43 @@ static void test_order_property(void **state)
     cr_buf_free(&sa);
 }
 
+/* keycodec_rank_tags: every encoding starts inside its rank's tag range, and the ranges of
+ * different ranks are disjoint and ordered as the ranks. */
+static void test_rank_tags(void **state)
+{
+    struct cr_arena a;
+    struct cr_buf e;
+
+    (void)state;
+    cr_arena_init(&a, 0);
+    cr_buf_init(&e);
+    gen_seed(GEN_SEED + 11);
+    for (int i = 0; i < 20000; i++) {
+        struct value x = gen_value(&a, 0);
+        uint8_t first, last;
+
+        enc(&x, &e);
+        keycodec_rank_tags(x.type, &first, &last);
+        assert_true(first <= e.data[0] && e.data[0] <= last);
+        if (i % 1024 == 0)
+            cr_arena_reset(&a);
+    }
+    for (int t = VT_NULL; t <= VT_BS; t++)
+        for (int u = VT_NULL; u <= VT_BS; u++) {
+            uint8_t f1, l1, f2, l2;
+
+            keycodec_rank_tags((enum value_type)t, &f1, &l1);
+            keycodec_rank_tags((enum value_type)u, &f2, &l2);
+            assert_true(f1 <= l1);
+            if (value_rank((enum value_type)t) < value_rank((enum value_type)u))
+                assert_true(l1 < f2);
+            else if (value_rank((enum value_type)t) == value_rank((enum value_type)u))
+                assert_true(f1 == f2 && l1 == l2);
+        }
+    cr_arena_free(&a);
+    cr_buf_free(&e);
+}
+
 /* Pools of numbers whose order is subtle: every pair, both directions. */
 static void test_number_order(void **state)
 {
@@ -523,15 +560,11 @@ static void test_hostile_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_bytes),
-        cmocka_unit_test(test_order_property),
-        cmocka_unit_test(test_number_order),
-        cmocka_unit_test(test_number_decode_types),
-        cmocka_unit_test(test_composite_property),
-        cmocka_unit_test(test_long_components),
-        cmocka_unit_test(test_prefix),
-        cmocka_unit_test(test_nesting_and_invalid),
-        cmocka_unit_test(test_hostile_input),
+        cmocka_unit_test(test_exact_bytes),         cmocka_unit_test(test_order_property),
+        cmocka_unit_test(test_number_order),        cmocka_unit_test(test_rank_tags),
+        cmocka_unit_test(test_number_decode_types), cmocka_unit_test(test_composite_property),
+        cmocka_unit_test(test_long_components),     cmocka_unit_test(test_prefix),
+        cmocka_unit_test(test_nesting_and_invalid), cmocka_unit_test(test_hostile_input),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
