@@ -2,9 +2,10 @@
  * The document query language: a subset of Cosmos DB's NoSQL query language (docs/query.md has
  * the grammar, every function and the semantics). Pure functions over struct value: a lexer and
  * parser that build a bound query, a printer, an expression evaluator and an in-memory executor
- * that pulls documents from a caller's source. No storage, no I/O, no clock: the planner (later)
- * decides which documents the source yields; this module filters, joins, groups, sorts and
- * projects them.
+ * that pulls documents from a caller's source, and a planner that decides, from the indexes a
+ * collection has, which documents that source must yield (sql_plan, sql_explain). No storage, no
+ * I/O, no clock: the caller reads what the plan says; the executor filters, joins, groups, sorts
+ * and projects.
  *
  *   SELECT [DISTINCT] [TOP n] {* | VALUE expr | expr [AS name], ...}
  *   FROM coll [[AS] alias] [JOIN x IN expr]... [WHERE expr] [GROUP BY expr, ...]
@@ -112,6 +113,7 @@ struct sql_run {
     const struct value **join_src;
     int depth; /* JOIN levels bound for the current document; -1 before the first */
     bool buffered, loaded, done;
+    bool ordered;        /* the source yields rows in ORDER BY order: no sort */
     uint64_t skip, take; /* OFFSET left to skip; rows left to return (TOP and LIMIT) */
     struct sql_row *rows;
     size_t n_rows, cap_rows, pos;
@@ -132,6 +134,11 @@ int sql_run_init(struct sql_run *r, const struct sql_query *q, const struct sql_
  * aggregates stream: each call reads only as many documents as it needs. */
 int sql_run_next(struct sql_run *r, const struct value **out, struct sql_err *err);
 
+/* The source already yields documents in ORDER BY order (a plan's `ordered`): the run does not
+ * sort and, without DISTINCT, streams, so TOP and LIMIT stop reading early. Call it after
+ * sql_run_init, before the first sql_run_next. */
+void sql_run_set_ordered(struct sql_run *r);
+
 void sql_run_close(struct sql_run *r);
 
 /* The whole run in one call: every result deep-copied into a (an arena-allocated array, *n of
@@ -139,5 +146,118 @@ void sql_run_close(struct sql_run *r);
 int sql_exec(const struct sql_query *q, const struct sql_param *params, size_t n_params,
              const struct sql_source *src, uint64_t budget, struct cr_arena *a, struct value **out,
              size_t *n, struct sql_err *err);
+
+/* ---- the planner (sql_plan.c; docs/query.md, "Planner and EXPLAIN") ----
+ *
+ * Paths are Cosmos DB's: "/a/b", "/tags/[]" (every element of the array at /tags), a segment in
+ * double quotes when it is not a plain name ("/\"odd/name\"/x"). Index patterns end in "/?" (the
+ * scalar at the path) or "/\*" (the path and everything below it); "/\*" alone is every path.
+ */
+
+/* What a collection has indexed; the shape of storage's indexing policy. automatic: single-path
+ * entries for every scalar (not an array or object) at a path the patterns select, an array's
+ * elements under "[]"; the most precise matching pattern decides (more segments first, then "/?"
+ * over "/\*", then exclude over include); no patterns at all selects every path. Each composite
+ * index has one entry per document whose every path (plain fields, no "[]") holds a scalar. */
+struct sql_composite_path {
+    const char *path; /* NUL-terminated */
+    bool desc;
+};
+
+struct sql_composite {
+    const struct sql_composite_path *paths;
+    size_t n;
+};
+
+struct sql_indexes {
+    bool automatic;
+    const char *const *include; /* NUL-terminated patterns */
+    size_t n_include;
+    const char *const *exclude;
+    size_t n_exclude;
+    const struct sql_composite *composite;
+    size_t n_composite;
+};
+
+struct sql_seg {
+    const char *name; /* a field (not NUL-terminated); unused for "[]" */
+    size_t len;
+    bool elements; /* "[]": every element of an array */
+};
+
+struct sql_path {
+    const struct sql_seg *segs;
+    size_t n;
+    const char *text; /* the Cosmos text, NUL-terminated */
+};
+
+enum sql_bound_kind {
+    SQL_OPEN, /* unbounded: up to the end of the range's type, never beyond */
+    SQL_INCL,
+    SQL_EXCL,
+};
+
+struct sql_bound {
+    enum sql_bound_kind kind;
+    struct value v; /* INCL, EXCL: a value of the range's type */
+};
+
+/* A range of index values of ONE type (Cosmos compares only within a type: c.a > 5 holds for
+ * numbers only): rank is value_rank() of that type (0 null, 1 bool, 2 numbers, 3 timestamps,
+ * 4 strings, 5 bytes, 6 refs, 7 geopoints), and lo and hi bound it within the type in
+ * value_compare order. A point (equality) is lo == hi, both INCL. */
+struct sql_range {
+    int rank;
+    struct sql_bound lo, hi;
+};
+
+/* v has r's type and lies within its bounds. */
+bool sql_range_contains(const struct sql_range *r, const struct value *v);
+
+enum sql_access {
+    SQL_FULL_SCAN,  /* every document */
+    SQL_EMPTY,      /* no document can pass WHERE: read nothing */
+    SQL_INDEX_SCAN, /* path's entries in ranges */
+    SQL_COMPOSITE,  /* a composite index: equal values on its first n_eq paths, then ranges */
+};
+
+struct sql_plan_cand; /* a candidate the planner weighed, for EXPLAIN */
+
+/* How to read a query's documents. The source must yield every document that has an entry in the
+ * ranges, each document once, in this order: the ranges one after the other as listed (sorted,
+ * disjoint, in reading order), entries within a range in index order — for INDEX_SCAN ascending
+ * values, descending when reverse; for COMPOSITE the index's declared order (each path ASC or
+ * DESC), backwards when reverse — then by document key. Documents come whole and the run
+ * re-evaluates all of WHERE on each (the index only narrows the candidates), so reading a
+ * superset is always correct; only the order matters when `ordered`. */
+struct sql_plan {
+    enum sql_access access;
+    struct sql_path path;           /* INDEX_SCAN: the index's path (may contain "[]") */
+    size_t composite;               /* COMPOSITE: its position in sql_indexes.composite */
+    const struct value *eq;         /* COMPOSITE: values of its first n_eq paths (scalars) */
+    size_t n_eq;                    /* COMPOSITE */
+    const struct sql_range *ranges; /* INDEX_SCAN: at least one; COMPOSITE: ranges of path n_eq */
+    size_t n_ranges;                /* (COMPOSITE: none means that path is not restricted) */
+    bool reverse; /* INDEX_SCAN: descending values; COMPOSITE: against its declared order */
+    bool dedup;   /* a "[]" path: a document may have several entries; yield it once */
+    bool ordered; /* rows come in ORDER BY order: call sql_run_set_ordered */
+    bool sort;    /* ORDER BY still needs the run's sort (ORDER BY and !ordered) */
+    const struct sql_query *q;
+    const struct sql_indexes *ix;
+    const struct sql_plan_cand *cands; /* the usable indexes, best first (the chosen one) */
+    size_t n_cands;
+};
+
+/* Plans q over a collection indexed as ix, with the run's parameters (a parameter without a
+ * value makes the predicates that use it unusable; it is not an error here). Everything is
+ * allocated from a; the plan borrows q, ix and the parameter values. CR_EINVAL (with err) for a
+ * malformed pattern or composite path in ix, CR_ENOMEM. */
+int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct sql_indexes *ix,
+             const struct sql_param *params, size_t n_params, struct sql_plan *out,
+             struct sql_err *err);
+
+/* Appends EXPLAIN's text of p to out: one "name: value" line per fact, in a fixed order
+ * (docs/query.md). CR_ENOMEM. */
+int sql_explain(const struct sql_plan *p, struct cr_buf *out);
 
 #endif

@@ -9,8 +9,9 @@
  * buffered run keeps (rows, sort keys, groups: deep copies). A streaming run therefore holds only
  * one document's worth of memory at a time.
  *
- * It never decides which documents to read: that is the planner's job (later); this is the
- * scan-filter-sort evaluator plans are checked against.
+ * It never decides which documents to read: that is the planner's job (sql_plan.c); this is the
+ * scan-filter-sort evaluator plans are checked against. A run told its source is ordered (the
+ * plan's index order is the ORDER BY order) skips the sort.
  */
 #include "query/sql_int.h"
 #include "common/error.h"
@@ -144,6 +145,13 @@ int sql_run_init(struct sql_run *r, const struct sql_query *q, const struct sql_
 fail:
     sql_run_close(r);
     return rc;
+}
+
+void sql_run_set_ordered(struct sql_run *r)
+{
+    /* No sort: the run streams unless grouping or DISTINCT must see every row. */
+    r->ordered = true;
+    r->buffered = r->q->grouped || r->q->distinct;
 }
 
 void sql_run_close(struct sql_run *r)
@@ -613,7 +621,7 @@ static int load(struct sql_run *r)
 
     if (rc < 0)
         return rc;
-    if (r->q->n_order && (rc = sort_rows(r, r->rows, r->n_rows, order_cmp)) < 0)
+    if (r->q->n_order && !r->ordered && (rc = sort_rows(r, r->rows, r->n_rows, order_cmp)) < 0)
         return rc;
     return r->q->distinct ? distinct(r) : 0;
 }
