@@ -5,7 +5,9 @@
  * ST_BAD, which the parser reports with its position.
  */
 #include "query/sql_int.h"
+
 #include "common/error.h"
+#include "common/text.h"
 
 #include <stdio.h>
 
@@ -207,53 +209,6 @@ int sql_lex(const char *text, size_t len, struct cr_arena *a, struct sql_tok **t
     return 0;
 }
 
-static int hex4(const char *p, const char *end, uint32_t *out)
-{
-    uint32_t v = 0;
-
-    if (end - p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (uint32_t)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Cosmos's escapes: \' \" \\ \/ \b \f \n \r \t \uXXXX (surrogate pairs combine; a lone surrogate
  * is an error, since it cannot be UTF-8). */
 int sql_unescape(const struct sql_tok *t, struct cr_arena *a, const char **s, size_t *len,
@@ -267,7 +222,7 @@ int sql_unescape(const struct sql_tok *t, struct cr_arena *a, const char **s, si
     if (!o)
         return CR_ENOMEM;
     while (p < end) {
-        uint32_t cp, lo;
+        size_t n;
 
         if (*p != '\\') {
             *q++ = *p++;
@@ -298,21 +253,15 @@ int sql_unescape(const struct sql_tok *t, struct cr_arena *a, const char **s, si
         case 't':
             *q++ = '\t';
             break;
-        case 'u':
-            if (hex4(p + 2, end, &cp) < 0)
+        case 'u': {
+            size_t took = cr_unescape_u(p, end, q, &n);
+
+            if (took == 0)
                 return CR_EINVAL;
-            p += 6;
-            if (cp >= 0xDC00 && cp <= 0xDFFF)
-                return CR_EINVAL;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) < 0 ||
-                    lo < 0xDC00 || lo > 0xDFFF)
-                    return CR_EINVAL;
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                p += 6;
-            }
-            q += put_utf8(q, cp);
+            p += took;
+            q += n;
             continue;
+        }
         default:
             return CR_EINVAL;
         }
