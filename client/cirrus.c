@@ -580,6 +580,81 @@ static int take_items(struct cirrus *c, const Cirrus__QueryResponse *q, struct c
     return 0;
 }
 
+static int take_collection(struct cirrus *c, const Cirrus__CollectionDescription *d,
+                           struct cirrus_collection_desc *out)
+{
+    const Cirrus__CollectionSchema *s;
+
+    if (d == NULL)
+        return 0;
+    out->id = d->collection_id;
+    out->doc_count = d->document_count;
+    out->size_bytes = d->size_bytes;
+    out->created_ms = d->created_ms;
+    out->created_index = d->created_index;
+    s = d->schema;
+    if (s == NULL)
+        return 0;
+    out->db = strdup(s->db);
+    out->name = strdup(s->name);
+    out->pk_path = dup_or_null(s->partition_key_path);
+    if (out->db == NULL || out->name == NULL || (s->partition_key_path[0] && !out->pk_path))
+        return set_err(c, CR_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int take_collections(struct cirrus *c, const Cirrus__ListCollectionsResponse *l,
+                            struct cirrus_result *out)
+{
+    size_t i;
+    int rc;
+
+    if (l->last_evaluated[0] && (out->last_evaluated = strdup(l->last_evaluated)) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    if (l->n_collections == 0)
+        return 0;
+    if ((out->collections = calloc(l->n_collections, sizeof(*out->collections))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    for (i = 0; i < l->n_collections; i++) {
+        out->n_collections = i + 1;
+        if ((rc = take_collection(c, l->collections[i], &out->collections[i])) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int take_doc(struct cirrus *c, const Cirrus__DocumentResponse *d, struct cirrus_result *out)
+{
+    out->update_ms = d->update_ms;
+    if (d->etag[0] && (out->etag = strdup(d->etag)) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    return take_map(c, d->document, &out->item);
+}
+
+static int take_results(struct cirrus *c, const Cirrus__SqlResponse *s, struct cirrus_result *out)
+{
+    size_t i;
+    int rc;
+
+    out->scanned = s->scanned;
+    if (s->continuation.len > 0) {
+        if ((out->cursor = malloc(s->continuation.len)) == NULL)
+            return set_err(c, CR_ENOMEM, "out of memory");
+        memcpy(out->cursor, s->continuation.data, s->continuation.len);
+        out->cursor_len = s->continuation.len;
+    }
+    if (s->n_results == 0)
+        return 0;
+    if ((out->items = calloc(s->n_results, sizeof(*out->items))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    for (i = 0; i < s->n_results; i++) {
+        if ((rc = pbvalue_decode(s->results[i], &out->items[i])) != 0)
+            return set_err(c, rc, "decoding a result: %s", cr_strerror(rc));
+        out->n_items = i + 1;
+    }
+    return 0;
+}
+
 static int take_tables(struct cirrus *c, const Cirrus__ListTablesResponse *l,
                        struct cirrus_result *out)
 {
@@ -600,23 +675,29 @@ static int take_tables(struct cirrus *c, const Cirrus__ListTablesResponse *l,
     return 0;
 }
 
-static int take_writes(struct cirrus *c, const Cirrus__BatchWriteResponse *b,
-                       struct cirrus_result *out)
+static int take_results_of(struct cirrus *c, Cirrus__WriteResult *const *results, size_t n,
+                           struct cirrus_result *out)
 {
     size_t i;
     int rc;
 
-    if (b == NULL || b->n_results == 0)
+    if (n == 0)
         return 0;
-    if ((out->writes = calloc(b->n_results, sizeof(*out->writes))) == NULL)
+    if ((out->writes = calloc(n, sizeof(*out->writes))) == NULL)
         return set_err(c, CR_ENOMEM, "out of memory");
-    for (i = 0; i < b->n_results; i++) {
-        out->writes[i].code = b->results[i]->error_code;
+    for (i = 0; i < n; i++) {
+        out->writes[i].code = results[i]->error_code;
         out->n_writes = i + 1;
-        if ((rc = take_map(c, b->results[i]->old_item, &out->writes[i].old_item)) != 0)
+        if ((rc = take_map(c, results[i]->old_item, &out->writes[i].old_item)) != 0)
             return rc;
     }
     return 0;
+}
+
+static int take_writes(struct cirrus *c, const Cirrus__BatchWriteResponse *b,
+                       struct cirrus_result *out)
+{
+    return b == NULL ? 0 : take_results_of(c, b->results, b->n_results, out);
 }
 
 static void take_stats(const Cirrus__StatsResponse *s, struct cirrus_stats *out)
@@ -686,6 +767,34 @@ static int finish(struct cirrus *c, int rc, Cirrus__Response *r, Cirrus__Respons
             break;
         case CIRRUS__RESPONSE__RESULT_STATS:
             take_stats(r->stats, &out->stats);
+            break;
+        case CIRRUS__RESPONSE__RESULT_CREATE_COLLECTION:
+            trc = take_collection(c, r->create_collection->collection, &out->collection);
+            break;
+        case CIRRUS__RESPONSE__RESULT_DROP_COLLECTION:
+            trc = take_collection(c, r->drop_collection->collection, &out->collection);
+            break;
+        case CIRRUS__RESPONSE__RESULT_GET_COLLECTION:
+            trc = take_collection(c, r->get_collection->collection, &out->collection);
+            break;
+        case CIRRUS__RESPONSE__RESULT_LIST_COLLECTIONS:
+            trc = take_collections(c, r->list_collections, out);
+            break;
+        case CIRRUS__RESPONSE__RESULT_WRITE_DOCUMENT:
+            trc = take_doc(c, r->write_document, out);
+            break;
+        case CIRRUS__RESPONSE__RESULT_GET_DOCUMENT:
+            trc = take_doc(c, r->get_document, out);
+            break;
+        case CIRRUS__RESPONSE__RESULT_PATCH_DOCUMENT:
+            trc = take_doc(c, r->patch_document, out);
+            break;
+        case CIRRUS__RESPONSE__RESULT_WRITE_DOCUMENTS:
+            trc =
+                take_results_of(c, r->write_documents->results, r->write_documents->n_results, out);
+            break;
+        case CIRRUS__RESPONSE__RESULT_SQL:
+            trc = take_results(c, r->sql, out);
             break;
         default:
             break;
@@ -959,6 +1068,340 @@ int cirrus_stats(struct cirrus *c, struct cirrus_result *out)
     req.stats = &st;
     rc = call(c, &req, &r);
     return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_STATS, out);
+}
+
+/* ---- collections and documents ---- */
+
+static int make_indexing(struct cirrus *c, const struct cirrus_indexing *ix,
+                         Cirrus__IndexingPolicy **out)
+{
+    Cirrus__IndexingPolicy *p;
+    size_t i, k;
+
+    *out = NULL;
+    if (ix == NULL)
+        return 0;
+    NEW(c, Cirrus__IndexingPolicy, CIRRUS__INDEXING_POLICY__INIT, p);
+    p->mode = ix->none ? CIRRUS__INDEXING_MODE__INDEXING_NONE
+                       : CIRRUS__INDEXING_MODE__INDEXING_CONSISTENT;
+    p->included_paths = (char **)ix->include;
+    p->n_included_paths = ix->n_include;
+    p->excluded_paths = (char **)ix->exclude;
+    p->n_excluded_paths = ix->n_exclude;
+    if (ix->n_composite > 0 &&
+        (p->composite_indexes = alloc(c, ix->n_composite * sizeof(*p->composite_indexes))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    p->n_composite_indexes = ix->n_composite;
+    for (i = 0; i < ix->n_composite; i++) {
+        Cirrus__CompositeIndex *x;
+
+        NEW(c, Cirrus__CompositeIndex, CIRRUS__COMPOSITE_INDEX__INIT, x);
+        if (ix->composite[i].n > 0 &&
+            (x->paths = alloc(c, ix->composite[i].n * sizeof(*x->paths))) == NULL)
+            return set_err(c, CR_ENOMEM, "out of memory");
+        x->n_paths = ix->composite[i].n;
+        for (k = 0; k < ix->composite[i].n; k++) {
+            Cirrus__CompositePath *cp;
+
+            NEW(c, Cirrus__CompositePath, CIRRUS__COMPOSITE_PATH__INIT, cp);
+            cp->path = (char *)ix->composite[i].paths[k].path;
+            cp->desc = ix->composite[i].paths[k].desc != 0;
+            x->paths[k] = cp;
+        }
+        p->composite_indexes[i] = x;
+    }
+    *out = p;
+    return 0;
+}
+
+static int make_key(struct cirrus *c, const struct cirrus_doc_key *key, Cirrus__DocKey **out)
+{
+    Cirrus__DocKey *k;
+    int rc;
+
+    if (key == NULL || key->id == NULL)
+        return bad_arg(c, CR_EINVAL, "a document key needs an id");
+    NEW(c, Cirrus__DocKey, CIRRUS__DOC_KEY__INIT, k);
+    k->id = (char *)key->id;
+    if (key->pk != NULL && (rc = pbvalue_encode(&c->arena, key->pk, &k->partition_key)) != 0)
+        return bad_arg(c, rc, "partition key");
+    *out = k;
+    return 0;
+}
+
+static int make_pre(struct cirrus *c, const struct cirrus_doc_pre *pre,
+                    Cirrus__DocPrecondition **out)
+{
+    Cirrus__DocPrecondition *p;
+
+    *out = NULL;
+    if (pre == NULL)
+        return 0;
+    NEW(c, Cirrus__DocPrecondition, CIRRUS__DOC_PRECONDITION__INIT, p);
+    p->exists = (Cirrus__DocExists)pre->exists;
+    if (pre->if_match != NULL)
+        p->if_match = (char *)pre->if_match;
+    p->has_update_ms = pre->has_update_ms != 0;
+    p->update_ms = pre->update_ms;
+    *out = p;
+    return 0;
+}
+
+static char *str_or_empty(const char *s)
+{
+    return (char *)(s != NULL ? s : "");
+}
+
+int cirrus_create_collection(struct cirrus *c, const char *db, const char *name,
+                             const char *pk_path, const struct cirrus_indexing *ix,
+                             struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__CreateCollectionRequest cc = CIRRUS__CREATE_COLLECTION_REQUEST__INIT;
+    Cirrus__CollectionSchema schema = CIRRUS__COLLECTION_SCHEMA__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    if (name == NULL)
+        return set_err(c, CR_EINVAL, "a collection needs a name");
+    schema.db = str_or_empty(db);
+    schema.name = (char *)name;
+    schema.partition_key_path = str_or_empty(pk_path);
+    if ((rc = make_indexing(c, ix, &schema.indexing_policy)) != 0)
+        return rc;
+    cc.schema = &schema;
+    req.op_case = CIRRUS__REQUEST__OP_CREATE_COLLECTION;
+    req.create_collection = &cc;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_CREATE_COLLECTION, out);
+}
+
+int cirrus_drop_collection(struct cirrus *c, const char *db, const char *name,
+                           struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__DropCollectionRequest dc = CIRRUS__DROP_COLLECTION_REQUEST__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    dc.db = str_or_empty(db);
+    dc.name = str_or_empty(name);
+    req.op_case = CIRRUS__REQUEST__OP_DROP_COLLECTION;
+    req.drop_collection = &dc;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_DROP_COLLECTION, out);
+}
+
+int cirrus_get_collection(struct cirrus *c, const char *db, const char *name,
+                          const struct cirrus_read_opts *ro, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__GetCollectionRequest gc = CIRRUS__GET_COLLECTION_REQUEST__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    gc.db = str_or_empty(db);
+    gc.name = str_or_empty(name);
+    if ((rc = make_read(c, ro, &gc.read)) != 0)
+        return rc;
+    req.op_case = CIRRUS__REQUEST__OP_GET_COLLECTION;
+    req.get_collection = &gc;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_GET_COLLECTION, out);
+}
+
+int cirrus_list_collections(struct cirrus *c, const char *db, const char *exclusive_start,
+                            uint32_t limit, const struct cirrus_read_opts *ro,
+                            struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__ListCollectionsRequest lc = CIRRUS__LIST_COLLECTIONS_REQUEST__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    lc.db = str_or_empty(db);
+    lc.exclusive_start = str_or_empty(exclusive_start);
+    lc.limit = limit;
+    if ((rc = make_read(c, ro, &lc.read)) != 0)
+        return rc;
+    req.op_case = CIRRUS__REQUEST__OP_LIST_COLLECTIONS;
+    req.list_collections = &lc;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_LIST_COLLECTIONS, out);
+}
+
+int cirrus_write_doc(struct cirrus *c, const char *db, const char *coll, enum cirrus_doc_write kind,
+                     const struct cirrus_value *doc, const struct cirrus_doc_pre *pre,
+                     struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__WriteDocumentRequest w = CIRRUS__WRITE_DOCUMENT_REQUEST__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    if (doc == NULL || doc->type != CIRRUS_MAP)
+        return bad_arg(c, CR_EINVAL, "a document must be a map");
+    w.db = str_or_empty(db);
+    w.collection = str_or_empty(coll);
+    w.kind = (Cirrus__DocWriteKind)kind;
+    if ((rc = pbvalue_encode_map(&c->arena, doc, &w.document)) != 0)
+        return bad_arg(c, rc, "document");
+    if ((rc = make_pre(c, pre, &w.precondition)) != 0)
+        return rc;
+    req.op_case = CIRRUS__REQUEST__OP_WRITE_DOCUMENT;
+    req.write_document = &w;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_WRITE_DOCUMENT, out);
+}
+
+int cirrus_write_docs(struct cirrus *c, const char *db, const char *coll,
+                      enum cirrus_doc_write kind, const struct cirrus_value *docs, size_t n,
+                      struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__WriteDocumentsRequest w = CIRRUS__WRITE_DOCUMENTS_REQUEST__INIT;
+    Cirrus__Response *r;
+    size_t i;
+    int rc;
+
+    start(c, out);
+    w.db = str_or_empty(db);
+    w.collection = str_or_empty(coll);
+    w.kind = (Cirrus__DocWriteKind)kind;
+    if (n > 0 && (w.documents = alloc(c, n * sizeof(*w.documents))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    w.n_documents = n;
+    for (i = 0; i < n; i++) {
+        if (docs[i].type != CIRRUS_MAP)
+            return bad_arg(c, CR_EINVAL, "a document must be a map");
+        if ((rc = pbvalue_encode_map(&c->arena, &docs[i], &w.documents[i])) != 0)
+            return bad_arg(c, rc, "document");
+    }
+    req.op_case = CIRRUS__REQUEST__OP_WRITE_DOCUMENTS;
+    req.write_documents = &w;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_WRITE_DOCUMENTS, out);
+}
+
+int cirrus_get_doc(struct cirrus *c, const char *db, const char *coll,
+                   const struct cirrus_doc_key *key, const struct cirrus_read_opts *ro,
+                   struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__GetDocumentRequest g = CIRRUS__GET_DOCUMENT_REQUEST__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    g.db = str_or_empty(db);
+    g.collection = str_or_empty(coll);
+    if ((rc = make_key(c, key, &g.key)) != 0 || (rc = make_read(c, ro, &g.read)) != 0)
+        return rc;
+    req.op_case = CIRRUS__REQUEST__OP_GET_DOCUMENT;
+    req.get_document = &g;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_GET_DOCUMENT, out);
+}
+
+int cirrus_delete_doc(struct cirrus *c, const char *db, const char *coll,
+                      const struct cirrus_doc_key *key, const struct cirrus_doc_pre *pre,
+                      struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__DeleteDocumentRequest d = CIRRUS__DELETE_DOCUMENT_REQUEST__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    d.db = str_or_empty(db);
+    d.collection = str_or_empty(coll);
+    if ((rc = make_key(c, key, &d.key)) != 0 || (rc = make_pre(c, pre, &d.precondition)) != 0)
+        return rc;
+    req.op_case = CIRRUS__REQUEST__OP_DELETE_DOCUMENT;
+    req.delete_document = &d;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_DELETE_DOCUMENT, out);
+}
+
+int cirrus_patch_doc(struct cirrus *c, const char *db, const char *coll,
+                     const struct cirrus_doc_key *key, const struct cirrus_patch_op *ops, size_t n,
+                     const struct cirrus_doc_pre *pre, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__PatchDocumentRequest p = CIRRUS__PATCH_DOCUMENT_REQUEST__INIT;
+    Cirrus__Response *r;
+    size_t i;
+    int rc;
+
+    start(c, out);
+    p.db = str_or_empty(db);
+    p.collection = str_or_empty(coll);
+    if ((rc = make_key(c, key, &p.key)) != 0 || (rc = make_pre(c, pre, &p.precondition)) != 0)
+        return rc;
+    if (n > 0 && (p.ops = alloc(c, n * sizeof(*p.ops))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    p.n_ops = n;
+    for (i = 0; i < n; i++) {
+        Cirrus__PatchOp *op;
+
+        NEW(c, Cirrus__PatchOp, CIRRUS__PATCH_OP__INIT, op);
+        op->kind = (Cirrus__PatchKind)ops[i].kind;
+        op->path = str_or_empty(ops[i].path);
+        op->must_exist = ops[i].must_exist != 0;
+        if (ops[i].value != NULL && (rc = pbvalue_encode(&c->arena, ops[i].value, &op->value)) != 0)
+            return bad_arg(c, rc, "patch value");
+        p.ops[i] = op;
+    }
+    req.op_case = CIRRUS__REQUEST__OP_PATCH_DOCUMENT;
+    req.patch_document = &p;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_PATCH_DOCUMENT, out);
+}
+
+int cirrus_sql(struct cirrus *c, const char *db, const char *query, const struct cirrus_sql *q,
+               const struct cirrus_read_opts *ro, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__SqlRequest s = CIRRUS__SQL_REQUEST__INIT;
+    Cirrus__Response *r;
+    size_t i;
+    int rc;
+
+    start(c, out);
+    if (query == NULL)
+        return set_err(c, CR_EINVAL, "no query");
+    s.db = str_or_empty(db);
+    s.query = (char *)query;
+    if ((rc = make_read(c, ro, &s.read)) != 0)
+        return rc;
+    if (q != NULL) {
+        s.max_items = q->max_items;
+        s.continuation.data = (uint8_t *)q->continuation;
+        s.continuation.len = q->continuation != NULL ? q->continuation_len : 0;
+        if (q->n_params > 0 && (s.params = alloc(c, q->n_params * sizeof(*s.params))) == NULL)
+            return set_err(c, CR_ENOMEM, "out of memory");
+        s.n_params = q->n_params;
+        for (i = 0; i < q->n_params; i++) {
+            Cirrus__SqlParameter *p;
+
+            NEW(c, Cirrus__SqlParameter, CIRRUS__SQL_PARAMETER__INIT, p);
+            if (q->params[i].name == NULL || q->params[i].value == NULL)
+                return bad_arg(c, CR_EINVAL, "a parameter needs a name and a value");
+            p->name = (char *)q->params[i].name;
+            if ((rc = pbvalue_encode(&c->arena, q->params[i].value, &p->value)) != 0)
+                return bad_arg(c, rc, "parameter value");
+            s.params[i] = p;
+        }
+    }
+    req.op_case = CIRRUS__REQUEST__OP_SQL;
+    req.sql = &s;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_SQL, out);
 }
 
 /* ---- pipelined calls ---- */

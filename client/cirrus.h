@@ -208,6 +208,103 @@ struct cirrus_write_op {
     struct cirrus_write_opts opts;
 };
 
+/* ---- collections and documents (docs/protocol.md, "Documents") ---- */
+
+/* An empty db names the database "default". */
+
+struct cirrus_composite_path {
+    const char *path; /* "/a/b" */
+    int desc;
+};
+
+struct cirrus_composite {
+    const struct cirrus_composite_path *paths;
+    size_t n;
+};
+
+/* Cosmos DB's indexingPolicy; NULL in create_collection: every path indexed. */
+struct cirrus_indexing {
+    int none;                   /* indexingMode "none": no path entries */
+    const char *const *include; /* patterns ending in "/?" or "/\*" */
+    size_t n_include;
+    const char *const *exclude;
+    size_t n_exclude;
+    const struct cirrus_composite *composite;
+    size_t n_composite;
+};
+
+enum cirrus_doc_write {
+    CIRRUS_DOC_UPSERT,
+    CIRRUS_DOC_CREATE,  /* CR_EEXISTS when the document exists */
+    CIRRUS_DOC_REPLACE, /* CR_ENOTFOUND when it does not */
+};
+
+enum cirrus_doc_exists {
+    CIRRUS_DOC_ANY,
+    CIRRUS_DOC_MUST_EXIST,     /* CR_ENOTFOUND otherwise */
+    CIRRUS_DOC_MUST_NOT_EXIST, /* CR_EEXISTS otherwise */
+};
+
+/* Preconditions of a document write; NULL: none. Failing if_match or update_ms: CR_ECONDITION. */
+struct cirrus_doc_pre {
+    enum cirrus_doc_exists exists;
+    const char *if_match; /* NULL: none; else the document's _etag */
+    int has_update_ms;
+    int64_t update_ms;
+};
+
+/* A document's key: its id and, in a collection with a partition key path, the value there
+ * (NULL: the document has none). Borrowed for the call. */
+struct cirrus_doc_key {
+    const char *id;
+    const struct cirrus_value *pk;
+};
+
+enum cirrus_patch_kind {
+    CIRRUS_PATCH_SET,
+    CIRRUS_PATCH_REMOVE,
+    CIRRUS_PATCH_INCREMENT,
+    CIRRUS_PATCH_APPEND,
+    CIRRUS_PATCH_ARRAY_UNION,
+    CIRRUS_PATCH_ARRAY_REMOVE,
+    CIRRUS_PATCH_MINIMUM,
+    CIRRUS_PATCH_MAXIMUM,
+    CIRRUS_PATCH_SERVER_TIME, /* the write's time; value unused */
+};
+
+/* path: "/a/b", an all-digit segment being an array position ("/tags/0"). */
+struct cirrus_patch_op {
+    enum cirrus_patch_kind kind;
+    const char *path;
+    const struct cirrus_value *value; /* not for REMOVE and SERVER_TIME */
+    int must_exist;                   /* REMOVE: a missing path fails the patch */
+};
+
+struct cirrus_sql_param {
+    const char *name; /* with its '@' */
+    const struct cirrus_value *value;
+};
+
+/* A query's options; NULL: no parameters, the server's page size, the first page. */
+struct cirrus_sql {
+    const struct cirrus_sql_param *params;
+    size_t n_params;
+    uint32_t max_items;       /* 0: 100 */
+    const void *continuation; /* a previous page's out->cursor */
+    size_t continuation_len;
+};
+
+struct cirrus_collection_desc {
+    char *db;
+    char *name;
+    char *pk_path; /* NULL: no partition key */
+    uint32_t id;
+    uint64_t doc_count;
+    uint64_t size_bytes;
+    int64_t created_ms;
+    uint64_t created_index;
+};
+
 /* ---- results ---- */
 
 struct cirrus_table_desc {
@@ -256,9 +353,14 @@ struct cirrus_result {
     size_t n_tables;                    /* list_tables */
     char *last_evaluated;               /* list_tables: start of the next page; NULL: done */
     struct cirrus_table_desc table;     /* create_table, delete_table, describe_table */
-    struct cirrus_write_result *writes; /* batch_write: one per op, in order */
-    size_t n_writes;                    /* batch_write */
+    struct cirrus_write_result *writes; /* batch_write, write_docs: one per op, in order */
+    size_t n_writes;                    /* batch_write, write_docs */
     struct cirrus_stats stats;          /* stats */
+    struct cirrus_collection_desc collection;   /* create/drop/get_collection */
+    struct cirrus_collection_desc *collections; /* list_collections (last_evaluated too) */
+    size_t n_collections;                       /* list_collections */
+    char *etag;        /* document writes and get_doc (item: the document); NULL: none */
+    int64_t update_ms; /* document writes and get_doc */
 };
 
 void cirrus_result_free(struct cirrus_result *r);
@@ -324,6 +426,53 @@ int cirrus_batch_write(struct cirrus *c, const struct cirrus_write_op *ops, size
                        struct cirrus_result *out);
 /* Fills out->stats. */
 int cirrus_stats(struct cirrus *c, struct cirrus_result *out);
+
+/* Collections. CR_EEXISTS, CR_ENAME, CR_EINVAL (a bad path or pattern), CR_ETOOMANY. Fills
+ * out->collection. pk_path NULL: no partition key; ix NULL: every path indexed. */
+int cirrus_create_collection(struct cirrus *c, const char *db, const char *name,
+                             const char *pk_path, const struct cirrus_indexing *ix,
+                             struct cirrus_result *out);
+/* Drops the collection with its documents. CR_ENOCOLL. Fills out->collection. */
+int cirrus_drop_collection(struct cirrus *c, const char *db, const char *name,
+                           struct cirrus_result *out);
+/* CR_ENOCOLL. Fills out->collection with its document count and size. */
+int cirrus_get_collection(struct cirrus *c, const char *db, const char *name,
+                          const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* Collections of db after exclusive_start (NULL: the first), at most limit (0: 100). Fills
+ * out->collections and out->last_evaluated. */
+int cirrus_list_collections(struct cirrus *c, const char *db, const char *exclusive_start,
+                            uint32_t limit, const struct cirrus_read_opts *ro,
+                            struct cirrus_result *out);
+
+/* Documents. doc must be a CIRRUS_MAP with a string "id". Fills out->item (the document as
+ * stored, with _etag and _ts), out->etag and out->update_ms. CR_ENOCOLL, CR_EEXISTS, CR_ENOTFOUND,
+ * CR_ECONDITION, CR_EINVAL, CR_ETYPE, CR_EITEMTOOBIG. */
+int cirrus_write_doc(struct cirrus *c, const char *db, const char *coll, enum cirrus_doc_write kind,
+                     const struct cirrus_value *doc, const struct cirrus_doc_pre *pre,
+                     struct cirrus_result *out);
+/* Writes docs[0..n) (n <= 1000) all or nothing, in one log entry. Fills out->writes: the
+ * failing document has its code, the others CR_EABORTED. */
+int cirrus_write_docs(struct cirrus *c, const char *db, const char *coll,
+                      enum cirrus_doc_write kind, const struct cirrus_value *docs, size_t n,
+                      struct cirrus_result *out);
+/* Fills out->item, out->etag, out->update_ms. CR_ENOTFOUND, CR_ENOCOLL, CR_EINVAL. */
+int cirrus_get_doc(struct cirrus *c, const char *db, const char *coll,
+                   const struct cirrus_doc_key *key, const struct cirrus_read_opts *ro,
+                   struct cirrus_result *out);
+/* Deleting a missing document succeeds unless pre asks it to exist. CR_ENOCOLL, CR_ECONDITION. */
+int cirrus_delete_doc(struct cirrus *c, const char *db, const char *coll,
+                      const struct cirrus_doc_key *key, const struct cirrus_doc_pre *pre,
+                      struct cirrus_result *out);
+/* Applies ops in order, all or nothing. Fills out like cirrus_write_doc. CR_ENOTFOUND,
+ * CR_ECONDITION, CR_EINVAL (a bad path or operand), CR_ETOOMANY. */
+int cirrus_patch_doc(struct cirrus *c, const char *db, const char *coll,
+                     const struct cirrus_doc_key *key, const struct cirrus_patch_op *ops, size_t n,
+                     const struct cirrus_doc_pre *pre, struct cirrus_result *out);
+/* One page of a query of the collection FROM names (docs/query.md). Fills out->items (one
+ * value per result), out->scanned and out->cursor (the continuation; NULL: done). Parse errors
+ * are CR_EINVAL with the position in cirrus_errmsg(); CR_ENOCOLL, CR_ECURSOR, CR_EBUDGET. */
+int cirrus_sql(struct cirrus *c, const char *db, const char *query, const struct cirrus_sql *q,
+               const struct cirrus_read_opts *ro, struct cirrus_result *out);
 
 /* ---- pipelined calls ---- */
 /*

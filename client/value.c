@@ -336,5 +336,15 @@ void cirrus_result_free(struct cirrus_result *r)
     for (i = 0; i < r->n_writes; i++)
         cirrus_value_clear(&r->writes[i].old_item);
     free(r->writes);
+    free(r->collection.db);
+    free(r->collection.name);
+    free(r->collection.pk_path);
+    for (i = 0; i < r->n_collections; i++) {
+        free(r->collections[i].db);
+        free(r->collections[i].name);
+        free(r->collections[i].pk_path);
+    }
+    free(r->collections);
+    free(r->etag);
     memset(r, 0, sizeof(*r));
 }

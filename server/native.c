@@ -510,6 +510,323 @@ static int op_batch_write(struct native_req *r, Cirrus__BatchWriteRequest *m,
     return rc < 0 ? rc : propose(r, muts, m->n_ops, e);
 }
 
+/* ---- collections and documents ----------------------------------------------------------- */
+
+static const char *db_name(const char *db)
+{
+    return db[0] ? db : WIRE_DEFAULT_DB;
+}
+
+/* Names the collection of a document request in mut->coll (db and name only). */
+static int coll_names(struct native_req *r, const char *db, const char *name, struct mutation *mut,
+                      struct errmsg *e)
+{
+    Cirrus__CollectionSchema s = CIRRUS__COLLECTION_SCHEMA__INIT;
+
+    s.db = (char *)db;
+    s.name = (char *)name;
+    r->table = name;
+    return wire_coll_schema_from_pb(&s, &r->arena, &mut->coll, e);
+}
+
+static int op_create_collection(struct native_req *r, Cirrus__CreateCollectionRequest *m,
+                                Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation mut;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_CREATE_COLLECTION;
+    if (!m->schema)
+        return errmsg_set(e, CR_EINVAL, "create_collection needs a schema");
+    r->table = m->schema->name;
+    rc = wire_coll_schema_from_pb(m->schema, &r->arena, &mut.coll, e);
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_drop_collection(struct native_req *r, Cirrus__DropCollectionRequest *m,
+                              Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation mut;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_DROP_COLLECTION;
+    rc = coll_names(r, m->db, m->name, &mut, e);
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_get_collection(struct native_req *r, Cirrus__GetCollectionRequest *m,
+                             Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct coll_def def;
+    struct table_stats stats;
+    Cirrus__CollectionResponse *c;
+    int rc;
+
+    read_opts(m->read, &ro);
+    rc = ops_get_collection(&r->nc->oc, &ro, db_name(m->db), m->name, &r->arena, &def, &stats,
+                            &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    c = PB_NEW(&r->arena, Cirrus__CollectionResponse, CIRRUS__COLLECTION_RESPONSE__INIT);
+    if (!c || wire_coll_desc_to_pb(&def, &stats, &r->arena, &c->collection) < 0)
+        return nomem(e);
+    resp->result_case = CIRRUS__RESPONSE__RESULT_GET_COLLECTION;
+    resp->get_collection = c;
+    return 0;
+}
+
+static int op_list_collections(struct native_req *r, Cirrus__ListCollectionsRequest *m,
+                               Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct coll_def *defs;
+    struct table_stats *stats;
+    Cirrus__ListCollectionsResponse *l;
+    size_t n;
+    bool more;
+    int rc;
+
+    read_opts(m->read, &ro);
+    rc = ops_list_collections(&r->nc->oc, &ro, db_name(m->db), m->exclusive_start, m->limit,
+                              &r->arena, &defs, &stats, &n, &more, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    l = PB_NEW(&r->arena, Cirrus__ListCollectionsResponse, CIRRUS__LIST_COLLECTIONS_RESPONSE__INIT);
+    if (!l || (n && !(l->collections = cr_arena_alloc(&r->arena, n * sizeof *l->collections))))
+        return nomem(e);
+    l->n_collections = n;
+    for (size_t i = 0; i < n; i++)
+        if (wire_coll_desc_to_pb(&defs[i], &stats[i], &r->arena, &l->collections[i]) < 0)
+            return nomem(e);
+    if (more && n)
+        l->last_evaluated = defs[n - 1].name;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_LIST_COLLECTIONS;
+    resp->list_collections = l;
+    return 0;
+}
+
+static int op_write_document(struct native_req *r, Cirrus__WriteDocumentRequest *m,
+                             Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation mut;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    switch (m->kind) {
+    case CIRRUS__DOC_WRITE_KIND__DOC_WRITE_UPSERT:
+        mut.type = MUT_DOC_UPSERT;
+        break;
+    case CIRRUS__DOC_WRITE_KIND__DOC_WRITE_CREATE:
+        mut.type = MUT_DOC_CREATE;
+        break;
+    case CIRRUS__DOC_WRITE_KIND__DOC_WRITE_REPLACE:
+        mut.type = MUT_DOC_REPLACE;
+        break;
+    default:
+        return errmsg_set(e, CR_EINVAL, "document write kind %d is unknown", (int)m->kind);
+    }
+    mut.return_new = true;
+    if (!m->document)
+        return errmsg_set(e, CR_EINVAL, "write_document needs a document");
+    rc = coll_names(r, m->db, m->collection, &mut, e);
+    if (rc == 0)
+        rc = wire_map_from_pb(m->document, &r->arena, &mut.item, e);
+    if (rc == 0)
+        rc = wire_precond_from_pb(m->precondition, &mut.pre, e);
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_delete_document(struct native_req *r, Cirrus__DeleteDocumentRequest *m,
+                              Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation mut;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_DOC_DELETE;
+    rc = coll_names(r, m->db, m->collection, &mut, e);
+    if (rc == 0)
+        rc = wire_doc_key_from_pb(m->key, &r->arena, &mut.doc_key, e);
+    if (rc == 0)
+        rc = wire_precond_from_pb(m->precondition, &mut.pre, e);
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_patch_document(struct native_req *r, Cirrus__PatchDocumentRequest *m,
+                             Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation mut;
+    struct patch_op *ops = NULL;
+    int rc;
+
+    memset(&mut, 0, sizeof mut);
+    mut.type = MUT_DOC_PATCH;
+    mut.return_new = true;
+    rc = coll_names(r, m->db, m->collection, &mut, e);
+    if (rc == 0)
+        rc = wire_doc_key_from_pb(m->key, &r->arena, &mut.doc_key, e);
+    if (rc == 0)
+        rc = wire_patch_from_pb(m->ops, m->n_ops, &r->arena, &ops, e);
+    if (rc == 0)
+        rc = wire_precond_from_pb(m->precondition, &mut.pre, e);
+    mut.patch = ops;
+    mut.n_patch = m->n_ops;
+    return rc < 0 ? rc : propose(r, &mut, 1, e);
+}
+
+static int op_write_documents(struct native_req *r, Cirrus__WriteDocumentsRequest *m,
+                              Cirrus__Response *resp, struct errmsg *e)
+{
+    struct mutation *muts;
+    enum mut_type type;
+    int rc = 0;
+
+    switch (m->kind) {
+    case CIRRUS__DOC_WRITE_KIND__DOC_WRITE_UPSERT:
+        type = MUT_DOC_UPSERT;
+        break;
+    case CIRRUS__DOC_WRITE_KIND__DOC_WRITE_CREATE:
+        type = MUT_DOC_CREATE;
+        break;
+    case CIRRUS__DOC_WRITE_KIND__DOC_WRITE_REPLACE:
+        type = MUT_DOC_REPLACE;
+        break;
+    default:
+        return errmsg_set(e, CR_EINVAL, "document write kind %d is unknown", (int)m->kind);
+    }
+    if (m->n_documents == 0)
+        return errmsg_set(e, CR_EINVAL, "write_documents needs at least one document");
+    if (m->n_documents > CR_MAX_BATCH_MUTATIONS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu documents in one write; the limit is %d",
+                          m->n_documents, CR_MAX_BATCH_MUTATIONS);
+    muts = cr_arena_calloc(&r->arena, m->n_documents * sizeof *muts);
+    if (!muts)
+        return nomem(e);
+    for (size_t i = 0; i < m->n_documents && rc == 0; i++) {
+        muts[i].type = type;
+        rc = coll_names(r, m->db, m->collection, &muts[i], e);
+        if (rc == 0)
+            rc = wire_map_from_pb(m->documents[i], &r->arena, &muts[i].item, e);
+        if (rc < 0) {
+            char text[CR_ERRMSG_MAX];
+            memcpy(text, e->text, sizeof text);
+            errmsg_set(e, rc, "document %zu: %s", i, text);
+        }
+    }
+    return rc < 0 ? rc : propose(r, muts, m->n_documents, e);
+}
+
+/* A document as a DocumentResponse. */
+static int doc_response(struct native_req *r, const struct value *body, const char *etag,
+                        int64_t update_ms, Cirrus__DocumentResponse **out, struct errmsg *e)
+{
+    Cirrus__DocumentResponse *d =
+        PB_NEW(&r->arena, Cirrus__DocumentResponse, CIRRUS__DOCUMENT_RESPONSE__INIT);
+
+    if (!d || (body && wire_map_to_pb(body, &r->arena, &d->document) < 0))
+        return nomem(e);
+    d->etag = (char *)etag;
+    d->update_ms = update_ms;
+    *out = d;
+    return 0;
+}
+
+static int op_get_document(struct native_req *r, Cirrus__GetDocumentRequest *m,
+                           Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct doc_key key;
+    struct doc d;
+    const struct value *etag;
+    char *tag;
+    int rc;
+
+    rc = wire_doc_key_from_pb(m->key, &r->arena, &key, e);
+    if (rc < 0)
+        return rc;
+    read_opts(m->read, &ro);
+    rc = ops_get_doc(&r->nc->oc, &ro, db_name(m->db), m->collection, &key, &r->arena, &d, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    etag = value_map_get(&d.body, "_etag", 5);
+    tag = etag && etag->type == VT_STRING
+              ? cr_arena_strndup(&r->arena, etag->u.s.ptr, etag->u.s.len)
+              : "";
+    if (!tag)
+        return nomem(e);
+    rc = doc_response(r, &d.body, tag, d.update_ms, &resp->get_document, e);
+    resp->result_case = CIRRUS__RESPONSE__RESULT_GET_DOCUMENT;
+    return rc;
+}
+
+static int op_sql(struct native_req *r, Cirrus__SqlRequest *m, Cirrus__Response *resp,
+                  struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct sql_param *params = NULL;
+    struct value *vals = NULL;
+    struct ops_sql q;
+    struct ops_sql_page page;
+    Cirrus__SqlResponse *s;
+    int rc;
+
+    if (m->n_params > SQL_MAX_PARAMS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu parameters; the limit is %d", m->n_params,
+                          SQL_MAX_PARAMS);
+    if (m->n_params && (!(params = cr_arena_alloc(&r->arena, m->n_params * sizeof *params)) ||
+                        !(vals = cr_arena_alloc(&r->arena, m->n_params * sizeof *vals))))
+        return nomem(e);
+    for (size_t i = 0; i < m->n_params; i++) {
+        const Cirrus__SqlParameter *p = m->params[i];
+
+        if (p->name[0] != '@')
+            return errmsg_set(e, CR_EINVAL, "parameter '%.64s' must start with '@'", p->name);
+        if (!p->value)
+            return errmsg_set(e, CR_EINVAL, "parameter '%.64s' has no value", p->name);
+        rc = wire_value_from_pb(p->value, &r->arena, &vals[i], e);
+        if (rc < 0)
+            return rc;
+        params[i] = (struct sql_param){p->name, strlen(p->name), &vals[i]};
+    }
+    memset(&q, 0, sizeof q);
+    q.db = db_name(m->db);
+    q.text = m->query;
+    q.len = strlen(m->query);
+    q.params = params;
+    q.n_params = m->n_params;
+    q.max_items = m->max_items;
+    q.cont = m->continuation.data;
+    q.cont_len = m->continuation.len;
+    read_opts(m->read, &ro);
+    rc = ops_sql(&r->nc->oc, &ro, &q, &r->arena, &page, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    s = PB_NEW(&r->arena, Cirrus__SqlResponse, CIRRUS__SQL_RESPONSE__INIT);
+    if (!s || (page.n && !(s->results = cr_arena_alloc(&r->arena, page.n * sizeof *s->results))))
+        return nomem(e);
+    s->n_results = page.n;
+    for (size_t i = 0; i < page.n; i++)
+        if (wire_value_to_pb(&page.results[i], &r->arena, &s->results[i]) < 0)
+            return nomem(e);
+    s->continuation.data = page.next;
+    s->continuation.len = page.next_len;
+    s->scanned = page.scanned;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_SQL;
+    resp->sql = s;
+    return 0;
+}
+
 /* The text of a mutation's apply-time failure. */
 static int result_error(const struct native_req *r, int code, struct errmsg *e)
 {
@@ -518,6 +835,17 @@ static int result_error(const struct native_req *r, int code, struct errmsg *e)
         return errmsg_set(e, code, "table '%.255s' already exists", r->table);
     case CR_ENOTABLE:
         return errmsg_set(e, code, "table '%.255s' not found", r->table);
+    case CR_ENOCOLL:
+        return errmsg_set(e, code, "collection '%.255s' not found", r->table);
+    case CR_EEXISTS:
+        return errmsg_set(e, code, "%s already exists in '%.255s'",
+                          r->op == CIRRUS__REQUEST__OP_CREATE_COLLECTION ? "the collection"
+                                                                         : "the document",
+                          r->table);
+    case CR_ENOTFOUND:
+        return errmsg_set(e, code, "no such document in collection '%.255s'", r->table);
+    case CR_ECONDITION:
+        return errmsg_set(e, code, "a precondition failed (etag or update time)");
     default:
         return errmsg_set(e, code, "%s", cr_strerror(code));
     }
@@ -560,8 +888,20 @@ static int batch_results(struct native_req *r, Cirrus__Response *resp, struct er
         }
         b->results[i] = wr;
     }
-    resp->result_case = CIRRUS__RESPONSE__RESULT_BATCH_WRITE;
-    resp->batch_write = b;
+    if (r->op == CIRRUS__REQUEST__OP_WRITE_DOCUMENTS) {
+        Cirrus__WriteDocumentsResponse *d = PB_NEW(&r->arena, Cirrus__WriteDocumentsResponse,
+                                                   CIRRUS__WRITE_DOCUMENTS_RESPONSE__INIT);
+
+        if (!d)
+            return nomem(e);
+        d->n_results = b->n_results;
+        d->results = b->results;
+        resp->result_case = CIRRUS__RESPONSE__RESULT_WRITE_DOCUMENTS;
+        resp->write_documents = d;
+    } else {
+        resp->result_case = CIRRUS__RESPONSE__RESULT_BATCH_WRITE;
+        resp->batch_write = b;
+    }
     if (first)
         return errmsg_set(e, first, "operation %zu failed: %s; nothing was written", at,
                           cr_strerror(first));
@@ -574,7 +914,7 @@ static int write_result(struct native_req *r, Cirrus__Response *resp, struct err
     const struct mutation_result *res = &r->w.results[0];
     int rc;
 
-    if (r->op == CIRRUS__REQUEST__OP_BATCH_WRITE)
+    if (r->op == CIRRUS__REQUEST__OP_BATCH_WRITE || r->op == CIRRUS__REQUEST__OP_WRITE_DOCUMENTS)
         return batch_results(r, resp, e);
     if (r->w.n < 1)
         return errmsg_set(e, CR_EINTERNAL, "the log returned no result");
@@ -613,6 +953,33 @@ static int write_result(struct native_req *r, Cirrus__Response *resp, struct err
         rc = old_item(r, res, &resp->delete_item->old_item, e);
         resp->result_case = CIRRUS__RESPONSE__RESULT_DELETE_ITEM;
         return rc;
+    case CIRRUS__REQUEST__OP_CREATE_COLLECTION:
+    case CIRRUS__REQUEST__OP_DROP_COLLECTION: {
+        Cirrus__CollectionResponse *c =
+            PB_NEW(&r->arena, Cirrus__CollectionResponse, CIRRUS__COLLECTION_RESPONSE__INIT);
+
+        if (!c || wire_coll_desc_to_pb(&res->coll, NULL, &r->arena, &c->collection) < 0)
+            return nomem(e);
+        if (r->op == CIRRUS__REQUEST__OP_CREATE_COLLECTION) {
+            resp->create_collection = c;
+            resp->result_case = CIRRUS__RESPONSE__RESULT_CREATE_COLLECTION;
+        } else {
+            resp->drop_collection = c;
+            resp->result_case = CIRRUS__RESPONSE__RESULT_DROP_COLLECTION;
+        }
+        return 0;
+    }
+    case CIRRUS__REQUEST__OP_WRITE_DOCUMENT:
+        resp->result_case = CIRRUS__RESPONSE__RESULT_WRITE_DOCUMENT;
+        return doc_response(r, res->has_new ? &res->new_item : NULL, res->etag, res->update_ms,
+                            &resp->write_document, e);
+    case CIRRUS__REQUEST__OP_PATCH_DOCUMENT:
+        resp->result_case = CIRRUS__RESPONSE__RESULT_PATCH_DOCUMENT;
+        return doc_response(r, res->has_new ? &res->new_item : NULL, res->etag, res->update_ms,
+                            &resp->patch_document, e);
+    case CIRRUS__REQUEST__OP_DELETE_DOCUMENT:
+        resp->result_case = CIRRUS__RESPONSE__RESULT_DELETE_DOCUMENT;
+        return doc_response(r, NULL, "", 0, &resp->delete_document, e);
     default:
         return errmsg_set(e, CR_EINTERNAL, "write completion for a non-write request");
     }
@@ -639,7 +1006,9 @@ static void write_done(struct ops_write *w)
     if (rc < 0) {
         Cirrus__Response__ResultCase keep = resp.result_case;
         set_error(&resp, rc, &e);
-        if (r->op == CIRRUS__REQUEST__OP_BATCH_WRITE && w->code == 0)
+        if ((r->op == CIRRUS__REQUEST__OP_BATCH_WRITE ||
+             r->op == CIRRUS__REQUEST__OP_WRITE_DOCUMENTS) &&
+            w->code == 0)
             resp.result_case = keep; /* the per-operation results say which one failed */
     }
     send_response(nc, &resp);
@@ -664,7 +1033,17 @@ static void write_done(struct ops_write *w)
     X(QUERY, query, op_query)                                                                      \
     X(SCAN, scan, op_scan)                                                                         \
     X(BATCH_WRITE, batch_write, op_batch_write)                                                    \
-    X(STATS, stats, op_stats)
+    X(STATS, stats, op_stats)                                                                      \
+    X(CREATE_COLLECTION, create_collection, op_create_collection)                                  \
+    X(DROP_COLLECTION, drop_collection, op_drop_collection)                                        \
+    X(GET_COLLECTION, get_collection, op_get_collection)                                           \
+    X(LIST_COLLECTIONS, list_collections, op_list_collections)                                     \
+    X(WRITE_DOCUMENT, write_document, op_write_document)                                           \
+    X(GET_DOCUMENT, get_document, op_get_document)                                                 \
+    X(DELETE_DOCUMENT, delete_document, op_delete_document)                                        \
+    X(PATCH_DOCUMENT, patch_document, op_patch_document)                                           \
+    X(SQL, sql, op_sql)                                                                            \
+    X(WRITE_DOCUMENTS, write_documents, op_write_documents)
 
 static int dispatch(struct native_req *r, Cirrus__Request *req, Cirrus__Response *resp,
                     struct errmsg *e)

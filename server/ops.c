@@ -7,6 +7,7 @@
 #include "server/ops.h"
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "server/wire.h"
 
 #include <dirent.h>
@@ -428,6 +429,472 @@ int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct op
 }
 
 /* Disk blocks used by the regular files directly in dir (LMDB's data and lock files). */
+/* ---- collections and documents: reads ------------------------------------------------------ */
+
+static int coll_get(struct ops_conn *c, const char *db, const char *name, struct cr_arena *a,
+                    struct coll_def *out, struct errmsg *e)
+{
+    int rc = catalog_coll_get(c->txn, db, name, a, out);
+
+    if (rc == CR_ENOCOLL)
+        return errmsg_set(e, rc, "collection '%.255s' not found in database '%.255s'", name, db);
+    if (rc < 0)
+        return errmsg_set(e, rc, "reading collection '%.255s': %s", name, cr_strerror(rc));
+    return 0;
+}
+
+int ops_get_collection(struct ops_conn *c, const struct ops_read_opts *ro, const char *db,
+                       const char *name, struct cr_arena *a, struct coll_def *out,
+                       struct table_stats *stats, struct ops_read_info *info, struct errmsg *e)
+{
+    int rc = read_begin(c, ro, info, e);
+
+    if (rc == 0)
+        rc = coll_get(c, db, name, a, out, e);
+    if (rc == 0 && stats && (rc = catalog_coll_stats(c->txn, out->id, stats)) < 0)
+        errmsg_set(e, rc, "reading the statistics of '%s': %s", name, cr_strerror(rc));
+    return rc;
+}
+
+int ops_list_collections(struct ops_conn *c, const struct ops_read_opts *ro, const char *db,
+                         const char *after, uint32_t limit, struct cr_arena *a,
+                         struct coll_def **out, struct table_stats **stats, size_t *n, bool *more,
+                         struct ops_read_info *info, struct errmsg *e)
+{
+    int rc;
+
+    *n = 0;
+    *more = false;
+    if (limit > OPS_LIST_COLLECTIONS_MAX)
+        return errmsg_set(e, CR_EINVAL, "limit %u exceeds %d", limit, OPS_LIST_COLLECTIONS_MAX);
+    if (limit == 0)
+        limit = OPS_LIST_COLLECTIONS_DEFAULT;
+    rc = read_begin(c, ro, info, e);
+    if (rc < 0)
+        return rc;
+    *out = cr_arena_alloc(a, limit * sizeof **out);
+    if (stats)
+        *stats = cr_arena_calloc(a, limit * sizeof **stats);
+    if (!*out || (stats && !*stats))
+        return errmsg_set(e, CR_ENOMEM, "out of memory listing collections");
+    rc = catalog_coll_list(c->txn, db, after && after[0] ? after : NULL, a, *out, limit, n, more);
+    for (size_t i = 0; rc == 0 && stats && i < *n; i++)
+        rc = catalog_coll_stats(c->txn, (*out)[i].id, &(*stats)[i]);
+    if (rc < 0) {
+        *n = 0;
+        return errmsg_set(e, rc, "listing collections: %s", cr_strerror(rc));
+    }
+    return 0;
+}
+
+static int doc_read_error(int rc, const struct coll_def *coll, struct errmsg *e)
+{
+    if (rc == CR_ENOTFOUND)
+        return errmsg_set(e, rc, "no such document in collection '%s'", coll->name);
+    if (rc == CR_ETYPE)
+        return errmsg_set(e, rc, "a partition key must be null, a boolean, a number or a string");
+    if (rc == CR_EINVAL)
+        return errmsg_set(e, rc,
+                          "invalid document key for collection '%s': an id of 1..%d bytes "
+                          "without / \\ ? #, and a partition key only when the collection has "
+                          "one",
+                          coll->name, CR_MAX_DOC_ID);
+    return errmsg_set(e, rc, "reading from collection '%s': %s", coll->name, cr_strerror(rc));
+}
+
+int ops_get_doc(struct ops_conn *c, const struct ops_read_opts *ro, const char *db,
+                const char *coll, const struct doc_key *key, struct cr_arena *a, struct doc *out,
+                struct ops_read_info *info, struct errmsg *e)
+{
+    struct coll_def def;
+    int rc = read_begin(c, ro, info, e);
+
+    if (rc == 0)
+        rc = coll_get(c, db, coll, a, &def, e);
+    if (rc < 0)
+        return rc;
+    rc = doc_get(c->txn, &def, key, a, out);
+    return rc < 0 ? doc_read_error(rc, &def, e) : 0;
+}
+
+/* ---- queries --------------------------------------------------------------------------------
+ *
+ * The continuation token (all integers big-endian):
+ *
+ *   offset  size  field
+ *   0       1     version (TOKEN_VERSION)
+ *   1       1     kind: TOKEN_STREAM or TOKEN_RERUN
+ *   2       8     xxh3 of the database, the query text and the parameters (name and value)
+ *   10      8     STREAM: OFFSET rows left to skip when the current document was read
+ *                 RERUN: results already returned
+ *   18      8     STREAM: TOP/LIMIT rows left to return when the current document was read
+ *   26      8     STREAM: results of the current document already returned (JOIN rows)
+ *   34      n     STREAM: the storage cursor of the document before the current one (empty: the
+ *                 current document is the first)
+ *
+ * A streaming page ends after a result of the "current" document; the next page reads that
+ * document again with the run's skip and take as they were when it was first read, and drops the
+ * results of it already returned. So no document before it is read again.
+ */
+
+#define TOKEN_VERSION 1
+#define TOKEN_STREAM 1
+#define TOKEN_RERUN 2
+#define TOKEN_HEAD 34
+#define SCAN_BATCH 64 /* documents per storage read */
+
+struct token {
+    int kind;
+    uint64_t hash, skip, take, drop;
+    const uint8_t *cursor;
+    size_t cursor_len;
+};
+
+/* The documents of a collection in key order, read SCAN_BATCH at a time, remembering enough
+ * about the current one to name its position in a token. */
+struct scan_source {
+    struct storage_txn *txn;
+    const struct coll_def *coll;
+    const struct doc_key *partition; /* NULL: every document of the collection */
+    struct sql_run *run;
+    struct cr_arena scratch; /* the current batch */
+    struct cr_buf start;     /* the cursor the current batch was read from */
+    struct doc_page page;
+    size_t pos;
+    bool read, end;
+    uint64_t skip_at; /* the run's skip and take when the current document (page.docs[pos - 1])
+                         was read */
+    uint64_t take_at;
+    uint64_t drop; /* results of it returned so far */
+    uint64_t scanned;
+};
+
+static int scan_read(struct scan_source *s, const uint8_t *cursor, size_t len, uint32_t limit,
+                     struct doc_page *out)
+{
+    struct doc_scan_query q = {s->partition, false, limit, cursor, len};
+
+    return doc_scan(s->txn, s->coll, &q, &s->scratch, out);
+}
+
+static int scan_next(void *ctx, const struct value **doc)
+{
+    struct scan_source *s = ctx;
+    int rc;
+
+    while (s->pos == s->page.n) { /* a batch may come back empty with more to read */
+        if (s->end || (s->read && !s->page.next_len)) {
+            s->end = true;
+            return 0;
+        }
+        if (s->read) {
+            cr_buf_reset(&s->start);
+            if (cr_buf_append(&s->start, s->page.next, s->page.next_len) < 0)
+                return CR_ENOMEM;
+        }
+        cr_arena_reset(&s->scratch);
+        rc = scan_read(s, s->start.len ? s->start.data : NULL, s->start.len, SCAN_BATCH, &s->page);
+        if (rc < 0)
+            return rc;
+        s->read = true;
+        s->pos = 0;
+        s->scanned += s->page.scanned;
+    }
+    s->skip_at = s->run->skip;
+    s->take_at = s->run->take;
+    s->drop = 0;
+    *doc = &s->page.docs[s->pos++].body;
+    return 1;
+}
+
+/* The storage cursor of the position just before the current document. */
+static int scan_position(struct scan_source *s, struct cr_arena *a, uint8_t **out, size_t *len)
+{
+    size_t index = s->pos - 1;
+    struct doc_page before;
+    int rc;
+
+    if (index == 0) {
+        *out = s->start.data;
+        *len = s->start.len;
+        return 0;
+    }
+    rc = scan_read(s, s->start.len ? s->start.data : NULL, s->start.len, (uint32_t)index, &before);
+    if (rc < 0)
+        return rc;
+    if (before.n != index || !before.next_len)
+        return CR_ECORRUPT; /* the same snapshot read the batch a moment ago */
+    *out = cr_arena_alloc(a, before.next_len);
+    if (!*out)
+        return CR_ENOMEM;
+    memcpy(*out, before.next, before.next_len);
+    *len = before.next_len;
+    return 0;
+}
+
+static uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int token_parse(const uint8_t *p, size_t len, struct token *out)
+{
+    if (len < TOKEN_HEAD || len > OPS_SQL_TOKEN_MAX || p[0] != TOKEN_VERSION ||
+        (p[1] != TOKEN_STREAM && p[1] != TOKEN_RERUN) || (p[1] == TOKEN_RERUN && len != TOKEN_HEAD))
+        return CR_ECURSOR;
+    out->kind = p[1];
+    out->hash = load_be64(p + 2);
+    out->skip = load_be64(p + 10);
+    out->take = load_be64(p + 18);
+    out->drop = load_be64(p + 26);
+    out->cursor = p + TOKEN_HEAD;
+    out->cursor_len = len - TOKEN_HEAD;
+    return 0;
+}
+
+static int token_write(const struct token *t, struct cr_arena *a, uint8_t **out, size_t *len)
+{
+    struct cr_buf b;
+    int rc;
+
+    cr_buf_init(&b);
+    rc = cr_buf_putc(&b, TOKEN_VERSION);
+    if (rc == 0)
+        rc = cr_buf_putc(&b, (uint8_t)t->kind);
+    if (rc == 0)
+        rc = cr_buf_put_u64be(&b, t->hash);
+    if (rc == 0)
+        rc = cr_buf_put_u64be(&b, t->skip);
+    if (rc == 0)
+        rc = cr_buf_put_u64be(&b, t->take);
+    if (rc == 0)
+        rc = cr_buf_put_u64be(&b, t->drop);
+    if (rc == 0 && t->cursor_len)
+        rc = cr_buf_append(&b, t->cursor, t->cursor_len);
+    if (rc == 0 && b.len > OPS_SQL_TOKEN_MAX)
+        rc = CR_EINVAL;
+    if (rc == 0 && !(*out = cr_arena_alloc(a, b.len)))
+        rc = CR_ENOMEM;
+    if (rc == 0) {
+        memcpy(*out, b.data, b.len);
+        *len = b.len;
+    }
+    cr_buf_free(&b);
+    return rc;
+}
+
+/* What a token must match: the database, the text and the parameters. */
+static int query_hash(const struct ops_sql *q, uint64_t *out)
+{
+    struct cr_buf b;
+    int rc;
+
+    cr_buf_init(&b);
+    rc = cr_buf_append(&b, q->db, strlen(q->db) + 1);
+    if (rc == 0)
+        rc = cr_buf_append(&b, q->text, q->len);
+    for (size_t i = 0; rc == 0 && i < q->n_params; i++) {
+        rc = cr_buf_put_u64be(&b, q->params[i].name_len);
+        if (rc == 0)
+            rc = cr_buf_append(&b, q->params[i].name, q->params[i].name_len);
+        if (rc == 0 && q->params[i].value)
+            rc = value_encode(q->params[i].value, &b);
+    }
+    if (rc == 0)
+        *out = cr_hash64(b.data, b.len);
+    cr_buf_free(&b);
+    return rc;
+}
+
+/*
+ * Builds the document source of a query: THE seam where the planner's access path plugs in.
+ * Today every query reads the whole collection in key order and the run filters. With a plan
+ * (sql_plan over coll->policy and the run's parameters) this is where the source is chosen: one
+ * partition (s->partition) when WHERE pins the partition key path by equality, doc_index_scan or
+ * doc_composite_scan sources for the plan's ranges, and src->ordered. A streaming token's
+ * storage cursor (s->start) is the chosen source's own position.
+ */
+static int doc_source_open(struct scan_source *s, struct ops_conn *c, const struct coll_def *coll,
+                           const struct sql_query *q, const struct token *resume,
+                           struct sql_run *run, struct sql_source *src)
+{
+    (void)q; /* read by the plan, when there is one */
+    memset(s, 0, sizeof *s);
+    s->txn = c->txn;
+    s->coll = coll;
+    s->partition = NULL;
+    s->run = run;
+    cr_arena_init(&s->scratch, 64 * 1024);
+    cr_buf_init(&s->start);
+    memset(src, 0, sizeof *src);
+    src->ctx = s;
+    src->next = scan_next;
+    if (resume && resume->kind == TOKEN_STREAM && resume->cursor_len)
+        return cr_buf_append(&s->start, resume->cursor, resume->cursor_len);
+    return 0;
+}
+
+static void doc_source_close(struct scan_source *s)
+{
+    cr_buf_free(&s->start);
+    cr_arena_free(&s->scratch);
+}
+
+static int sql_error(const struct sql_err *se, int rc, struct errmsg *e)
+{
+    if (se->msg[0])
+        return errmsg_set(e, rc, "%s", se->msg);
+    return errmsg_set(e, rc, "query failed: %s", cr_strerror(rc));
+}
+
+/* Appends one result (deep-copied) to the page; *full once the page holds max items or bytes. */
+static int page_add(struct ops_sql_page *out, const struct value *v, size_t max, size_t *bytes,
+                    struct cr_arena *a, bool *full)
+{
+    int rc = value_clone(v, a, &out->results[out->n]);
+
+    if (rc < 0)
+        return rc;
+    out->n++;
+    *bytes += value_ddb_size(v);
+    *full = out->n == max || *bytes >= CR_MAX_PAGE_BYTES;
+    return 0;
+}
+
+static int sql_page(struct sql_run *run, struct scan_source *src, const struct token *resume,
+                    uint64_t hash, size_t max, struct cr_arena *a, struct ops_sql_page *out,
+                    struct sql_err *se)
+{
+    uint64_t drop = !resume ? 0 : resume->kind == TOKEN_RERUN ? resume->skip : resume->drop;
+    bool full = false;
+    size_t bytes = 0;
+    struct token next = {0};
+    const struct value *v;
+    int rc = 0;
+
+    while (!full && (rc = sql_run_next(run, &v, se)) == 1) {
+        if (!run->buffered)
+            src->drop++;
+        if (drop) {
+            drop--;
+            continue;
+        }
+        rc = page_add(out, v, max, &bytes, a, &full);
+        if (rc < 0)
+            return rc;
+    }
+    if (!full)
+        return rc; /* 0: the query is complete; or the run's error */
+    next.hash = hash;
+    if (run->buffered) {
+        next.kind = TOKEN_RERUN;
+        next.skip = (resume ? resume->skip : 0) + out->n;
+    } else {
+        uint8_t *cur;
+        size_t len;
+
+        next.kind = TOKEN_STREAM;
+        next.skip = src->skip_at;
+        next.take = src->take_at;
+        next.drop = src->drop;
+        rc = scan_position(src, a, &cur, &len);
+        if (rc < 0)
+            return rc;
+        next.cursor = cur;
+        next.cursor_len = len;
+    }
+    rc = token_write(&next, a, &out->next, &out->next_len);
+    if (rc < 0)
+        return rc;
+    /* One result more tells whether the token leads anywhere. */
+    rc = sql_run_next(run, &v, se);
+    if (rc == 0) {
+        out->next = NULL;
+        out->next_len = 0;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_sql *q,
+            struct cr_arena *a, struct ops_sql_page *out, struct ops_read_info *info,
+            struct errmsg *e)
+{
+    size_t max = q->max_items ? q->max_items : OPS_SQL_PAGE_DEFAULT;
+    char name[CR_MAX_NAME_LEN + 1];
+    struct scan_source src;
+    struct sql_query *query;
+    struct coll_def coll;
+    struct token resume = {0};
+    struct sql_source source;
+    struct sql_run run;
+    struct sql_err se;
+    const char *from;
+    size_t from_len;
+    uint64_t hash = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    memset(&se, 0, sizeof se);
+    if (q->max_items > OPS_SQL_PAGE_MAX)
+        return errmsg_set(e, CR_EINVAL, "max items %u exceeds %d", q->max_items, OPS_SQL_PAGE_MAX);
+    rc = query_hash(q, &hash);
+    if (rc < 0)
+        return errmsg_set(e, rc, "hashing the query: %s", cr_strerror(rc));
+    if (q->cont_len && (token_parse(q->cont, q->cont_len, &resume) < 0 || resume.hash != hash))
+        return errmsg_set(e, CR_ECURSOR,
+                          "the continuation is not from this query with these parameters");
+    rc = sql_parse(a, q->text, q->len, &query, &se);
+    if (rc < 0)
+        return sql_error(&se, rc, e);
+    from = sql_query_collection(query, &from_len);
+    if (from_len > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENOCOLL, "collection '%.64s...' not found", from);
+    memcpy(name, from, from_len);
+    name[from_len] = 0;
+    rc = read_begin(c, ro, info, e);
+    if (rc == 0)
+        rc = coll_get(c, q->db, name, a, &coll, e);
+    if (rc < 0)
+        return rc;
+    out->results = cr_arena_alloc(a, max * sizeof *out->results);
+    if (!out->results)
+        return errmsg_set(e, CR_ENOMEM, "out of memory for a page of %zu results", max);
+    rc = doc_source_open(&src, c, &coll, query, q->cont_len ? &resume : NULL, &run, &source);
+    if (rc == 0)
+        rc = sql_run_init(&run, query, q->params, q->n_params, &source, q->budget, &se);
+    if (rc < 0) {
+        doc_source_close(&src);
+        return sql_error(&se, rc, e);
+    }
+    /* A token resumes only the kind of run that wrote it (the hash makes this a formality). */
+    if (q->cont_len && (resume.kind == TOKEN_STREAM) == run.buffered)
+        rc = errmsg_set(e, CR_ECURSOR,
+                        "the continuation is not from this query with these parameters");
+    if (rc == 0 && q->cont_len && resume.kind == TOKEN_STREAM) {
+        run.skip = resume.skip;
+        run.take = resume.take;
+    }
+    if (rc == 0) {
+        rc = sql_page(&run, &src, q->cont_len ? &resume : NULL, hash, max, a, out, &se);
+        if (rc == CR_ECURSOR)
+            errmsg_set(e, rc, "the continuation does not resume in this collection");
+        else if (rc < 0)
+            sql_error(&se, rc, e);
+    }
+    out->scanned = src.scanned;
+    sql_run_close(&run);
+    doc_source_close(&src);
+    if (rc < 0) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    return 0;
+}
+
 static uint64_t dir_usage(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -536,8 +1003,61 @@ static int check_item(const struct table_def *def, const struct value *item, str
     return 0;
 }
 
+static int check_doc_mutation(struct ops_conn *c, const struct mutation *m, struct cr_arena *a,
+                              struct errmsg *e)
+{
+    const struct value *id;
+    struct coll_def def;
+    int rc;
+
+    if (m->type == MUT_CREATE_COLLECTION) {
+        rc = catalog_coll_check(&m->coll);
+        if (rc == CR_ENAME)
+            return errmsg_set(e, rc,
+                              "database and collection names must be 1..%d bytes without "
+                              "/ \\ ? #",
+                              CR_MAX_NAME_LEN);
+        if (rc == CR_EINVAL)
+            return errmsg_set(e, rc,
+                              "invalid partition key path or indexing policy: paths are "
+                              "/a/b, patterns end in /? or /*, and /* must be included when "
+                              "any pattern is given");
+        if (rc < 0)
+            return errmsg_set(e, rc, "invalid collection definition: %s", cr_strerror(rc));
+        rc = catalog_coll_get(c->txn, m->coll.db, m->coll.name, a, &def);
+        if (rc == 0)
+            return errmsg_set(e, CR_EEXISTS, "collection '%s' already exists in database '%s'",
+                              m->coll.name, m->coll.db);
+        if (rc != CR_ENOCOLL)
+            return errmsg_set(e, rc, "reading collection '%s': %s", m->coll.name, cr_strerror(rc));
+        return 0;
+    }
+    rc = coll_get(c, m->coll.db, m->coll.name, a, &def, e);
+    if (rc < 0 || m->type == MUT_DROP_COLLECTION)
+        return rc;
+    if ((int)m->pre.exists < PRE_ANY || m->pre.exists > PRE_NOT_EXISTS)
+        return errmsg_set(e, CR_EINVAL, "precondition %d is unknown", (int)m->pre.exists);
+    if (m->type == MUT_DOC_DELETE || m->type == MUT_DOC_PATCH) {
+        if (m->doc_key.id.type != VT_STRING)
+            return errmsg_set(e, CR_EINVAL, "a document id must be a string");
+        if (m->type == MUT_DOC_PATCH && (m->n_patch == 0 || m->n_patch > CR_MAX_PATCH_OPS))
+            return errmsg_set(e, m->n_patch ? CR_ETOOMANY : CR_EINVAL,
+                              "a patch has 1..%d operations", CR_MAX_PATCH_OPS);
+        return 0;
+    }
+    if (m->item.type != VT_MAP)
+        return errmsg_set(e, CR_EINVAL, "a document must be a JSON object, not %s",
+                          value_type_name(m->item.type));
+    id = value_map_get(&m->item, "id", 2);
+    if (!id || id->type != VT_STRING)
+        return errmsg_set(e, CR_EINVAL, "a document needs a string \"id\"");
+    if (id->u.s.len == 0 || id->u.s.len > CR_MAX_DOC_ID)
+        return errmsg_set(e, CR_EINVAL, "a document id must be 1..%d bytes", CR_MAX_DOC_ID);
+    return 0;
+}
+
 static int check_mutation(struct ops_conn *c, const struct mutation *m, struct table_def *cached,
-                          struct errmsg *e)
+                          struct cr_arena *a, struct errmsg *e)
 {
     size_t len = strnlen(m->table.name, sizeof m->table.name);
     struct value pk, sk;
@@ -553,6 +1073,8 @@ static int check_mutation(struct ops_conn *c, const struct mutation *m, struct t
         return errmsg_set(e, CR_ENAME, "a TTL attribute name must be 1..%d bytes", CR_MAX_NAME_LEN);
     if (m->type == MUT_CREATE_TABLE)
         return check_create(c, &m->table, e);
+    if (m->type >= MUT_CREATE_COLLECTION && m->type <= MUT_DOC_PATCH)
+        return check_doc_mutation(c, m, a, e);
     if (m->type != MUT_DELETE_TABLE && m->type != MUT_PUT && m->type != MUT_DELETE &&
         m->type != MUT_UPDATE && m->type != MUT_CHECK && m->type != MUT_UPDATE_TABLE)
         return errmsg_set(e, CR_EINVAL, "mutation type %d is unknown", (int)m->type);
@@ -617,7 +1139,7 @@ int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, c
         return rc;
     cached.name[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        rc = check_mutation(c, &muts[i], &cached, e);
+        rc = check_mutation(c, &muts[i], &cached, w->arena, e);
         if (rc < 0) {
             if (n > 1 && e) {
                 char text[CR_ERRMSG_MAX];

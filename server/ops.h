@@ -21,6 +21,7 @@
 
 #include "common/arena.h"
 #include "server/errmsg.h"
+#include "query/sql.h"
 #include "server/repl/log.h"
 #include "storage/storage.h"
 
@@ -157,6 +158,76 @@ struct ops_scan {
 /* CR_ENOTABLE, CR_ENOTFOUND (no such index), CR_EINVAL (segment out of range), CR_ECURSOR. */
 int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_scan *s,
              struct cr_arena *a, struct kv_page *out, struct ops_read_info *info, struct errmsg *e);
+
+/* ---- collections and documents: reads ----------------------------------------------------
+ *
+ * Writes to collections and documents are struct mutations given to ops_write like items:
+ * MUT_CREATE_COLLECTION (coll: the whole definition), MUT_DROP_COLLECTION (coll.db, coll.name),
+ * MUT_DOC_CREATE / REPLACE / UPSERT (coll.db, coll.name, item: the document, a MAP with a string
+ * "id"), MUT_DOC_DELETE and MUT_DOC_PATCH (doc_key; patch), each with its preconditions `pre`.
+ * ops_write checks what can be checked before proposing (CR_ENOCOLL, CR_EEXISTS for a collection,
+ * catalog_coll_check's CR_ENAME / CR_EINVAL / CR_ETOOMANY, a document that is not a MAP or has no
+ * string id: CR_EINVAL); apply decides the rest (a document's existence, etags). */
+
+#define OPS_LIST_COLLECTIONS_DEFAULT 100 /* ListCollections limit 0 */
+#define OPS_LIST_COLLECTIONS_MAX 1000    /* CR_EINVAL beyond */
+#define OPS_SQL_PAGE_DEFAULT 100         /* ops_sql max_items 0 */
+#define OPS_SQL_PAGE_MAX 10000           /* CR_EINVAL beyond */
+#define OPS_SQL_TOKEN_MAX 1024           /* CR_ECURSOR beyond: a continuation's bytes */
+
+/* db, name: NUL-terminated. CR_ENOCOLL. *stats may be NULL. The policy's strings are in a. */
+int ops_get_collection(struct ops_conn *c, const struct ops_read_opts *ro, const char *db,
+                       const char *name, struct cr_arena *a, struct coll_def *out,
+                       struct table_stats *stats, struct ops_read_info *info, struct errmsg *e);
+
+/* Collections of db in name order strictly after `after` (NULL/empty: the first); limit 0 means
+ * OPS_LIST_COLLECTIONS_DEFAULT, above OPS_LIST_COLLECTIONS_MAX is CR_EINVAL. *out and each
+ * *stats entry (stats may be NULL) are arena-allocated. */
+int ops_list_collections(struct ops_conn *c, const struct ops_read_opts *ro, const char *db,
+                         const char *after, uint32_t limit, struct cr_arena *a,
+                         struct coll_def **out, struct table_stats **stats, size_t *n, bool *more,
+                         struct ops_read_info *info, struct errmsg *e);
+
+/* CR_ENOCOLL, CR_ENOTFOUND (no such document), doc_get's key errors (CR_EINVAL, CR_ETYPE).
+ * *out borrows from the snapshot and the arena. */
+int ops_get_doc(struct ops_conn *c, const struct ops_read_opts *ro, const char *db,
+                const char *coll, const struct doc_key *key, struct cr_arena *a, struct doc *out,
+                struct ops_read_info *info, struct errmsg *e);
+
+struct ops_sql {
+    const char *db; /* NUL-terminated; the collection is the one FROM names */
+    const char *text;
+    size_t len;
+    const struct sql_param *params;
+    size_t n_params;
+    uint32_t max_items;  /* 0: OPS_SQL_PAGE_DEFAULT */
+    const uint8_t *cont; /* a previous page's continuation; NULL: the first page */
+    size_t cont_len;
+    uint64_t budget; /* work units per page (sql.h); 0: SQL_DEFAULT_BUDGET */
+};
+
+struct ops_sql_page {
+    struct value *results; /* arena-allocated, deep copies */
+    size_t n;
+    uint64_t scanned; /* documents read for this page */
+    uint8_t *next;    /* the continuation; NULL when the query is complete */
+    size_t next_len;
+};
+
+/*
+ * One page of a query (docs/query.md; docs/protocol.md, "Continuation tokens"): at most
+ * max_items results, and a continuation when more may follow. A query that streams (no ORDER
+ * BY, GROUP BY, DISTINCT or aggregates) resumes where the page ended: the token holds the
+ * storage position and the run's OFFSET and TOP/LIMIT state. The others are re-run from the start
+ * on each page, the token counting the results already returned. A token must come back with the
+ * same query text and parameters (their hash is in it: CR_ECURSOR otherwise).
+ * Errors: sql_parse's and sql_run's (CR_EINVAL with position, CR_ETOOLONG, CR_ENESTING,
+ * CR_ETOOMANY, CR_EBUDGET), CR_ENOCOLL, CR_ECURSOR, CR_EINVAL (max_items above
+ * OPS_SQL_PAGE_MAX).
+ */
+int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_sql *q,
+            struct cr_arena *a, struct ops_sql_page *out, struct ops_read_info *info,
+            struct errmsg *e);
 
 struct ops_stats {
     uint64_t applied_index;

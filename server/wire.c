@@ -8,6 +8,8 @@
 #include "common/error.h"
 #include "server/ddb_hook.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void *arena_alloc(void *data, size_t size)
@@ -814,6 +816,504 @@ static int table_change_to_pb(const struct mutation *m, struct cr_arena *a, Cirr
     return 0;
 }
 
+/* ---- collections and documents in the log
+ * --------------------------------------------------------- */
+
+/* Copies a NUL-terminated wire string into a fixed buffer of cap bytes (NUL included). */
+static int copy_name(const char *s, char *out, size_t cap, const char *what, struct errmsg *e)
+{
+    size_t n = strlen(s);
+
+    if (n >= cap)
+        return errmsg_set(e, CR_ENAME, "%s is %zu bytes; the limit is %zu", what, n, cap - 1);
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+static int composite_from_pb(const Cirrus__CompositeIndex *pb, struct cr_arena *a,
+                             struct composite_def *out, struct errmsg *e)
+{
+    struct composite_path *paths = NULL;
+
+    if (pb->n_paths > CR_MAX_COMPOSITE_PATHS)
+        return errmsg_set(e, CR_ETOOMANY, "a composite index has %zu paths; the limit is %d",
+                          pb->n_paths, CR_MAX_COMPOSITE_PATHS);
+    if (pb->n_paths && !(paths = cr_arena_alloc(a, pb->n_paths * sizeof *paths)))
+        return errmsg_set(e, CR_ENOMEM, "out of memory decoding a composite index");
+    for (size_t i = 0; i < pb->n_paths; i++)
+        paths[i] = (struct composite_path){pb->paths[i]->path, pb->paths[i]->desc};
+    memset(out, 0, sizeof *out);
+    out->paths = paths;
+    out->n = pb->n_paths;
+    return 0;
+}
+
+int wire_coll_schema_from_pb(const Cirrus__CollectionSchema *pb, struct cr_arena *a,
+                             struct coll_def *out, struct errmsg *e)
+{
+    const Cirrus__IndexingPolicy *p = pb->indexing_policy;
+    struct composite_def *comp = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    out->policy.automatic = true;
+    rc = copy_name(pb->db[0] ? pb->db : WIRE_DEFAULT_DB, out->db, sizeof out->db, "database name",
+                   e);
+    if (rc == 0)
+        rc = copy_name(pb->name, out->name, sizeof out->name, "collection name", e);
+    if (rc == 0)
+        rc = copy_name(pb->partition_key_path, out->pk_path, sizeof out->pk_path,
+                       "partition key path", e);
+    if (rc < 0 || !p)
+        return rc;
+    if (p->mode != CIRRUS__INDEXING_MODE__INDEXING_CONSISTENT &&
+        p->mode != CIRRUS__INDEXING_MODE__INDEXING_NONE)
+        return errmsg_set(e, CR_EINVAL, "indexing mode %d is unknown", (int)p->mode);
+    if (p->n_included_paths + p->n_excluded_paths > CR_MAX_POLICY_PATHS)
+        return errmsg_set(e, CR_ETOOMANY, "an indexing policy has more than %d paths",
+                          CR_MAX_POLICY_PATHS);
+    if (p->n_composite_indexes > CR_MAX_COMPOSITE)
+        return errmsg_set(e, CR_ETOOMANY, "more than %d composite indexes", CR_MAX_COMPOSITE);
+    if (p->n_composite_indexes &&
+        !(comp = cr_arena_alloc(a, p->n_composite_indexes * sizeof *comp)))
+        return errmsg_set(e, CR_ENOMEM, "out of memory decoding composite indexes");
+    for (size_t i = 0; i < p->n_composite_indexes; i++) {
+        rc = composite_from_pb(p->composite_indexes[i], a, &comp[i], e);
+        if (rc < 0)
+            return rc;
+    }
+    out->policy.automatic = p->mode == CIRRUS__INDEXING_MODE__INDEXING_CONSISTENT;
+    out->policy.include = (const char *const *)p->included_paths;
+    out->policy.n_include = p->n_included_paths;
+    out->policy.exclude = (const char *const *)p->excluded_paths;
+    out->policy.n_exclude = p->n_excluded_paths;
+    out->policy.composite = comp;
+    out->policy.n_composite = p->n_composite_indexes;
+    return 0;
+}
+
+static int strings_to_pb(const char *const *in, size_t n, struct cr_arena *a, char ***out)
+{
+    *out = NULL;
+    if (n && !(*out = cr_arena_alloc(a, n * sizeof **out)))
+        return CR_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!((*out)[i] = cr_arena_strndup(a, in[i], strlen(in[i]))))
+            return CR_ENOMEM;
+    return 0;
+}
+
+static int composite_to_pb(const struct composite_def *c, struct cr_arena *a,
+                           Cirrus__CompositeIndex **out)
+{
+    Cirrus__CompositeIndex *x = cr_arena_alloc(a, sizeof *x);
+
+    if (!x)
+        return CR_ENOMEM;
+    cirrus__composite_index__init(x);
+    if (c->n && !(x->paths = cr_arena_alloc(a, c->n * sizeof *x->paths)))
+        return CR_ENOMEM;
+    x->n_paths = c->n;
+    for (size_t i = 0; i < c->n; i++) {
+        Cirrus__CompositePath *p = cr_arena_alloc(a, sizeof *p);
+
+        if (!p)
+            return CR_ENOMEM;
+        cirrus__composite_path__init(p);
+        p->path = cr_arena_strndup(a, c->paths[i].path, strlen(c->paths[i].path));
+        if (!p->path)
+            return CR_ENOMEM;
+        p->desc = c->paths[i].desc;
+        x->paths[i] = p;
+    }
+    *out = x;
+    return 0;
+}
+
+int wire_coll_schema_to_pb(const struct coll_def *c, struct cr_arena *a,
+                           Cirrus__CollectionSchema **out)
+{
+    Cirrus__CollectionSchema *s = cr_arena_alloc(a, sizeof *s);
+    Cirrus__IndexingPolicy *p = cr_arena_alloc(a, sizeof *p);
+    const struct indexing_policy *pol = &c->policy;
+    int rc;
+
+    if (!s || !p)
+        return CR_ENOMEM;
+    cirrus__collection_schema__init(s);
+    cirrus__indexing_policy__init(p);
+    s->db = cr_arena_strndup(a, c->db, strlen(c->db));
+    s->name = cr_arena_strndup(a, c->name, strlen(c->name));
+    s->partition_key_path = cr_arena_strndup(a, c->pk_path, strlen(c->pk_path));
+    if (!s->db || !s->name || !s->partition_key_path)
+        return CR_ENOMEM;
+    p->mode = pol->automatic ? CIRRUS__INDEXING_MODE__INDEXING_CONSISTENT
+                             : CIRRUS__INDEXING_MODE__INDEXING_NONE;
+    rc = strings_to_pb(pol->include, pol->n_include, a, &p->included_paths);
+    if (rc == 0)
+        rc = strings_to_pb(pol->exclude, pol->n_exclude, a, &p->excluded_paths);
+    if (rc < 0)
+        return rc;
+    p->n_included_paths = pol->n_include;
+    p->n_excluded_paths = pol->n_exclude;
+    if (pol->n_composite && !(p->composite_indexes = cr_arena_alloc(
+                                  a, pol->n_composite * sizeof *p->composite_indexes)))
+        return CR_ENOMEM;
+    p->n_composite_indexes = pol->n_composite;
+    for (size_t i = 0; i < pol->n_composite; i++) {
+        rc = composite_to_pb(&pol->composite[i], a, &p->composite_indexes[i]);
+        if (rc < 0)
+            return rc;
+    }
+    s->indexing_policy = p;
+    *out = s;
+    return 0;
+}
+
+int wire_coll_desc_to_pb(const struct coll_def *c, const struct table_stats *stats,
+                         struct cr_arena *a, Cirrus__CollectionDescription **out)
+{
+    Cirrus__CollectionDescription *d = cr_arena_alloc(a, sizeof *d);
+    int rc;
+
+    if (!d)
+        return CR_ENOMEM;
+    cirrus__collection_description__init(d);
+    rc = wire_coll_schema_to_pb(c, a, &d->schema);
+    if (rc < 0)
+        return rc;
+    d->collection_id = c->id;
+    d->created_ms = c->created_ms;
+    d->created_index = c->created_index;
+    if (stats) {
+        d->document_count = stats->item_count;
+        d->size_bytes = stats->size_bytes;
+    }
+    *out = d;
+    return 0;
+}
+
+int wire_doc_key_from_pb(const Cirrus__DocKey *pb, struct cr_arena *a, struct doc_key *out,
+                         struct errmsg *e)
+{
+    size_t n;
+
+    memset(out, 0, sizeof *out);
+    if (!pb)
+        return errmsg_set(e, CR_EINVAL, "a document key is missing");
+    n = strlen(pb->id);
+    if (n == 0 || n > CR_MAX_DOC_ID)
+        return errmsg_set(e, CR_EINVAL, "a document id must be 1..%d bytes", CR_MAX_DOC_ID);
+    if (!wire_utf8_valid(pb->id, n))
+        return errmsg_set(e, CR_EINVAL, "a document id must be UTF-8");
+    out->id = value_string(pb->id, n);
+    if (!pb->partition_key)
+        return 0;
+    out->has_pk = true;
+    return wire_value_from_pb(pb->partition_key, a, &out->pk, e);
+}
+
+int wire_doc_key_to_pb(const struct doc_key *k, struct cr_arena *a, Cirrus__DocKey **out)
+{
+    Cirrus__DocKey *d = cr_arena_alloc(a, sizeof *d);
+
+    if (!d)
+        return CR_ENOMEM;
+    cirrus__doc_key__init(d);
+    d->id = cr_arena_strndup(a, k->id.u.s.ptr, k->id.u.s.len);
+    if (!d->id || (k->has_pk && wire_value_to_pb(&k->pk, a, &d->partition_key) < 0))
+        return CR_ENOMEM;
+    *out = d;
+    return 0;
+}
+
+int wire_precond_from_pb(const Cirrus__DocPrecondition *pb, struct doc_precond *out,
+                         struct errmsg *e)
+{
+    memset(out, 0, sizeof *out);
+    out->exists = PRE_ANY;
+    if (!pb)
+        return 0;
+    switch (pb->exists) {
+    case CIRRUS__DOC_EXISTS__DOC_EXISTS_ANY:
+        break;
+    case CIRRUS__DOC_EXISTS__DOC_EXISTS:
+        out->exists = PRE_EXISTS;
+        break;
+    case CIRRUS__DOC_EXISTS__DOC_NOT_EXISTS:
+        out->exists = PRE_NOT_EXISTS;
+        break;
+    default:
+        return errmsg_set(e, CR_EINVAL, "precondition %d is unknown", (int)pb->exists);
+    }
+    if (pb->if_match[0]) {
+        out->if_match = pb->if_match;
+        out->if_match_len = strlen(pb->if_match);
+        if (out->if_match_len > CR_ETAG_LEN)
+            return errmsg_set(e, CR_EINVAL, "an etag is at most %d bytes", CR_ETAG_LEN);
+    }
+    out->has_update_ms = pb->has_update_ms;
+    out->update_ms = pb->update_ms;
+    return 0;
+}
+
+static int precond_to_pb(const struct doc_precond *p, struct cr_arena *a,
+                         Cirrus__DocPrecondition **out)
+{
+    static const Cirrus__DocExists exists[] = {[PRE_ANY] = CIRRUS__DOC_EXISTS__DOC_EXISTS_ANY,
+                                               [PRE_EXISTS] = CIRRUS__DOC_EXISTS__DOC_EXISTS,
+                                               [PRE_NOT_EXISTS] =
+                                                   CIRRUS__DOC_EXISTS__DOC_NOT_EXISTS};
+    Cirrus__DocPrecondition *d;
+
+    *out = NULL;
+    if ((unsigned)p->exists > PRE_NOT_EXISTS)
+        return CR_EINVAL;
+    if (p->exists == PRE_ANY && !p->if_match && !p->has_update_ms)
+        return 0;
+    d = cr_arena_alloc(a, sizeof *d);
+    if (!d)
+        return CR_ENOMEM;
+    cirrus__doc_precondition__init(d);
+    d->exists = exists[p->exists];
+    if (p->if_match && !(d->if_match = cr_arena_strndup(a, p->if_match, p->if_match_len)))
+        return CR_ENOMEM;
+    d->has_update_ms = p->has_update_ms;
+    d->update_ms = p->update_ms;
+    *out = d;
+    return 0;
+}
+
+static const Cirrus__PatchKind patch_kinds[] = {
+    [PATCH_SET] = CIRRUS__PATCH_KIND__PATCH_SET,
+    [PATCH_REMOVE] = CIRRUS__PATCH_KIND__PATCH_REMOVE,
+    [PATCH_INCREMENT] = CIRRUS__PATCH_KIND__PATCH_INCREMENT,
+    [PATCH_APPEND] = CIRRUS__PATCH_KIND__PATCH_APPEND,
+    [PATCH_ARRAY_UNION] = CIRRUS__PATCH_KIND__PATCH_ARRAY_UNION,
+    [PATCH_ARRAY_REMOVE] = CIRRUS__PATCH_KIND__PATCH_ARRAY_REMOVE,
+    [PATCH_MINIMUM] = CIRRUS__PATCH_KIND__PATCH_MINIMUM,
+    [PATCH_MAXIMUM] = CIRRUS__PATCH_KIND__PATCH_MAXIMUM,
+    [PATCH_SERVER_TIME] = CIRRUS__PATCH_KIND__PATCH_SERVER_TIME,
+};
+
+/* The text of a patch path: "/" then each segment, a field always quoted, a position as its
+ * digits (Cosmos DB's form, which wire_patch_path_parse reads back as a position). */
+static int path_text(const struct doc_path *p, struct cr_arena *a, char **out)
+{
+    struct cr_buf b;
+    int rc = 0;
+
+    cr_buf_init(&b);
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        const struct doc_seg *s = &p->segs[i];
+        char num[16];
+
+        rc = cr_buf_append(&b, "/", 1);
+        if (rc == 0 && s->kind == SEG_POSITION) {
+            int len = snprintf(num, sizeof num, "%u", (unsigned)s->pos);
+            rc = cr_buf_append(&b, num, (size_t)len);
+        } else if (rc == 0 && s->kind == SEG_ELEMENTS) {
+            rc = cr_buf_append(&b, "[]", 2);
+        } else if (rc == 0) {
+            rc = cr_buf_append(&b, "\"", 1);
+            for (size_t j = 0; rc == 0 && j < s->len; j++) {
+                if (s->name[j] == '"' || s->name[j] == '\\')
+                    rc = cr_buf_append(&b, "\\", 1);
+                if (rc == 0)
+                    rc = cr_buf_append(&b, &s->name[j], 1);
+            }
+            if (rc == 0)
+                rc = cr_buf_append(&b, "\"", 1);
+        }
+    }
+    if (rc == 0 && !(*out = cr_arena_strndup(a, (const char *)b.data, b.len)))
+        rc = CR_ENOMEM;
+    cr_buf_free(&b);
+    return rc;
+}
+
+static int patch_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__DocMutation *d)
+{
+    Cirrus__PatchOp *ops = NULL;
+
+    if (m->n_patch && (!(ops = cr_arena_alloc(a, m->n_patch * sizeof *ops)) ||
+                       !(d->patch = cr_arena_alloc(a, m->n_patch * sizeof *d->patch))))
+        return CR_ENOMEM;
+    d->n_patch = m->n_patch;
+    for (size_t i = 0; i < m->n_patch; i++) {
+        const struct patch_op *op = &m->patch[i];
+        int rc;
+
+        if ((unsigned)op->kind > PATCH_SERVER_TIME)
+            return CR_EINVAL;
+        cirrus__patch_op__init(&ops[i]);
+        ops[i].kind = patch_kinds[op->kind];
+        ops[i].must_exist = op->must_exist;
+        rc = path_text(&op->path, a, &ops[i].path);
+        if (rc == 0 && op->kind != PATCH_REMOVE && op->kind != PATCH_SERVER_TIME)
+            rc = wire_value_to_pb(&op->value, a, &ops[i].value);
+        if (rc < 0)
+            return rc;
+        d->patch[i] = &ops[i];
+    }
+    return 0;
+}
+
+int wire_patch_path_parse(const char *text, struct cr_arena *a, struct doc_path *out,
+                          struct errmsg *e)
+{
+    size_t len = strlen(text);
+    struct doc_seg *segs;
+    int rc = doc_path_parse(text, len, a, out);
+
+    if (rc == CR_ENOMEM)
+        return errmsg_set(e, rc, "out of memory decoding a patch path");
+    if (rc < 0)
+        return errmsg_set(e, CR_EINVAL, "patch path '%.64s' is malformed", text);
+    segs = (struct doc_seg *)out->segs;
+    for (size_t i = 0; i < out->n; i++) {
+        struct doc_seg *s = &segs[i];
+        bool quoted = s->name < text || s->name >= text + len;
+        bool digits = s->kind == SEG_FIELD && s->len > 0 && s->len <= 9 && !quoted;
+
+        for (size_t j = 0; digits && j < s->len; j++)
+            digits = s->name[j] >= '0' && s->name[j] <= '9';
+        if (s->kind == SEG_ELEMENTS)
+            return errmsg_set(e, CR_EINVAL, "patch path '%.64s' has \"[]\"", text);
+        if (digits) {
+            s->kind = SEG_POSITION;
+            s->pos = (uint32_t)strtoul(s->name, NULL, 10);
+        }
+    }
+    return 0;
+}
+
+int wire_patch_from_pb(Cirrus__PatchOp *const *pbs, size_t n, struct cr_arena *a,
+                       struct patch_op **out, struct errmsg *e)
+{
+    struct patch_op *ops;
+
+    if (n == 0)
+        return errmsg_set(e, CR_EINVAL, "a patch needs at least one operation");
+    if (n > CR_MAX_PATCH_OPS)
+        return errmsg_set(e, CR_ETOOMANY, "a patch has %zu operations; the limit is %d", n,
+                          CR_MAX_PATCH_OPS);
+    if (!(ops = cr_arena_calloc(a, n * sizeof *ops)))
+        return errmsg_set(e, CR_ENOMEM, "out of memory decoding a patch");
+    for (size_t i = 0; i < n; i++) {
+        const Cirrus__PatchOp *pb = pbs[i];
+        size_t k = 0;
+        int rc;
+
+        while (k <= PATCH_SERVER_TIME && patch_kinds[k] != pb->kind)
+            k++;
+        if (k > PATCH_SERVER_TIME)
+            return errmsg_set(e, CR_EINVAL, "patch operation kind %d is unknown", (int)pb->kind);
+        ops[i].kind = (enum patch_kind)k;
+        ops[i].must_exist = pb->must_exist;
+        ops[i].value.type = VT_NULL;
+        rc = wire_patch_path_parse(pb->path, a, &ops[i].path, e);
+        if (rc < 0)
+            return rc;
+        if (k == PATCH_REMOVE || k == PATCH_SERVER_TIME)
+            continue;
+        if (!pb->value)
+            return errmsg_set(e, CR_EINVAL, "patch operation %zu on '%.64s' needs a value", i,
+                              pb->path);
+        rc = wire_value_from_pb(pb->value, a, &ops[i].value, e);
+        if (rc < 0)
+            return rc;
+    }
+    *out = ops;
+    return 0;
+}
+
+/* Which mutation types carry what in DocMutation. */
+static const struct {
+    enum mut_type mut;
+    Cirrus__MutationType pb;
+} doc_types[] = {
+    {MUT_CREATE_COLLECTION, CIRRUS__MUTATION_TYPE__MUTATION_CREATE_COLLECTION},
+    {MUT_DROP_COLLECTION, CIRRUS__MUTATION_TYPE__MUTATION_DROP_COLLECTION},
+    {MUT_DOC_CREATE, CIRRUS__MUTATION_TYPE__MUTATION_DOC_CREATE},
+    {MUT_DOC_REPLACE, CIRRUS__MUTATION_TYPE__MUTATION_DOC_REPLACE},
+    {MUT_DOC_UPSERT, CIRRUS__MUTATION_TYPE__MUTATION_DOC_UPSERT},
+    {MUT_DOC_DELETE, CIRRUS__MUTATION_TYPE__MUTATION_DOC_DELETE},
+    {MUT_DOC_PATCH, CIRRUS__MUTATION_TYPE__MUTATION_DOC_PATCH},
+};
+
+static bool has_body(enum mut_type t)
+{
+    return t == MUT_DOC_CREATE || t == MUT_DOC_REPLACE || t == MUT_DOC_UPSERT;
+}
+
+static int doc_mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    Cirrus__DocMutation *d = cr_arena_alloc(a, sizeof *d);
+    size_t i = 0;
+    int rc;
+
+    while (i < sizeof doc_types / sizeof doc_types[0] && doc_types[i].mut != m->type)
+        i++;
+    if (i == sizeof doc_types / sizeof doc_types[0])
+        return CR_EINVAL;
+    if (!d)
+        return CR_ENOMEM;
+    cirrus__doc_mutation__init(d);
+    pb->type = doc_types[i].pb;
+    pb->doc = d;
+    pb->return_old = m->return_old;
+    pb->return_new = m->return_new;
+    rc = wire_coll_schema_to_pb(&m->coll, a, &d->collection);
+    if (rc == 0 && has_body(m->type))
+        rc = wire_map_to_pb(&m->item, a, &d->body);
+    if (rc == 0 && (m->type == MUT_DOC_DELETE || m->type == MUT_DOC_PATCH))
+        rc = wire_doc_key_to_pb(&m->doc_key, a, &d->key);
+    if (rc == 0 && m->type == MUT_DOC_PATCH)
+        rc = patch_to_pb(m, a, d);
+    return rc < 0 ? rc : precond_to_pb(&m->pre, a, &d->precondition);
+}
+
+static int doc_mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, struct mutation *m,
+                                struct errmsg *e)
+{
+    const Cirrus__DocMutation *d = pb->doc;
+    size_t i = 0;
+    int rc;
+
+    while (i < sizeof doc_types / sizeof doc_types[0] && doc_types[i].pb != pb->type)
+        i++;
+    m->type = doc_types[i].mut;
+    if (!d || !d->collection)
+        return errmsg_set(e, CR_EPROTO, "document mutation without its collection");
+    rc = wire_coll_schema_from_pb(d->collection, a, &m->coll, e);
+    if (rc < 0)
+        return rc;
+    if (has_body(m->type)) {
+        if (!d->body)
+            return errmsg_set(e, CR_EPROTO, "document write without a document");
+        rc = wire_map_from_pb(d->body, a, &m->item, e);
+    } else if (m->type == MUT_DOC_DELETE || m->type == MUT_DOC_PATCH) {
+        rc = wire_doc_key_from_pb(d->key, a, &m->doc_key, e);
+    }
+    if (rc == 0 && m->type == MUT_DOC_PATCH) {
+        struct patch_op *ops = NULL;
+
+        rc = wire_patch_from_pb(d->patch, d->n_patch, a, &ops, e);
+        m->patch = ops;
+        m->n_patch = d->n_patch;
+    }
+    return rc < 0 ? rc : wire_precond_from_pb(d->precondition, &m->pre, e);
+}
+
+static bool is_doc_type(Cirrus__MutationType t)
+{
+    for (size_t i = 0; i < sizeof doc_types / sizeof doc_types[0]; i++)
+        if (doc_types[i].pb == t)
+            return true;
+    return false;
+}
+
 static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
 {
     int rc;
@@ -854,7 +1354,7 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
             return rc;
         break;
     default:
-        return CR_EINVAL;
+        return doc_mutation_to_pb(m, a, pb);
     }
     pb->table = cr_arena_strndup(a, m->table.name, strlen(m->table.name));
     if (!pb->table)
@@ -1087,6 +1587,8 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
         rc = wire_map_from_pb(pb->key, a, &m->key, e);
         break;
     default:
+        if (is_doc_type(pb->type))
+            return doc_mutation_from_pb(pb, a, m, e);
         return errmsg_set(e, CR_EPROTO, "mutation type %d is unknown", (int)pb->type);
     }
     if (rc == 0)

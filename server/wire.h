@@ -78,6 +78,38 @@ int wire_log_entry_encode_token(int64_t time_ms, const struct wire_token *token,
 int wire_log_entry_decode(const uint8_t *p, size_t len, struct cr_arena *a, struct log_batch *out,
                           struct errmsg *e);
 
+/* ---- collections and documents ---- */
+
+#define WIRE_DEFAULT_DB "default" /* the database of a request that names none */
+
+/* CollectionSchema -> *out's db (empty: WIRE_DEFAULT_DB), name, partition key path and policy
+ * (borrowing pb's strings). CR_ENAME (a name or path too long for coll_def), CR_ETOOMANY (over
+ * the policy limits), CR_EINVAL (an unknown indexing mode), CR_ENOMEM. The rest of the rules are
+ * catalog_coll_check's. */
+int wire_coll_schema_from_pb(const Cirrus__CollectionSchema *pb, struct cr_arena *a,
+                             struct coll_def *out, struct errmsg *e);
+int wire_coll_schema_to_pb(const struct coll_def *c, struct cr_arena *a,
+                           Cirrus__CollectionSchema **out);
+/* stats may be NULL (counts reported as 0). CR_ENOMEM. */
+int wire_coll_desc_to_pb(const struct coll_def *c, const struct table_stats *stats,
+                         struct cr_arena *a, Cirrus__CollectionDescription **out);
+/* DocKey -> struct doc_key: CR_EINVAL (missing, an id of 0 or more than CR_MAX_DOC_ID bytes or
+ * not UTF-8) and the value errors of the partition key. */
+int wire_doc_key_from_pb(const Cirrus__DocKey *pb, struct cr_arena *a, struct doc_key *out,
+                         struct errmsg *e);
+int wire_doc_key_to_pb(const struct doc_key *k, struct cr_arena *a, Cirrus__DocKey **out);
+/* DocPrecondition (NULL: none) -> struct doc_precond, borrowing the etag. CR_EINVAL. */
+int wire_precond_from_pb(const Cirrus__DocPrecondition *pb, struct doc_precond *out,
+                         struct errmsg *e);
+/* A patch path's text ("/a/b", "/tags/0") -> segments, an unquoted all-digit segment being an
+ * array position (quote a field named by digits: "/\"0\""). CR_EINVAL ("[]", malformed). */
+int wire_patch_path_parse(const char *text, struct cr_arena *a, struct doc_path *out,
+                          struct errmsg *e);
+/* PatchOp list -> struct patch_op array (*out arena-allocated). CR_EINVAL (none, an unknown kind,
+ * a bad path, a missing value), CR_ETOOMANY (more than CR_MAX_PATCH_OPS), value errors. */
+int wire_patch_from_pb(Cirrus__PatchOp *const *ops, size_t n, struct cr_arena *a,
+                       struct patch_op **out, struct errmsg *e);
+
 /* True when [s, s+n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool wire_utf8_valid(const char *s, size_t n);
 

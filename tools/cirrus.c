@@ -21,7 +21,8 @@
 #define EXIT_USAGE 2
 #define DEFAULT_HOST "127.0.0.1:7070"
 #define DEFAULT_TIMEOUT_MS 10000
-#define MAX_POS 4
+#define MAX_POS 6
+#define MAX_PARAMS 32 /* --param options of one sql command */
 
 static const char HELP[] =
     "usage: cirrus [global options] COMMAND [args]\n"
@@ -41,6 +42,22 @@ static const char HELP[] =
     "        query and scan print one item per line (JSON Lines); --limit is the page size,\n"
     "        --all follows cursors to the end, else a remaining cursor is printed on stderr\n"
     "  batch TABLE '[{\"put\":ITEM},{\"delete\":KEY},...]'   all or nothing\n"
+    "  create-collection NAME [--pk /path] [--indexing FILE]   FILE: a Cosmos DB\n"
+    "        indexingPolicy (indexingMode, includedPaths, excludedPaths, compositeIndexes)\n"
+    "  collections                             one JSON line per collection\n"
+    "  drop-collection NAME\n"
+    "  doc put COLL DOC [--if-match ETAG] [--create]   upsert (--if-match: only over that\n"
+    "        version; --create: only when absent); prints it as stored, with _etag and _ts\n"
+    "  doc get COLL ID [--pk JSON]             --pk: the partition key value, if any\n"
+    "  doc delete COLL ID [--pk JSON] [--if-match ETAG]\n"
+    "  doc patch COLL ID OPS [--pk JSON] [--if-match ETAG]   OPS: a JSON array of\n"
+    "        {\"op\":\"set|replace|add|remove|incr\",\"path\":\"/a\",\"value\":V};\n"
+    "        add to \"/arr/-\" appends; remove fails on a missing path\n"
+    "  import COLL FILE.jsonl [--strict]       one document a line, written in batches;\n"
+    "        bad lines are reported by number and skipped (--strict: stop); exit 1 if any\n"
+    "  sql 'SELECT ... FROM COLL ...' [--param @x=JSON ...] [--max-items N]\n"
+    "        one JSON result a line, every page (--max-items: the page size)\n"
+    "        collections, documents and queries take --db DB (default \"default\")\n"
     "  stats\n"
     "  ping\n"
     "  shell                                   read commands from stdin (the default on a TTY)\n"
@@ -92,6 +109,14 @@ struct opts {
     enum cirrus_consistency consistency;
     int token_set;
     uint64_t token;
+    const char *db;
+    const char *indexing;
+    const char *if_match;
+    int create;
+    int strict;
+    long max_items;
+    const char *params[MAX_PARAMS];
+    int n_params;
 };
 
 /* The connection and what a session remembers between commands. */
@@ -124,6 +149,13 @@ enum opt_id {
     O_SEGMENT,
     O_SEGMENTS,
     O_CURSOR,
+    O_DB,
+    O_INDEXING,
+    O_IF_MATCH,
+    O_CREATE,
+    O_PARAM,
+    O_MAX_ITEMS,
+    O_STRICT,
 };
 
 #define OPT_BIT(id) (1u << (id))
@@ -151,6 +183,13 @@ static const struct {
     {"segment", O_SEGMENT, 1},
     {"segments", O_SEGMENTS, 1},
     {"cursor", O_CURSOR, 1},
+    {"db", O_DB, 1},
+    {"indexing", O_INDEXING, 1},
+    {"if-match", O_IF_MATCH, 1},
+    {"create", O_CREATE, 0},
+    {"param", O_PARAM, 1},
+    {"max-items", O_MAX_ITEMS, 1},
+    {"strict", O_STRICT, 0},
 };
 
 static int usage(const char *fmt, const char *arg)
@@ -263,6 +302,28 @@ static int set_opt(struct opts *o, enum opt_id id, const char *arg)
     case O_CURSOR:
         o->cursor = arg;
         return 0;
+    case O_DB:
+        o->db = arg;
+        return 0;
+    case O_INDEXING:
+        o->indexing = arg;
+        return 0;
+    case O_IF_MATCH:
+        o->if_match = arg;
+        return 0;
+    case O_CREATE:
+        o->create = 1;
+        return 0;
+    case O_STRICT:
+        o->strict = 1;
+        return 0;
+    case O_PARAM:
+        if (o->n_params == MAX_PARAMS)
+            return usage("more than %s --param options", "32");
+        o->params[o->n_params++] = arg;
+        return 0;
+    case O_MAX_ITEMS:
+        return parse_long(arg, 1, 10000, &o->max_items) ? usage("bad --max-items '%s'", arg) : 0;
     }
     return EXIT_USAGE;
 }
@@ -911,6 +972,539 @@ out:
     return rc;
 }
 
+/* ---- collections and documents ---- */
+
+/* A Cosmos DB indexingPolicy JSON file -> *ix; its strings live in *root until json_decref.
+ * 0 or EXIT_USAGE (reported). */
+static int load_indexing(const char *file, json_t **root, struct cirrus_indexing *ix)
+{
+    const char *const keys[2] = {"includedPaths", "excludedPaths"};
+    const char **lists[2] = {NULL, NULL};
+    size_t counts[2] = {0, 0};
+    struct cirrus_composite *comp = NULL;
+    json_error_t jerr;
+    json_t *j, *mode, *automatic, *arr;
+    size_t i, k;
+
+    memset(ix, 0, sizeof(*ix));
+    if ((*root = j = json_load_file(file, 0, &jerr)) == NULL) {
+        fprintf(stderr, "cirrus: --indexing %s: line %d: %s\n", file, jerr.line, jerr.text);
+        return EXIT_USAGE;
+    }
+    if (!json_is_object(j))
+        return usage("--indexing %s must hold a JSON object (an indexingPolicy)", file);
+    mode = json_object_get(j, "indexingMode");
+    automatic = json_object_get(j, "automatic");
+    if (mode != NULL &&
+        (!json_is_string(mode) || (strcasecmp(json_string_value(mode), "consistent") != 0 &&
+                                   strcasecmp(json_string_value(mode), "lazy") != 0 &&
+                                   strcasecmp(json_string_value(mode), "none") != 0)))
+        return usage("%s: indexingMode must be \"consistent\" or \"none\"", file);
+    ix->none = (mode != NULL && strcasecmp(json_string_value(mode), "none") == 0) ||
+               json_is_false(automatic);
+    for (k = 0; k < 2; k++) {
+        if ((arr = json_object_get(j, keys[k])) == NULL)
+            continue;
+        if (!json_is_array(arr))
+            return usage("%s must be an array of {\"path\": ...}", keys[k]);
+        if ((lists[k] = calloc(json_array_size(arr) + 1, sizeof(*lists[k]))) == NULL)
+            return EXIT_FAIL;
+        for (i = 0; i < json_array_size(arr); i++) {
+            json_t *path = json_object_get(json_array_get(arr, i), "path");
+
+            if (!json_is_string(path)) {
+                free(lists[0]);
+                free(lists[1]);
+                return usage("%s: every entry needs a \"path\" string", keys[k]);
+            }
+            lists[k][counts[k]++] = json_string_value(path);
+        }
+    }
+    ix->include = lists[0];
+    ix->n_include = counts[0];
+    ix->exclude = lists[1];
+    ix->n_exclude = counts[1];
+    if ((arr = json_object_get(j, "compositeIndexes")) == NULL)
+        return 0;
+    if (!json_is_array(arr) || (comp = calloc(json_array_size(arr) + 1, sizeof(*comp))) == NULL)
+        return usage("%s", "compositeIndexes must be an array of arrays");
+    ix->composite = comp;
+    for (i = 0; i < json_array_size(arr); i++) {
+        json_t *paths = json_array_get(arr, i);
+        struct cirrus_composite_path *cp;
+
+        if (!json_is_array(paths) || (cp = calloc(json_array_size(paths) + 1, sizeof(*cp))) == NULL)
+            return usage("%s", "compositeIndexes must be an array of arrays");
+        comp[i].paths = cp;
+        ix->n_composite = i + 1;
+        for (k = 0; k < json_array_size(paths); k++) {
+            json_t *p = json_array_get(paths, k), *order = json_object_get(p, "order");
+
+            if (!json_is_string(json_object_get(p, "path")) ||
+                (order != NULL && !json_is_string(order)))
+                return usage("%s", "a composite path is {\"path\": ..., \"order\": ...}");
+            cp[k].path = json_string_value(json_object_get(p, "path"));
+            cp[k].desc = order != NULL && strcasecmp(json_string_value(order), "descending") == 0;
+            comp[i].n = k + 1;
+        }
+    }
+    return 0;
+}
+
+static void free_indexing(struct cirrus_indexing *ix)
+{
+    for (size_t i = 0; i < ix->n_composite; i++)
+        free((void *)ix->composite[i].paths);
+    free((void *)ix->composite);
+    free((void *)ix->include);
+    free((void *)ix->exclude);
+}
+
+static void print_collection(const struct cirrus_collection_desc *d)
+{
+    print_json(json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:I, s:I}", "db", d->db, "name", d->name,
+                         "partition_key", d->pk_path, "collection_id", (json_int_t)d->id,
+                         "documents", (json_int_t)d->doc_count, "size_bytes",
+                         (json_int_t)d->size_bytes, "created_index", (json_int_t)d->created_index));
+}
+
+static int cmd_create_collection(struct cli *cli, struct opts *o)
+{
+    struct cirrus_indexing ix;
+    struct cirrus_result r;
+    json_t *root = NULL;
+    int rc = 0;
+
+    memset(&ix, 0, sizeof(ix));
+    if (o->indexing != NULL)
+        rc = load_indexing(o->indexing, &root, &ix);
+    if (rc == 0 && (rc = ensure_connected(cli)) == 0) {
+        rc = cirrus_create_collection(cli->c, o->db, o->pos[1], o->pk,
+                                      o->indexing != NULL ? &ix : NULL, &r);
+        if (rc == 0)
+            print_collection(&r.collection);
+        cirrus_result_free(&r);
+        rc = rc != 0 ? report(cli, rc) : 0;
+    }
+    free_indexing(&ix);
+    json_decref(root);
+    return rc;
+}
+
+static int cmd_drop_collection(struct cli *cli, struct opts *o)
+{
+    struct cirrus_result r;
+    int rc;
+
+    if ((rc = ensure_connected(cli)) != 0)
+        return rc;
+    rc = cirrus_drop_collection(cli->c, o->db, o->pos[1], &r);
+    if (rc == 0)
+        print_collection(&r.collection);
+    cirrus_result_free(&r);
+    return rc != 0 ? report(cli, rc) : 0;
+}
+
+static int cmd_collections(struct cli *cli, struct opts *o)
+{
+    struct cirrus_read_opts ro;
+    struct cirrus_result r;
+    char *start = NULL;
+    int rc;
+
+    if ((rc = ensure_connected(cli)) != 0)
+        return rc;
+    read_opts(cli, o, &ro);
+    do {
+        rc = cirrus_list_collections(cli->c, o->db, start, 0, &ro, &r);
+        free(start);
+        start = NULL;
+        for (size_t i = 0; rc == 0 && i < r.n_collections; i++)
+            print_collection(&r.collections[i]);
+        if (rc == 0 && r.last_evaluated != NULL)
+            start = strdup(r.last_evaluated);
+        cirrus_result_free(&r);
+    } while (rc == 0 && start != NULL);
+    return rc != 0 ? report(cli, rc) : 0;
+}
+
+/* Cosmos DB's patch operations -> storage's: set, replace (a set), add ("/-" appends to the
+ * array), remove (the path must exist), incr. Paths and values are owned by ops/vals. */
+static int parse_patch(const char *text, struct cirrus_patch_op **ops_out,
+                       struct cirrus_value **vals_out, char ***paths_out, size_t *n_out)
+{
+    struct cirrus_value list, *vals = NULL;
+    struct cirrus_patch_op *ops = NULL;
+    char **paths = NULL;
+    size_t n, i;
+    int rc;
+
+    *n_out = 0;
+    if ((rc = parse_value(text, "patch operations", &list)) != 0)
+        return rc;
+    if (list.type != CIRRUS_ARRAY || list.u.list.len == 0) {
+        cirrus_value_clear(&list);
+        return usage("%s", "patch operations must be a non-empty JSON array");
+    }
+    n = list.u.list.len;
+    ops = calloc(n, sizeof(*ops));
+    vals = calloc(n, sizeof(*vals));
+    paths = calloc(n, sizeof(*paths));
+    rc = ops == NULL || vals == NULL || paths == NULL ? EXIT_FAIL : 0;
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct cirrus_value *e = &list.u.list.items[i];
+        const struct cirrus_value *op = cirrus_map_get(e, "op"), *path = cirrus_map_get(e, "path"),
+                                  *value = cirrus_map_get(e, "value");
+        const char *name = op != NULL && op->type == CIRRUS_STRING ? op->u.str.ptr : "";
+        size_t plen;
+
+        if (path == NULL || path->type != CIRRUS_STRING) {
+            rc = usage("patch operation %s needs a \"path\" string", name);
+            break;
+        }
+        plen = path->u.str.len;
+        if ((paths[i] = strdup(path->u.str.ptr)) == NULL) {
+            rc = EXIT_FAIL;
+            break;
+        }
+        ops[i].path = paths[i];
+        if (strcmp(name, "remove") == 0) {
+            ops[i].kind = CIRRUS_PATCH_REMOVE;
+            ops[i].must_exist = 1;
+            continue;
+        }
+        if (value == NULL) {
+            rc = usage("patch operation '%s' needs a \"value\"", name);
+            break;
+        }
+        if (strcmp(name, "set") == 0 || strcmp(name, "replace") == 0) {
+            ops[i].kind = CIRRUS_PATCH_SET;
+        } else if (strcmp(name, "incr") == 0) {
+            ops[i].kind = CIRRUS_PATCH_INCREMENT;
+        } else if (strcmp(name, "add") == 0) {
+            ops[i].kind = CIRRUS_PATCH_SET;
+            if (plen >= 2 && strcmp(paths[i] + plen - 2, "/-") == 0) {
+                ops[i].kind = CIRRUS_PATCH_APPEND;
+                paths[i][plen - 2] = '\0';
+            }
+        } else {
+            rc = usage("unknown patch operation '%s' (set, replace, add, remove, incr)", name);
+            break;
+        }
+        if ((rc = cirrus_value_copy(&vals[i], value)) != 0) {
+            rc = EXIT_FAIL;
+            break;
+        }
+        ops[i].value = &vals[i];
+    }
+    cirrus_value_clear(&list);
+    *ops_out = ops;
+    *vals_out = vals;
+    *paths_out = paths;
+    *n_out = n;
+    return rc;
+}
+
+static void free_patch(struct cirrus_patch_op *ops, struct cirrus_value *vals, char **paths,
+                       size_t n)
+{
+    for (size_t i = 0; vals != NULL && paths != NULL && i < n; i++) {
+        cirrus_value_clear(&vals[i]);
+        free(paths[i]);
+    }
+    free(ops);
+    free(vals);
+    free(paths);
+}
+
+static void print_doc_write(const struct cirrus_result *r)
+{
+    print_value(&r->item);
+}
+
+static int doc_put(struct cli *cli, struct opts *o)
+{
+    struct cirrus_doc_pre pre = {CIRRUS_DOC_ANY, o->if_match, 0, 0};
+    struct cirrus_value doc;
+    struct cirrus_result r;
+    int rc;
+
+    if (o->npos != 4)
+        return usage("%s",
+                     "usage: cirrus doc put COLLECTION DOCUMENT [--if-match ETAG] [--create]");
+    if ((rc = parse_map(o->pos[3], "document", &doc)) != 0)
+        return rc;
+    if ((rc = ensure_connected(cli)) == 0) {
+        rc = cirrus_write_doc(cli->c, o->db, o->pos[2],
+                              o->create ? CIRRUS_DOC_CREATE : CIRRUS_DOC_UPSERT, &doc, &pre, &r);
+        if (rc == 0)
+            print_doc_write(&r);
+        cirrus_result_free(&r);
+        rc = rc != 0 ? report(cli, rc) : 0;
+    }
+    cirrus_value_clear(&doc);
+    return rc;
+}
+
+static int cmd_doc(struct cli *cli, struct opts *o)
+{
+    struct cirrus_doc_pre pre = {CIRRUS_DOC_ANY, o->if_match, 0, 0};
+    struct cirrus_doc_key key = {NULL, NULL};
+    struct cirrus_read_opts ro;
+    struct cirrus_value pk = {0};
+    struct cirrus_patch_op *ops = NULL;
+    struct cirrus_value *vals = NULL;
+    struct cirrus_result r;
+    char **paths = NULL;
+    size_t n = 0;
+    const char *act = o->npos > 1 ? o->pos[1] : "";
+    int get = strcmp(act, "get") == 0, del = strcmp(act, "delete") == 0,
+        patch = strcmp(act, "patch") == 0, rc;
+
+    if (strcmp(act, "put") == 0)
+        return doc_put(cli, o);
+    if ((!get && !del && !patch) || o->npos != (patch ? 5 : 4))
+        return usage("%s", "usage: cirrus doc put|get|delete|patch COLLECTION ... (see help)");
+    if (o->create || (get && o->if_match != NULL))
+        return usage("%s", "--create is for doc put, --if-match for put, delete and patch");
+    key.id = o->pos[3];
+    if (o->pk != NULL) {
+        if ((rc = parse_value(o->pk, "--pk", &pk)) != 0)
+            return rc;
+        key.pk = &pk;
+    }
+    rc = patch ? parse_patch(o->pos[4], &ops, &vals, &paths, &n) : 0;
+    if (rc == 0 && (rc = ensure_connected(cli)) == 0) {
+        read_opts(cli, o, &ro);
+        if (get)
+            rc = cirrus_get_doc(cli->c, o->db, o->pos[2], &key, &ro, &r);
+        else if (del)
+            rc = cirrus_delete_doc(cli->c, o->db, o->pos[2], &key, &pre, &r);
+        else
+            rc = cirrus_patch_doc(cli->c, o->db, o->pos[2], &key, ops, n, &pre, &r);
+        if (rc == 0 && del)
+            print_write(cli, &r, 0);
+        else if (rc == 0)
+            print_doc_write(&r);
+        cirrus_result_free(&r);
+        rc = rc != 0 ? report(cli, rc) : 0;
+    }
+    free_patch(ops, vals, paths, n);
+    cirrus_value_clear(&pk);
+    return rc;
+}
+
+/* ---- import ---- */
+
+#define IMPORT_BATCH_DOCS 500            /* documents per log entry */
+#define IMPORT_BATCH_BYTES (1024 * 1024) /* JSON text per log entry */
+/* A longer line is refused here: documents are at most 2 MB encoded, and a batch must stay well
+ * inside the server's 16 MiB frame. */
+#define IMPORT_MAX_LINE (8 * 1024 * 1024)
+
+struct import {
+    struct cli *cli;
+    struct opts *o;
+    struct cirrus_value docs[IMPORT_BATCH_DOCS];
+    size_t lines[IMPORT_BATCH_DOCS]; /* each document's line number */
+    size_t n, bytes;
+    size_t imported, failed;
+    int progress; /* stderr is a terminal */
+    long total_bytes;
+    int stop; /* --strict and a failure */
+};
+
+static void import_bad(struct import *im, size_t line, const char *why)
+{
+    if (im->progress)
+        fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "cirrus: import: line %zu: %s\n", line, why);
+    im->failed++;
+    if (im->o->strict)
+        im->stop = 1;
+}
+
+/* Writes the batch in one entry; when it fails, each document alone, so every bad line is named.
+ * 0, or 1 when the connection failed. */
+static int import_flush(struct import *im)
+{
+    struct cirrus_result r;
+    int rc;
+
+    if (im->n == 0)
+        return 0;
+    rc = cirrus_write_docs(im->cli->c, im->o->db, im->o->pos[1], CIRRUS_DOC_UPSERT, im->docs, im->n,
+                           &r);
+    cirrus_result_free(&r);
+    if (rc == 0) {
+        im->imported += im->n;
+    } else if (rc == CR_ECLOSED || rc == CR_EPROTO || rc == CR_ETIMEOUT || rc == CR_ENOCOLL) {
+        return report(im->cli, rc);
+    } else {
+        for (size_t i = 0; i < im->n; i++) {
+            rc = cirrus_write_doc(im->cli->c, im->o->db, im->o->pos[1], CIRRUS_DOC_UPSERT,
+                                  &im->docs[i], NULL, &r);
+            cirrus_result_free(&r);
+            if (rc == 0) {
+                im->imported++;
+                continue;
+            }
+            if (rc == CR_ECLOSED || rc == CR_EPROTO || rc == CR_ETIMEOUT)
+                return report(im->cli, rc);
+            import_bad(im, im->lines[i], cirrus_errmsg(im->cli->c));
+            if (im->o->strict)
+                break;
+        }
+    }
+    for (size_t i = 0; i < im->n; i++)
+        cirrus_value_clear(&im->docs[i]);
+    im->n = 0;
+    im->bytes = 0;
+    return 0;
+}
+
+static void import_progress(struct import *im, long done, size_t lines)
+{
+    int width = 30, filled;
+
+    if (!im->progress)
+        return;
+    filled = im->total_bytes > 0 ? (int)((double)done / (double)im->total_bytes * width) : 0;
+    if (filled > width)
+        filled = width;
+    fprintf(stderr, "\r[%.*s%*s] %zu lines, %zu imported, %zu bad", filled,
+            "##############################", width - filled, "", lines, im->imported, im->failed);
+}
+
+static int cmd_import(struct cli *cli, struct opts *o)
+{
+    struct import *im;
+    char *line = NULL, err[256];
+    size_t cap = 0, lineno = 0;
+    ssize_t len;
+    FILE *f;
+    int rc = 0;
+
+    if ((f = strcmp(o->pos[2], "-") == 0 ? stdin : fopen(o->pos[2], "r")) == NULL) {
+        fprintf(stderr, "cirrus: import: %s: %s\n", o->pos[2], strerror(errno));
+        return EXIT_FAIL;
+    }
+    if ((im = calloc(1, sizeof(*im))) == NULL || (rc = ensure_connected(cli)) != 0) {
+        if (f != stdin)
+            fclose(f);
+        free(im);
+        return im == NULL ? EXIT_FAIL : rc;
+    }
+    im->cli = cli;
+    im->o = o;
+    im->progress = isatty(STDERR_FILENO);
+    if (f != stdin && fseek(f, 0, SEEK_END) == 0) {
+        im->total_bytes = ftell(f);
+        rewind(f);
+    }
+    while (rc == 0 && !im->stop && (len = getline(&line, &cap, f)) >= 0) {
+        struct cirrus_value *d = &im->docs[im->n];
+        const struct cirrus_value *id;
+
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (strspn(line, " \t") == (size_t)len)
+            continue;
+        if (len > IMPORT_MAX_LINE) {
+            import_bad(im, lineno, "longer than 8 MiB: too big for a document");
+            continue;
+        }
+        if (jsonv_parse(line, d, err, sizeof(err)) != 0) {
+            import_bad(im, lineno, err);
+            continue;
+        }
+        id = cirrus_map_get(d, "id");
+        if (d->type != CIRRUS_MAP || id == NULL || id->type != CIRRUS_STRING) {
+            cirrus_value_clear(d);
+            import_bad(im, lineno, "a document is a JSON object with a string \"id\"");
+            continue;
+        }
+        im->lines[im->n++] = lineno;
+        im->bytes += (size_t)len;
+        if (im->n == IMPORT_BATCH_DOCS || im->bytes >= IMPORT_BATCH_BYTES) {
+            rc = import_flush(im);
+            import_progress(im, f != stdin ? ftell(f) : 0, lineno);
+        }
+    }
+    if (rc == 0)
+        rc = import_flush(im); /* with --strict, the good lines before the bad one */
+    for (size_t i = 0; i < im->n; i++)
+        cirrus_value_clear(&im->docs[i]);
+    if (im->progress) {
+        import_progress(im, im->total_bytes, lineno);
+        fprintf(stderr, "\n");
+    }
+    if (rc == 0) {
+        printf("{\"lines\":%zu,\"imported\":%zu,\"failed\":%zu}\n", lineno, im->imported,
+               im->failed);
+        rc = im->failed ? EXIT_FAIL : 0;
+    }
+    free(line);
+    free(im);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* ---- sql ---- */
+
+static int cmd_sql(struct cli *cli, struct opts *o)
+{
+    struct cirrus_sql_param params[MAX_PARAMS];
+    struct cirrus_value vals[MAX_PARAMS];
+    char *names[MAX_PARAMS];
+    struct cirrus_sql q = {params, 0, (uint32_t)o->max_items, NULL, 0};
+    struct cirrus_read_opts ro;
+    struct cirrus_result r;
+    void *cont = NULL;
+    int rc = 0, n = 0;
+
+    for (; rc == 0 && n < o->n_params; n++) {
+        const char *eq = strchr(o->params[n], '=');
+
+        if (o->params[n][0] != '@' || eq == NULL || eq == o->params[n] + 1) {
+            rc = usage("--param must be @name=JSON, not '%s'", o->params[n]);
+            break;
+        }
+        if ((rc = parse_value(eq + 1, o->params[n], &vals[n])) != 0)
+            break;
+        if ((names[n] = strndup(o->params[n], (size_t)(eq - o->params[n]))) == NULL) {
+            cirrus_value_clear(&vals[n]);
+            rc = EXIT_FAIL;
+            break;
+        }
+        params[n] = (struct cirrus_sql_param){names[n], &vals[n]};
+    }
+    q.n_params = (size_t)n;
+    if (rc == 0 && (rc = ensure_connected(cli)) == 0) {
+        read_opts(cli, o, &ro);
+        do {
+            rc = cirrus_sql(cli->c, o->db, o->pos[1], &q, &ro, &r);
+            for (size_t i = 0; rc == 0 && i < r.n_items; i++)
+                print_value(&r.items[i]);
+            free(cont);
+            cont = r.cursor;
+            q.continuation = cont;
+            q.continuation_len = r.cursor_len;
+            r.cursor = NULL;
+            cirrus_result_free(&r);
+        } while (rc == 0 && cont != NULL);
+        free(cont);
+        rc = rc != 0 ? report(cli, rc) : 0;
+    }
+    for (int i = 0; i < (int)q.n_params; i++) {
+        cirrus_value_clear(&vals[i]);
+        free(names[i]);
+    }
+    return rc;
+}
+
 static int cmd_stats(struct cli *cli, struct opts *o)
 {
     struct cirrus_result r;
@@ -969,6 +1563,16 @@ static const struct command {
      "query TABLE --pk JSON [--sk EXPR]"},
     {"scan", 1, OPT_BIT(O_SEGMENT) | OPT_BIT(O_SEGMENTS) | PAGE_OPTS, cmd_scan, "scan TABLE"},
     {"batch", 2, 0, cmd_batch, "batch TABLE JSON_ARRAY"},
+    {"create-collection", 1, OPT_BIT(O_DB) | OPT_BIT(O_PK) | OPT_BIT(O_INDEXING),
+     cmd_create_collection, "create-collection NAME [--db DB] [--pk /path] [--indexing FILE]"},
+    {"collections", 0, OPT_BIT(O_DB), cmd_collections, "collections [--db DB]"},
+    {"drop-collection", 1, OPT_BIT(O_DB), cmd_drop_collection, "drop-collection NAME [--db DB]"},
+    {"doc", -1, OPT_BIT(O_DB) | OPT_BIT(O_PK) | OPT_BIT(O_IF_MATCH) | OPT_BIT(O_CREATE), cmd_doc,
+     "doc put|get|delete|patch COLLECTION ..."},
+    {"import", 2, OPT_BIT(O_DB) | OPT_BIT(O_STRICT), cmd_import,
+     "import COLLECTION FILE.jsonl [--db DB] [--strict]"},
+    {"sql", 1, OPT_BIT(O_DB) | OPT_BIT(O_PARAM) | OPT_BIT(O_MAX_ITEMS), cmd_sql,
+     "sql 'SELECT ... FROM COLLECTION ...' [--db DB] [--param @x=JSON ...] [--max-items N]"},
     {"stats", 0, 0, cmd_stats, "stats"},
     {"ping", 0, 0, cmd_ping, "ping"},
 };
@@ -1182,7 +1786,7 @@ static int run_line(struct cli *cli, int argc, char **argv)
         return cli->in_shell ? usage("%s", "already in the shell") : shell(cli);
     if ((cmd = find_command(o.pos[0])) == NULL)
         return usage("unknown command '%s'", o.pos[0]);
-    if (o.npos - 1 != cmd->npos) {
+    if (cmd->npos >= 0 && o.npos - 1 != cmd->npos) {
         fprintf(stderr, "cirrus: usage: cirrus %s\n", cmd->usage);
         return EXIT_USAGE;
     }

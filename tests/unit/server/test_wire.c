@@ -595,6 +595,153 @@ static void test_log_entry_expressions(void **state)
     assert_int_equal(wire_log_entry_encode(5, &m[1], 1, &arena, &bytes, &len), CR_EINVAL);
 }
 
+/* Collections and documents in the log: every document mutation with its preconditions and
+ * patch operations survives encode + decode; bad ones are refused by decode. */
+static void test_log_entry_documents(void **state)
+{
+    static const char *const inc[] = {"/*"}, *const exc[] = {"/big/?"};
+    static const struct composite_path cps[] = {{"/a", false}, {"/b", true}};
+    struct composite_def comp = {0, cps, 2};
+    struct mutation m[5];
+    struct value id, n5, body;
+    struct value_field bf[1];
+    struct doc_seg segs[2] = {{SEG_FIELD, "tags", 4, 0}, {SEG_POSITION, NULL, 0, 3}};
+    struct patch_op ops[2];
+    struct log_batch b;
+    struct errmsg e;
+    uint8_t *bytes;
+    size_t len;
+
+    memset(m, 0, sizeof m);
+    m[0].type = MUT_CREATE_COLLECTION;
+    strcpy(m[0].coll.db, "shop");
+    strcpy(m[0].coll.name, "orders");
+    strcpy(m[0].coll.pk_path, "/tenant");
+    m[0].coll.policy = (struct indexing_policy){true, inc, 1, exc, 1, &comp, 1};
+
+    id = str("o1");
+    bf[0] = (struct value_field){"id", 2, &id};
+    body = (struct value){.type = VT_MAP, .u.map = {bf, 1}};
+    m[1].type = MUT_DOC_REPLACE;
+    strcpy(m[1].coll.db, "shop");
+    strcpy(m[1].coll.name, "orders");
+    m[1].item = body;
+    m[1].return_new = true;
+    m[1].pre = (struct doc_precond){PRE_EXISTS, "\"etag\"", 6, true, 99};
+
+    n5 = value_int(5);
+    ops[0] = (struct patch_op){PATCH_INCREMENT, {segs, 1}, n5, false};
+    ops[1] = (struct patch_op){PATCH_REMOVE, {segs, 2}, {.type = VT_NULL}, true};
+    m[2].type = MUT_DOC_PATCH;
+    strcpy(m[2].coll.db, "shop");
+    strcpy(m[2].coll.name, "orders");
+    m[2].doc_key = (struct doc_key){true, str("t1"), id};
+    m[2].patch = ops;
+    m[2].n_patch = 2;
+
+    m[3].type = MUT_DOC_DELETE;
+    strcpy(m[3].coll.db, "shop");
+    strcpy(m[3].coll.name, "orders");
+    m[3].doc_key = (struct doc_key){false, {.type = VT_NULL}, id};
+    m[3].pre.exists = PRE_NOT_EXISTS;
+
+    m[4].type = MUT_DROP_COLLECTION;
+    strcpy(m[4].coll.db, "shop");
+    strcpy(m[4].coll.name, "orders");
+
+    assert_int_equal(wire_log_entry_encode(7, m, 5, &arena, &bytes, &len), 0);
+    assert_int_equal(wire_log_entry_decode(bytes, len, &arena, &b, &e), 0);
+    assert_int_equal(b.n, 5);
+    assert_int_equal(b.muts[0].type, MUT_CREATE_COLLECTION);
+    assert_string_equal(b.muts[0].coll.db, "shop");
+    assert_string_equal(b.muts[0].coll.pk_path, "/tenant");
+    assert_true(b.muts[0].coll.policy.automatic);
+    assert_int_equal(b.muts[0].coll.policy.n_include, 1);
+    assert_string_equal(b.muts[0].coll.policy.exclude[0], "/big/?");
+    assert_int_equal(b.muts[0].coll.policy.n_composite, 1);
+    assert_int_equal(b.muts[0].coll.policy.composite[0].n, 2);
+    assert_string_equal(b.muts[0].coll.policy.composite[0].paths[1].path, "/b");
+    assert_true(b.muts[0].coll.policy.composite[0].paths[1].desc);
+
+    assert_int_equal(b.muts[1].type, MUT_DOC_REPLACE);
+    assert_string_equal(b.muts[1].coll.name, "orders");
+    assert_true(value_equal(&b.muts[1].item, &body));
+    assert_true(b.muts[1].return_new);
+    assert_int_equal(b.muts[1].pre.exists, PRE_EXISTS);
+    assert_int_equal(b.muts[1].pre.if_match_len, 6);
+    assert_memory_equal(b.muts[1].pre.if_match, "\"etag\"", 6);
+    assert_true(b.muts[1].pre.has_update_ms);
+    assert_int_equal(b.muts[1].pre.update_ms, 99);
+
+    assert_int_equal(b.muts[2].type, MUT_DOC_PATCH);
+    assert_true(b.muts[2].doc_key.has_pk);
+    assert_true(value_equal(&b.muts[2].doc_key.pk, &m[2].doc_key.pk));
+    assert_true(value_equal(&b.muts[2].doc_key.id, &id));
+    assert_int_equal(b.muts[2].n_patch, 2);
+    assert_int_equal(b.muts[2].patch[0].kind, PATCH_INCREMENT);
+    assert_true(value_equal(&b.muts[2].patch[0].value, &n5));
+    assert_int_equal(b.muts[2].patch[1].kind, PATCH_REMOVE);
+    assert_true(b.muts[2].patch[1].must_exist);
+    assert_int_equal(b.muts[2].patch[1].path.n, 2);
+    assert_int_equal(b.muts[2].patch[1].path.segs[0].kind, SEG_FIELD);
+    assert_memory_equal(b.muts[2].patch[1].path.segs[0].name, "tags", 4);
+    assert_int_equal(b.muts[2].patch[1].path.segs[1].kind, SEG_POSITION);
+    assert_int_equal(b.muts[2].patch[1].path.segs[1].pos, 3);
+
+    assert_int_equal(b.muts[3].type, MUT_DOC_DELETE);
+    assert_false(b.muts[3].doc_key.has_pk);
+    assert_int_equal(b.muts[3].pre.exists, PRE_NOT_EXISTS);
+    assert_null(b.muts[3].pre.if_match);
+    assert_int_equal(b.muts[4].type, MUT_DROP_COLLECTION);
+    assert_string_equal(b.muts[4].coll.name, "orders");
+
+    /* decode validates: a patch path with "[]", an unknown kind, an empty id, a missing body */
+    {
+        Cirrus__LogEntry entry = CIRRUS__LOG_ENTRY__INIT;
+        Cirrus__Mutation mu = CIRRUS__MUTATION__INIT, *mus[1] = {&mu};
+        Cirrus__DocMutation dm = CIRRUS__DOC_MUTATION__INIT;
+        Cirrus__CollectionSchema cs = CIRRUS__COLLECTION_SCHEMA__INIT;
+        Cirrus__DocKey key = CIRRUS__DOC_KEY__INIT;
+        Cirrus__PatchOp op = CIRRUS__PATCH_OP__INIT, *opp[1] = {&op};
+        uint8_t buf[512];
+
+        entry.mutations = mus;
+        entry.n_mutations = 1;
+        mu.doc = &dm;
+        dm.collection = &cs;
+        cs.name = "orders";
+        mu.type = CIRRUS__MUTATION_TYPE__MUTATION_DOC_PATCH;
+        dm.key = &key;
+        key.id = "o1";
+        dm.patch = opp;
+        dm.n_patch = 1;
+        op.kind = CIRRUS__PATCH_KIND__PATCH_REMOVE;
+        op.path = "/tags/[]";
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EINVAL);
+        op.path = "/tags";
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), 0);
+        assert_string_equal(b.muts[0].coll.db, WIRE_DEFAULT_DB);
+        op.kind = (Cirrus__PatchKind)42;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EINVAL);
+        op.kind = CIRRUS__PATCH_KIND__PATCH_SET; /* a SET without a value */
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EINVAL);
+        op.kind = CIRRUS__PATCH_KIND__PATCH_REMOVE;
+        key.id = "";
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EINVAL);
+        mu.type = CIRRUS__MUTATION_TYPE__MUTATION_DOC_UPSERT;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EPROTO);
+        mu.doc = NULL;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EPROTO);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_log_entry_expressions),
         cmocka_unit_test(test_log_entry_indexes),
         cmocka_unit_test(test_log_entry_token),
+        cmocka_unit_test(test_log_entry_documents),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
