@@ -1,7 +1,8 @@
 /*
  * The LMDB environment: the only file that includes lmdb.h. Opens the environment and its named
  * databases, checks the on-disk format version, runs transactions and cursors for the other
- * storage files (storage_int.h), and maps MDB_* and errno codes to CR_E* codes.
+ * storage files (storage_int.h), and maps MDB_* and errno codes to CR_E* codes. It also opens
+ * bare environments (kvenv.h) for stores that are not the state machine's: the Raft log.
  *
  * It must not know what the bytes it stores mean (rows, catalog, changes are other files'),
  * and must never hand an MDB_* code or an LMDB type across its interface.
@@ -11,6 +12,7 @@
 #include "common/assert.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "storage/kvenv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -162,9 +164,11 @@ static int lock_dir(const char *dir, int *fd_out)
     return 0;
 }
 
-int storage_open(const char *dir, const struct storage_options *opt, struct storage **out)
+/* Creates dir if missing, locks it for this process, then creates and opens an environment in
+ * it with room for max_dbs named databases. On failure nothing is left open. */
+static int env_open_locked(const char *dir, const struct storage_options *opt, unsigned max_dbs,
+                           MDB_env **env, int *lock_fd)
 {
-    struct storage *s;
     size_t map_size = opt && opt->map_size ? opt->map_size : CR_DEFAULT_MAP_SIZE;
     unsigned readers = opt && opt->max_readers ? opt->max_readers : DEFAULT_READERS;
     unsigned flags = MDB_NOTLS | (opt && opt->no_sync ? MDB_NOSYNC : 0);
@@ -172,30 +176,41 @@ int storage_open(const char *dir, const struct storage_options *opt, struct stor
 
     if (rc)
         return rc;
-    s = calloc(1, sizeof *s);
+    rc = lock_dir(dir, lock_fd);
+    if (rc)
+        return rc;
+    rc = mdb_env_create(env);
+    if (rc) {
+        close(*lock_fd);
+        return map_error(rc);
+    }
+    rc = mdb_env_set_mapsize(*env, map_size);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(*env, readers);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(*env, max_dbs);
+    if (rc == 0)
+        rc = mdb_env_open(*env, dir, flags, 0644);
+    if (rc) {
+        mdb_env_close(*env);
+        close(*lock_fd);
+    }
+    return map_error(rc);
+}
+
+int storage_open(const char *dir, const struct storage_options *opt, struct storage **out)
+{
+    struct storage *s = calloc(1, sizeof *s);
+    int rc;
+
     if (!s)
         return CR_ENOMEM;
-    rc = lock_dir(dir, &s->lock_fd);
+    rc = env_open_locked(dir, opt, MAX_DBS, &s->env, &s->lock_fd);
     if (rc) {
         free(s);
         return rc;
     }
-    rc = mdb_env_create(&s->env);
-    if (rc) {
-        close(s->lock_fd);
-        free(s);
-        return map_error(rc);
-    }
-    rc = mdb_env_set_mapsize(s->env, map_size);
-    if (rc == 0)
-        rc = mdb_env_set_maxreaders(s->env, readers);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
-    if (rc == 0)
-        rc = mdb_env_open(s->env, dir, flags, 0644);
-    rc = map_error(rc);
-    if (rc == 0)
-        rc = open_dbs(s);
+    rc = open_dbs(s);
     if (rc) {
         mdb_env_close(s->env);
         close(s->lock_fd);
@@ -275,16 +290,119 @@ void env_abort(struct storage_txn *t)
     free(t);
 }
 
-int env_get(struct storage_txn *t, enum env_db db, const void *k, size_t kn, struct env_val *v)
+/* ---- the raw operations both faces (storage_int.h's env_*, kvenv.h's kvenv_*) use ---- */
+
+static int raw_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kn, const uint8_t **p,
+                   size_t *n)
 {
     MDB_val key = {kn, (void *)k}, val;
-    int rc = mdb_get(t->txn, t->s->dbi[db], &key, &val);
+    int rc = mdb_get(txn, dbi, &key, &val);
 
     if (rc)
         return map_error(rc);
-    v->p = val.mv_data;
-    v->n = val.mv_size;
+    *p = val.mv_data;
+    *n = val.mv_size;
     return 0;
+}
+
+static int raw_count(MDB_txn *txn, MDB_dbi dbi, uint64_t *n)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, dbi, &st);
+
+    if (rc)
+        return map_error(rc);
+    *n = st.ms_entries;
+    return 0;
+}
+
+/* Deletes the keys from lo (NULL: the first) on while more(key, arg) holds; *n (may be NULL)
+ * gets how many. */
+static int raw_del_while(MDB_txn *txn, MDB_dbi dbi, const void *lo, size_t lon,
+                         bool (*more)(const MDB_val *k, const void *arg, size_t argn),
+                         const void *arg, size_t argn, uint64_t *n)
+{
+    MDB_cursor *c;
+    MDB_val k = {lon, (void *)lo}, v;
+    uint64_t count = 0;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+
+    if (rc)
+        return map_error(rc);
+    rc = mdb_cursor_get(c, &k, &v, lo ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && more(&k, arg, argn)) {
+        rc = mdb_cursor_del(c, 0);
+        if (rc == 0) {
+            count++;
+            /* After a delete MDB_NEXT returns the entry that followed the deleted one. */
+            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        }
+    }
+    mdb_cursor_close(c);
+    if (rc && rc != MDB_NOTFOUND)
+        return map_error(rc);
+    if (n)
+        *n = count;
+    return 0;
+}
+
+static bool has_prefix(const MDB_val *k, const void *prefix, size_t pn)
+{
+    return k->mv_size >= pn && memcmp(k->mv_data, prefix, pn) == 0;
+}
+
+/* Whether key k is below the bound hi (NULL: no bound), in memcmp-then-length order. */
+static bool below(const MDB_val *k, const void *hi, size_t hin)
+{
+    size_t n = k->mv_size < hin ? k->mv_size : hin;
+    int c;
+
+    if (!hi)
+        return true;
+    c = memcmp(k->mv_data, hi, n);
+    return c < 0 || (c == 0 && k->mv_size < hin);
+}
+
+static int raw_cursor_open(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **out)
+{
+    return map_error(mdb_cursor_open(txn, dbi, out));
+}
+
+/* op: FIRST, LAST, NEXT, PREV, or SEEK (MDB_SET_RANGE) to the key given in kp and kn. */
+static int raw_cursor_get(MDB_cursor *c, MDB_cursor_op op, const uint8_t **kp, size_t *kn,
+                          const uint8_t **vp, size_t *vn)
+{
+    MDB_val key = {0, NULL}, val;
+    int rc;
+
+    if (op == MDB_SET_RANGE) {
+        CR_ASSERT(*kn > 0);
+        key.mv_size = *kn;
+        key.mv_data = (void *)*kp;
+    }
+    rc = mdb_cursor_get(c, &key, &val, op);
+    if (rc)
+        return map_error(rc);
+    *kp = key.mv_data;
+    *kn = key.mv_size;
+    *vp = val.mv_data;
+    *vn = val.mv_size;
+    return 0;
+}
+
+/* Both faces' cursor operations, by their shared numbering. */
+_Static_assert(KVENV_FIRST == (int)ENV_FIRST && KVENV_LAST == (int)ENV_LAST &&
+                   KVENV_NEXT == (int)ENV_NEXT && KVENV_PREV == (int)ENV_PREV &&
+                   KVENV_SEEK == (int)ENV_SEEK,
+               "kvenv_op and env_op number the same operations alike");
+static const MDB_cursor_op cursor_ops[] = {
+    [ENV_FIRST] = MDB_FIRST, [ENV_LAST] = MDB_LAST,      [ENV_NEXT] = MDB_NEXT,
+    [ENV_PREV] = MDB_PREV,   [ENV_SEEK] = MDB_SET_RANGE,
+};
+
+int env_get(struct storage_txn *t, enum env_db db, const void *k, size_t kn, struct env_val *v)
+{
+    return raw_get(t->txn, t->s->dbi[db], k, kn, &v->p, &v->n);
 }
 
 int env_put(struct storage_txn *t, enum env_db db, const void *k, size_t kn, const void *v,
@@ -305,39 +423,12 @@ int env_del(struct storage_txn *t, enum env_db db, const void *k, size_t kn)
 int env_del_prefix(struct storage_txn *t, enum env_db db, const void *prefix, size_t pn,
                    uint64_t *n)
 {
-    MDB_cursor *c;
-    MDB_val k = {pn, (void *)prefix}, v;
-    uint64_t count = 0;
-    int rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c);
-
-    if (rc)
-        return map_error(rc);
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size >= pn && memcmp(k.mv_data, prefix, pn) == 0) {
-        rc = mdb_cursor_del(c, 0);
-        if (rc == 0) {
-            count++;
-            /* After a delete MDB_NEXT returns the entry that followed the deleted one. */
-            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-        }
-    }
-    mdb_cursor_close(c);
-    if (rc && rc != MDB_NOTFOUND)
-        return map_error(rc);
-    if (n)
-        *n = count;
-    return 0;
+    return raw_del_while(t->txn, t->s->dbi[db], prefix, pn, has_prefix, prefix, pn, n);
 }
 
 int env_count(struct storage_txn *t, enum env_db db, uint64_t *n)
 {
-    MDB_stat st;
-    int rc = mdb_stat(t->txn, t->s->dbi[db], &st);
-
-    if (rc)
-        return map_error(rc);
-    *n = st.ms_entries;
-    return 0;
+    return raw_count(t->txn, t->s->dbi[db], n);
 }
 
 int env_cursor_open(struct storage_txn *t, enum env_db db, struct env_cursor **out)
@@ -347,10 +438,10 @@ int env_cursor_open(struct storage_txn *t, enum env_db db, struct env_cursor **o
 
     if (!c)
         return CR_ENOMEM;
-    rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c->c);
+    rc = raw_cursor_open(t->txn, t->s->dbi[db], &c->c);
     if (rc) {
         free(c);
-        return map_error(rc);
+        return rc;
     }
     *out = c;
     return 0;
@@ -366,24 +457,176 @@ void env_cursor_close(struct env_cursor *c)
 
 int env_cursor_get(struct env_cursor *c, enum env_op op, struct env_val *k, struct env_val *v)
 {
-    static const MDB_cursor_op ops[] = {
-        [ENV_FIRST] = MDB_FIRST, [ENV_LAST] = MDB_LAST,      [ENV_NEXT] = MDB_NEXT,
-        [ENV_PREV] = MDB_PREV,   [ENV_SEEK] = MDB_SET_RANGE,
-    };
-    MDB_val key = {0, NULL}, val;
+    return raw_cursor_get(c->c, cursor_ops[op], &k->p, &k->n, &v->p, &v->n);
+}
+
+/* ---- kvenv.h: bare environments for stores outside the state machine (the Raft log) ---- */
+
+struct kvenv {
+    MDB_env *env;
+    MDB_dbi dbi[KVENV_MAX_DBS];
+    size_t n_dbs;
+    int lock_fd;
+};
+
+struct kvenv_txn {
+    struct kvenv *e;
+    MDB_txn *txn;
+};
+
+struct kvenv_cursor {
+    MDB_cursor *c;
+};
+
+static int kvenv_open_dbs(struct kvenv *e, const char *const *dbs)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(e->env, NULL, 0, &txn);
+
+    for (size_t i = 0; i < e->n_dbs && rc == 0; i++)
+        rc = mdb_dbi_open(txn, dbs[i], MDB_CREATE, &e->dbi[i]);
+    if (rc == 0)
+        return map_error(mdb_txn_commit(txn));
+    mdb_txn_abort(txn);
+    return map_error(rc);
+}
+
+int kvenv_open(const char *dir, const char *const *dbs, size_t n_dbs,
+               const struct storage_options *opt, struct kvenv **out)
+{
+    struct kvenv *e;
     int rc;
 
-    if (op == ENV_SEEK) {
-        CR_ASSERT(k->n > 0);
-        key.mv_size = k->n;
-        key.mv_data = (void *)k->p;
+    if (n_dbs == 0 || n_dbs > KVENV_MAX_DBS)
+        return CR_EINVAL;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return CR_ENOMEM;
+    e->n_dbs = n_dbs;
+    rc = env_open_locked(dir, opt, KVENV_MAX_DBS, &e->env, &e->lock_fd);
+    if (rc) {
+        free(e);
+        return rc;
     }
-    rc = mdb_cursor_get(c->c, &key, &val, ops[op]);
-    if (rc)
-        return map_error(rc);
-    k->p = key.mv_data;
-    k->n = key.mv_size;
-    v->p = val.mv_data;
-    v->n = val.mv_size;
+    rc = kvenv_open_dbs(e, dbs);
+    if (rc) {
+        mdb_env_close(e->env);
+        close(e->lock_fd);
+        free(e);
+        return rc;
+    }
+    *out = e;
     return 0;
+}
+
+void kvenv_close(struct kvenv *e)
+{
+    if (!e)
+        return;
+    mdb_env_close(e->env);
+    close(e->lock_fd);
+    free(e);
+}
+
+int kvenv_begin(struct kvenv *e, bool write, struct kvenv_txn **out)
+{
+    struct kvenv_txn *t = malloc(sizeof *t);
+    int rc;
+
+    if (!t)
+        return CR_ENOMEM;
+    t->e = e;
+    rc = mdb_txn_begin(e->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc) {
+        free(t);
+        return map_error(rc);
+    }
+    *out = t;
+    return 0;
+}
+
+void kvenv_reset(struct kvenv_txn *t)
+{
+    mdb_txn_reset(t->txn);
+}
+
+int kvenv_renew(struct kvenv_txn *t)
+{
+    return map_error(mdb_txn_renew(t->txn));
+}
+
+int kvenv_commit(struct kvenv_txn *t)
+{
+    int rc = mdb_txn_commit(t->txn);
+
+    free(t);
+    return map_error(rc);
+}
+
+void kvenv_abort(struct kvenv_txn *t)
+{
+    if (!t)
+        return;
+    mdb_txn_abort(t->txn);
+    free(t);
+}
+
+int kvenv_get(struct kvenv_txn *t, unsigned db, const void *k, size_t kn, struct kvenv_val *v)
+{
+    CR_ASSERT(db < t->e->n_dbs);
+    return raw_get(t->txn, t->e->dbi[db], k, kn, &v->p, &v->n);
+}
+
+int kvenv_put(struct kvenv_txn *t, unsigned db, const void *k, size_t kn, const void *v, size_t vn)
+{
+    MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
+
+    CR_ASSERT(db < t->e->n_dbs);
+    if (kn == 0 || kn > (size_t)mdb_env_get_maxkeysize(t->e->env))
+        return CR_EINVAL;
+    return map_error(mdb_put(t->txn, t->e->dbi[db], &key, &val, 0));
+}
+
+int kvenv_del_range(struct kvenv_txn *t, unsigned db, const void *lo, size_t lon, const void *hi,
+                    size_t hin, uint64_t *n)
+{
+    CR_ASSERT(db < t->e->n_dbs);
+    return raw_del_while(t->txn, t->e->dbi[db], lo, lon, below, hi, hin, n);
+}
+
+int kvenv_count(struct kvenv_txn *t, unsigned db, uint64_t *n)
+{
+    CR_ASSERT(db < t->e->n_dbs);
+    return raw_count(t->txn, t->e->dbi[db], n);
+}
+
+int kvenv_cursor_open(struct kvenv_txn *t, unsigned db, struct kvenv_cursor **out)
+{
+    struct kvenv_cursor *c = malloc(sizeof *c);
+    int rc;
+
+    CR_ASSERT(db < t->e->n_dbs);
+    if (!c)
+        return CR_ENOMEM;
+    rc = raw_cursor_open(t->txn, t->e->dbi[db], &c->c);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void kvenv_cursor_close(struct kvenv_cursor *c)
+{
+    if (!c)
+        return;
+    mdb_cursor_close(c->c);
+    free(c);
+}
+
+int kvenv_cursor_get(struct kvenv_cursor *c, enum kvenv_op op, struct kvenv_val *k,
+                     struct kvenv_val *v)
+{
+    return raw_cursor_get(c->c, cursor_ops[op], &k->p, &k->n, &v->p, &v->n);
 }

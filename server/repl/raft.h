@@ -31,7 +31,7 @@
  * initial member starts from the same log, raft_bootstrap(): one CONF add entry per voter, all
  * committed.
  *
- * Wire mapping (the driver's protobuf messages, field for field; proto/ does not have them yet):
+ * Wire mapping (proto/cirrus.proto, field for field; server/repl/raftwire.c converts):
  *
  *   message RaftEntry {
  *     uint64 term = 1; uint64 index = 2; uint32 type = 3; bytes data = 4;
