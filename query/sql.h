@@ -2,10 +2,11 @@
  * The document query language: a subset of Cosmos DB's NoSQL query language (docs/query.md has
  * the grammar, every function and the semantics). Pure functions over struct value: a lexer and
  * parser that build a bound query, a printer, an expression evaluator and an in-memory executor
- * that pulls documents from a caller's source, and a planner that decides, from the indexes a
- * collection has, which documents that source must yield (sql_plan, sql_explain). No storage, no
- * I/O, no clock: the caller reads what the plan says; the executor filters, joins, groups, sorts
- * and projects.
+ * that pulls documents from a caller's source, a planner that decides, from the indexes a
+ * collection has (storage's indexing policy and its rules), which documents that source must
+ * yield (sql_plan, sql_explain), and the source that reads a plan from a storage read transaction
+ * (sql_storage_source). No writes, no sockets, no clock: the source reads what the plan says; the
+ * executor filters, joins, groups, sorts and projects.
  *
  *   SELECT [DISTINCT] [TOP n] {* | VALUE expr | expr [AS name], ...}
  *   FROM coll [[AS] alias] [JOIN x IN expr]... [WHERE expr] [GROUP BY expr, ...]
@@ -42,6 +43,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "storage/storage.h"
 #include "storage/value.h"
 
 #include <stdbool.h>
@@ -154,41 +156,13 @@ int sql_exec(const struct sql_query *q, const struct sql_param *params, size_t n
  * scalar at the path) or "/\*" (the path and everything below it); "/\*" alone is every path.
  */
 
-/* What a collection has indexed; the shape of storage's indexing policy. automatic: single-path
- * entries for every scalar (not an array or object) at a path the patterns select, an array's
- * elements under "[]"; the most precise matching pattern decides (more segments first, then "/?"
- * over "/\*", then exclude over include); no patterns at all selects every path. Each composite
- * index has one entry per document whose every path (plain fields, no "[]") holds a scalar. */
-struct sql_composite_path {
-    const char *path; /* NUL-terminated */
-    bool desc;
-};
-
-struct sql_composite {
-    const struct sql_composite_path *paths;
-    size_t n;
-};
-
-struct sql_indexes {
-    bool automatic;
-    const char *const *include; /* NUL-terminated patterns */
-    size_t n_include;
-    const char *const *exclude;
-    size_t n_exclude;
-    const struct sql_composite *composite;
-    size_t n_composite;
-};
-
-struct sql_seg {
-    const char *name; /* a field (not NUL-terminated); unused for "[]" */
-    size_t len;
-    bool elements; /* "[]": every element of an array */
-};
-
+/* A path the planner reads an index of: storage's segments (SEG_FIELD, SEG_ELEMENTS) and the
+ * Cosmos text. Which paths have entries is storage's decision (doc_rules_indexed over the
+ * collection's struct indexing_policy), never the planner's. */
 struct sql_path {
-    const struct sql_seg *segs;
+    const struct doc_seg *segs;
     size_t n;
-    const char *text; /* the Cosmos text, NUL-terminated */
+    const char *text; /* NUL-terminated */
 };
 
 enum sql_bound_kind {
@@ -223,6 +197,12 @@ enum sql_access {
 
 struct sql_plan_cand; /* a candidate the planner weighed, for EXPLAIN */
 
+/* A plain field path WHERE binds to one scalar (c.pk = 5): every row that passes has it there. */
+struct sql_point {
+    struct sql_path path;
+    struct value v;
+};
+
 /* How to read a query's documents. The source must yield every document that has an entry in the
  * ranges, each document once, in this order: the ranges one after the other as listed (sorted,
  * disjoint, in reading order), entries within a range in index order — for INDEX_SCAN ascending
@@ -233,7 +213,7 @@ struct sql_plan_cand; /* a candidate the planner weighed, for EXPLAIN */
 struct sql_plan {
     enum sql_access access;
     struct sql_path path;           /* INDEX_SCAN: the index's path (may contain "[]") */
-    size_t composite;               /* COMPOSITE: its position in sql_indexes.composite */
+    size_t composite;               /* COMPOSITE: its position in policy->composite */
     const struct value *eq;         /* COMPOSITE: values of its first n_eq paths (scalars) */
     size_t n_eq;                    /* COMPOSITE */
     const struct sql_range *ranges; /* INDEX_SCAN: at least one; COMPOSITE: ranges of path n_eq */
@@ -243,21 +223,71 @@ struct sql_plan {
     bool ordered; /* rows come in ORDER BY order: call sql_run_set_ordered */
     bool sort;    /* ORDER BY still needs the run's sort (ORDER BY and !ordered) */
     const struct sql_query *q;
-    const struct sql_indexes *ix;
+    const struct indexing_policy *policy;
     const struct sql_plan_cand *cands; /* the usable indexes, best first (the chosen one) */
     size_t n_cands;
+    const struct sql_point *points; /* a source may read only the partition a point names */
+    size_t n_points;
 };
 
-/* Plans q over a collection indexed as ix, with the run's parameters (a parameter without a
- * value makes the predicates that use it unusable; it is not an error here). Everything is
- * allocated from a; the plan borrows q, ix and the parameter values. CR_EINVAL (with err) for a
- * malformed pattern or composite path in ix, CR_ENOMEM. */
-int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct sql_indexes *ix,
+/* Plans q over a collection indexed as policy says (its patterns answered by storage's
+ * doc_rules_indexed, its composite indexes by position), with the run's parameters (a parameter
+ * without a value makes the predicates that use it unusable; it is not an error here). Everything
+ * is allocated from a; the plan borrows q, policy and the parameter values. CR_EINVAL (with err)
+ * for a malformed pattern or composite path in policy, CR_ENOMEM. */
+int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct indexing_policy *policy,
              const struct sql_param *params, size_t n_params, struct sql_plan *out,
              struct sql_err *err);
 
 /* Appends EXPLAIN's text of p to out: one "name: value" line per fact, in a fixed order
  * (docs/query.md). CR_ENOMEM. */
 int sql_explain(const struct sql_plan *p, struct cr_buf *out);
+
+/* ---- a plan read from storage (sql_source.c; docs/query.md, "Reading a plan from storage") ----
+ *
+ * The source yields the documents plan p reads from collection c in read transaction t: a full
+ * scan, or each of the plan's ranges in order over its index (a composite index: the entries with
+ * the plan's equal values whose next value lies in the range), each document fetched from its
+ * entry and yielded once; of one partition when opts->partition is set (its has_pk and pk) or
+ * when one of the plan's points is c's partition key path.
+ * When storage cannot serve the plan's index (doc_path_indexed refuses the path, or the plan
+ * names a composite index c does not have) it falls back to a full scan: never wrong, slower,
+ * and then not in the plan's order (sql_storage_set_ordered does nothing).
+ *
+ * Memory: the source state comes from a; storage pages and documents from arenas of its own,
+ * freed by sql_storage_close. A yielded document is valid until the next call of next(). It
+ * borrows t, c and p, which must outlive it. next() returns storage's errors (CR_ECURSOR for a
+ * position that does not fit the storage's cursors, CR_ENOMEM, CR_EIO, CR_ECORRUPT).
+ */
+struct sql_storage;
+
+struct sql_storage_opts {
+    const struct doc_key *partition; /* NULL: every partition */
+    uint32_t page;                   /* entries per storage page; 0: a default */
+};
+
+/* CR_ENOMEM. On success *out must be closed with sql_storage_close; *src reads it. */
+int sql_storage_source(struct storage_txn *t, const struct coll_def *c, const struct sql_plan *p,
+                       const struct sql_storage_opts *opts, struct cr_arena *a,
+                       struct sql_storage **out, struct sql_source *src);
+
+/* Tells r the rows come in ORDER BY order (sql_run_set_ordered) when the plan says so, the source
+ * reads it as planned, and no value the order rests on can be cut in the index keys (long strings
+ * and bytes sharing a key prefix come in hash order; docs/query.md): else the run sorts. Call
+ * after sql_run_init, before the first sql_run_next. */
+void sql_storage_set_ordered(const struct sql_storage *s, struct sql_run *r);
+
+/* Whether the source reads a full scan in place of the plan's index. */
+bool sql_storage_fallback(const struct sql_storage *s);
+
+/* Appends the source's position to out: where the document after the last one yielded is (at
+ * most 17 + 512 bytes; the format is in sql_source.c and docs/query.md). CR_ENOMEM. */
+int sql_storage_save(const struct sql_storage *s, struct cr_buf *out);
+
+/* Moves a source of the same collection and plan to a saved position: the next document is the
+ * one that followed it. CR_ECURSOR when pos is malformed or from another access path; CR_ENOMEM. */
+int sql_storage_restore(struct sql_storage *s, const uint8_t *pos, size_t len);
+
+void sql_storage_close(struct sql_storage *s);
 
 #endif

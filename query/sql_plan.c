@@ -2,7 +2,9 @@
  * The planner: from a bound query, the collection's indexes and the run's parameters, decides how
  * the documents are read — a full scan, nothing at all, one single-path index over ranges of
  * values, or a composite index — and whether that order is already the ORDER BY order. It never
- * reads storage; the caller does what the plan says (docs/query.md, "Planner and EXPLAIN").
+ * reads storage; sql_source.c does what the plan says (docs/query.md, "Planner and EXPLAIN").
+ * Which paths have entries, and how a path's text parses, is storage's to say (doc_rules_indexed,
+ * doc_path_parse): the planner asks, so a plan never names an index storage would refuse.
  *
  * The analysis works per *key*: a path expression one row binds to one value (c.a.b, or a JOIN
  * alias and fields below it, whose index path runs through "[]"), or the elements of an array
@@ -28,85 +30,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SEGS 32 /* longer paths are never planned on (storage indexes no deeper) */
+#define MAX_SEGS CR_MAX_PATH_DEPTH /* longer paths are never planned on (none has entries) */
 /* Paths weighed per query: each costs a walk of WHERE, so a huge query is planned on its first
  * ones only (ignoring a path only loses a chance, never a document). */
 #define MAX_KEYS 64
 
-/* ---- paths and patterns ---- */
+/* ---- paths ---- */
 
-enum tail { TAIL_NONE, TAIL_SCALAR, TAIL_ALL };
-
-struct pattern {
-    struct sql_path p;
-    enum tail tail;
-    bool include;
-};
-
-/* Parses "/a/\"b c\"/[]" (and with pattern, a final "?" or "*"). */
-static int parse_path(struct cr_arena *a, const char *text, bool pattern, struct sql_path *out,
-                      enum tail *tail)
+static bool seg_equal(const struct doc_seg *a, const struct doc_seg *b)
 {
-    size_t len = strlen(text), i = 0, n = 0;
-    struct sql_seg *segs = cr_arena_alloc(a, MAX_SEGS * sizeof *segs);
-
-    if (!segs)
-        return CR_ENOMEM;
-    if (tail)
-        *tail = TAIL_NONE;
-    if (len == 0 || text[0] != '/')
-        return CR_EINVAL;
-    while (i < len) {
-        struct sql_seg s = {NULL, 0, false};
-
-        if ((tail && *tail != TAIL_NONE) || ++i == len)
-            return CR_EINVAL; /* something after the tail, or a trailing '/' */
-        if (text[i] == '"') {
-            char *name = cr_arena_alloc(a, len);
-
-            if (!name)
-                return CR_ENOMEM;
-            for (i++; i < len && text[i] != '"'; i++) {
-                if (text[i] == '\\' && i + 1 < len)
-                    i++;
-                name[s.len++] = text[i];
-            }
-            if (i++ == len || (i < len && text[i] != '/'))
-                return CR_EINVAL;
-            s.name = name;
-        } else {
-            size_t start = i;
-
-            while (i < len && text[i] != '/')
-                i++;
-            s.name = text + start;
-            s.len = i - start;
-            if (s.len == 0)
-                return CR_EINVAL;
-            if (s.len == 2 && !memcmp(s.name, "[]", 2)) {
-                s.elements = true;
-            } else if (pattern && i == len && s.len == 1 &&
-                       (s.name[0] == '?' || s.name[0] == '*')) {
-                *tail = s.name[0] == '?' ? TAIL_SCALAR : TAIL_ALL;
-                continue;
-            }
-        }
-        if (n == MAX_SEGS)
-            return CR_EINVAL;
-        segs[n++] = s;
-    }
-    if (pattern && (*tail == TAIL_NONE || (n == 0 && *tail == TAIL_SCALAR)))
-        return CR_EINVAL;
-    out->segs = segs;
-    out->n = n;
-    out->text = text;
-    return 0;
-}
-
-static bool seg_equal(const struct sql_seg *a, const struct sql_seg *b)
-{
-    if (a->elements || b->elements)
-        return a->elements == b->elements;
+    if (a->kind != SEG_FIELD || b->kind != SEG_FIELD)
+        return a->kind == b->kind;
     return a->len == b->len && !memcmp(a->name, b->name, a->len);
 }
 
@@ -131,7 +65,7 @@ static bool plain_name(const char *s, size_t len)
 }
 
 /* The Cosmos text of segs, NUL-terminated. */
-static int path_text(struct cr_arena *a, const struct sql_seg *segs, size_t n, const char **out)
+static int path_text(struct cr_arena *a, const struct doc_seg *segs, size_t n, const char **out)
 {
     struct cr_buf b;
     char *t;
@@ -139,10 +73,10 @@ static int path_text(struct cr_arena *a, const struct sql_seg *segs, size_t n, c
 
     cr_buf_init(&b);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct sql_seg *s = &segs[i];
+        const struct doc_seg *s = &segs[i];
 
         rc = cr_buf_putc(&b, '/');
-        if (rc == 0 && s->elements)
+        if (rc == 0 && s->kind == SEG_ELEMENTS)
             rc = cr_buf_append(&b, "[]", 2);
         else if (rc == 0 && plain_name(s->name, s->len))
             rc = cr_buf_append(&b, s->name, s->len);
@@ -572,7 +506,7 @@ struct key {
 
 /* Index segments of a path expression: fields from the FROM alias; a JOIN alias is every element
  * of its source. false when e is not such a path. */
-static bool segs_of(const struct sql_query *q, const struct sql_expr *e, struct sql_seg *segs,
+static bool segs_of(const struct sql_query *q, const struct sql_expr *e, struct doc_seg *segs,
                     size_t *n)
 {
     switch (e->kind) {
@@ -583,12 +517,12 @@ static bool segs_of(const struct sql_query *q, const struct sql_expr *e, struct 
         }
         if (!segs_of(q, q->joins[e->slot - 1].src, segs, n) || *n == MAX_SEGS)
             return false;
-        segs[(*n)++] = (struct sql_seg){NULL, 0, true};
+        segs[(*n)++] = (struct doc_seg){SEG_ELEMENTS, NULL, 0, 0};
         return true;
     case SE_PROP:
         if (!segs_of(q, e->a, segs, n) || *n == MAX_SEGS)
             return false;
-        segs[(*n)++] = (struct sql_seg){e->name, e->name_len, false};
+        segs[(*n)++] = (struct doc_seg){SEG_FIELD, e->name, e->name_len, 0};
         return true;
     default:
         return false;
@@ -727,7 +661,7 @@ struct keys {
 
 static int add_key(struct planner *pl, struct keys *ks, const struct sql_expr *e, bool exists)
 {
-    struct sql_seg tmp[MAX_SEGS], *segs;
+    struct doc_seg tmp[MAX_SEGS], *segs;
     struct key *k;
     size_t n;
 
@@ -750,7 +684,7 @@ static int add_key(struct planner *pl, struct keys *ks, const struct sql_expr *e
     if (!segs_of(pl->q, e, tmp, &n) || n + exists == 0 || n + exists > MAX_SEGS)
         return 0; /* not a path: nothing to plan on */
     if (exists)
-        tmp[n++] = (struct sql_seg){NULL, 0, true};
+        tmp[n++] = (struct doc_seg){SEG_ELEMENTS, NULL, 0, 0};
     if (!(segs = cr_arena_alloc(pl->a, n * sizeof *segs)))
         return CR_ENOMEM;
     memcpy(segs, tmp, n * sizeof *segs);
@@ -760,7 +694,7 @@ static int add_key(struct planner *pl, struct keys *ks, const struct sql_expr *e
     k->exists = exists;
     k->root = true;
     for (size_t i = 0; i < n; i++)
-        k->root = k->root && !segs[i].elements;
+        k->root = k->root && segs[i].kind == SEG_FIELD;
     k->path.segs = segs;
     k->path.n = n;
     return path_text(pl->a, segs, n, &k->path.text);
@@ -808,78 +742,54 @@ static int collect_keys(struct planner *pl, struct keys *ks, const struct sql_ex
 
 /* ---- indexes ---- */
 
+/* Storage's rules for the policy's patterns, and each composite index's paths parsed. */
 struct rules {
-    struct pattern *p;
-    size_t n;
+    const struct doc_rules *paths;
     struct sql_path **comp; /* per composite index: its parsed paths */
 };
 
-static int load_rules(struct planner *pl, const struct sql_indexes *ix, struct rules *rs,
+static int load_rules(struct planner *pl, const struct indexing_policy *ix, struct rules *rs,
                       struct sql_err *err)
 {
-    size_t n = ix->n_include + ix->n_exclude;
+    int rc = doc_rules_load(ix, pl->a, &rs->paths);
 
-    rs->n = n;
-    rs->p = cr_arena_alloc(pl->a, (n ? n : 1) * sizeof *rs->p);
+    if (rc == CR_EINVAL)
+        return sql_fail(err, rc, 0, 0, "bad index path pattern in the indexing policy");
+    if (rc < 0)
+        return rc;
     rs->comp = cr_arena_alloc(pl->a, (ix->n_composite ? ix->n_composite : 1) * sizeof *rs->comp);
-    if (!rs->p || !rs->comp)
+    if (!rs->comp)
         return CR_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        bool inc = i < ix->n_include;
-        const char *t = inc ? ix->include[i] : ix->exclude[i - ix->n_include];
-        int rc = parse_path(pl->a, t, true, &rs->p[i].p, &rs->p[i].tail);
-
-        if (rc == CR_EINVAL)
-            return sql_fail(err, rc, 0, 0, "bad index path pattern '%.64s'", t);
-        if (rc < 0)
-            return rc;
-        rs->p[i].include = inc;
-    }
     for (size_t i = 0; i < ix->n_composite; i++) {
-        const struct sql_composite *c = &ix->composite[i];
+        const struct composite_def *c = &ix->composite[i];
 
         if (!(rs->comp[i] = cr_arena_alloc(pl->a, (c->n ? c->n : 1) * sizeof *rs->comp[i])))
             return CR_ENOMEM;
         for (size_t j = 0; j < c->n; j++) {
             struct sql_path *p = &rs->comp[i][j];
-            int rc = parse_path(pl->a, c->paths[j].path, false, p, NULL);
+            struct doc_path dp;
+            const char *t = c->paths[j].path;
 
-            for (size_t s = 0; rc == 0 && s < p->n; s++)
-                if (p->segs[s].elements)
+            rc = doc_path_parse(t, strlen(t), pl->a, &dp);
+            for (size_t s = 0; rc == 0 && s < dp.n; s++)
+                if (dp.segs[s].kind != SEG_FIELD)
                     rc = CR_EINVAL;
             if (rc == CR_EINVAL)
-                return sql_fail(err, rc, 0, 0, "bad composite index path '%.64s'",
-                                c->paths[j].path);
+                return sql_fail(err, rc, 0, 0, "bad composite index path '%.64s'", t);
             if (rc < 0)
                 return rc;
+            *p = (struct sql_path){dp.segs, dp.n, t};
         }
     }
     return 0;
 }
 
-/* Whether the single-path index has entries for path p. */
-static bool indexed(const struct sql_indexes *ix, const struct rules *rs, const struct sql_path *p)
+/* Whether the single-path index has entries for path p: storage's answer. */
+static bool indexed(const struct rules *rs, const struct sql_path *p)
 {
-    long best = -1;
-    bool inc = false;
+    const struct doc_path dp = {p->segs, p->n};
 
-    if (!ix->automatic || p->n == 0)
-        return false;
-    if (rs->n == 0)
-        return true;
-    for (size_t i = 0; i < rs->n; i++) {
-        const struct pattern *r = &rs->p[i];
-        long prec = 2 * (long)r->p.n + (r->tail == TAIL_SCALAR);
-        bool match = r->tail == TAIL_SCALAR ? r->p.n == p->n : r->p.n <= p->n;
-
-        for (size_t j = 0; match && j < r->p.n; j++)
-            match = seg_equal(&r->p.segs[j], &p->segs[j]);
-        if (match && (prec > best || (prec == best && !r->include))) {
-            best = prec;
-            inc = r->include;
-        }
-    }
-    return inc;
+    return doc_rules_indexed(rs->paths, &dp);
 }
 
 /* ---- choosing ---- */
@@ -967,11 +877,11 @@ static const struct key *find_root_key(const struct keys *ks, const struct sql_p
 /* The composite index i as a candidate: every one of its paths must be restricted by WHERE to
  * scalars (documents without an entry could pass otherwise); the leading ones bound to one value
  * are its equality prefix, the next one's ranges follow. */
-static int composite_cand(struct planner *pl, const struct sql_indexes *ix, const struct rules *rs,
-                          const struct keys *ks, const struct ord *ord, size_t n_ord, size_t i,
-                          struct sql_plan_cand *c, bool *usable)
+static int composite_cand(struct planner *pl, const struct indexing_policy *ix,
+                          const struct rules *rs, const struct keys *ks, const struct ord *ord,
+                          size_t n_ord, size_t i, struct sql_plan_cand *c, bool *usable)
 {
-    const struct sql_composite *x = &ix->composite[i];
+    const struct composite_def *x = &ix->composite[i];
     const struct key *k[CR_MAX_DEPTH];
     struct value *eq;
     bool flip = false;
@@ -999,7 +909,7 @@ static int composite_cand(struct planner *pl, const struct sql_indexes *ix, cons
     if (n_ord && n_ord <= x->n - c->n_eq) {
         c->ordered = true;
         for (size_t t = 0; t < n_ord && c->ordered; t++) {
-            struct sql_seg segs[MAX_SEGS];
+            struct doc_seg segs[MAX_SEGS];
             struct sql_path p = {segs, 0, NULL};
             bool f = ord[t].desc != x->paths[c->n_eq + t].desc;
 
@@ -1010,6 +920,23 @@ static int composite_cand(struct planner *pl, const struct sql_indexes *ix, cons
         c->reverse = c->ordered && flip;
     }
     *usable = true;
+    return 0;
+}
+
+/* The keys of plain field paths WHERE binds to one value. */
+static int add_points(struct planner *pl, const struct keys *ks, struct sql_plan *out)
+{
+    struct sql_point *pts = cr_arena_alloc(pl->a, (ks->n ? ks->n : 1) * sizeof *pts);
+
+    if (!pts)
+        return CR_ENOMEM;
+    for (size_t i = 0; i < ks->n; i++) {
+        const struct key *k = &ks->v[i];
+
+        if (k->root && !k->exists && !k->s.all && k->s.n == 1 && is_point(&k->s.r[0]))
+            pts[out->n_points++] = (struct sql_point){k->path, k->s.r[0].lo.v};
+    }
+    out->points = pts;
     return 0;
 }
 
@@ -1027,7 +954,7 @@ static void set_ranges(struct sql_plan *p, const struct rset *s, bool desc, stru
     p->n_ranges = s->n;
 }
 
-int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct sql_indexes *ix,
+int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct indexing_policy *ix,
              const struct sql_param *params, size_t n_params, struct sql_plan *out,
              struct sql_err *err)
 {
@@ -1043,7 +970,7 @@ int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct sql_ind
     memset(err, 0, sizeof *err);
     memset(out, 0, sizeof *out);
     out->q = q;
-    out->ix = ix;
+    out->policy = ix;
     pl.params = cr_arena_calloc(a, (q->n_params ? q->n_params : 1) * sizeof *pl.params);
     ord = cr_arena_alloc(a, (q->n_order ? q->n_order : 1) * sizeof *ord);
     if (!pl.params || !ord)
@@ -1069,6 +996,8 @@ int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct sql_ind
             return 0;
         }
     }
+    if ((rc = add_points(&pl, &ks, out)) < 0)
+        return plan_fail(err, rc);
     /* ORDER BY keys bound to one value by WHERE do not order anything. */
     for (size_t i = 0; i < q->n_order; i++) {
         const struct key *k = find_key(&ks, q->order[i].e);
@@ -1085,7 +1014,7 @@ int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct sql_ind
         const struct key *k = &ks.v[i];
         struct sql_plan_cand *c = &cands[n_cands];
 
-        if (k->s.all || !indexed(ix, &rs, &k->path))
+        if (k->s.all || !indexed(&rs, &k->path))
             continue;
         memset(c, 0, sizeof *c);
         c->access = SQL_INDEX_SCAN;
@@ -1130,7 +1059,7 @@ int sql_plan(struct cr_arena *a, const struct sql_query *q, const struct sql_ind
         out->dedup = !k->root;
         set_ranges(out, &cands[0].s, out->reverse, buf);
     } else {
-        const struct sql_composite *x = &ix->composite[cands[0].composite];
+        const struct composite_def *x = &ix->composite[cands[0].composite];
 
         out->composite = cands[0].composite;
         out->eq = cands[0].eq;
@@ -1225,7 +1154,7 @@ static int put_ranges(struct cr_buf *b, const struct sql_range *r, size_t n)
     return rc;
 }
 
-static int put_composite(struct cr_buf *b, const struct sql_indexes *ix, size_t i)
+static int put_composite(struct cr_buf *b, const struct indexing_policy *ix, size_t i)
 {
     char t[32];
     int rc;
@@ -1273,7 +1202,7 @@ static int put_cand(struct cr_buf *b, const struct sql_plan *p, const struct sql
     if (c->access == SQL_INDEX_SCAN)
         rc = (rc = put(b, "index ")) < 0 ? rc : put(b, c->k->path.text);
     else
-        rc = put_composite(b, p->ix, c->composite);
+        rc = put_composite(b, p->policy, c->composite);
     if (rc < 0)
         return rc;
     snprintf(t, sizeof t, ": %d equal, %s%s%zu range%s%s", c->n_equal, cls[c->cls],
@@ -1304,9 +1233,9 @@ int sql_explain(const struct sql_plan *p, struct cr_buf *out)
             rc = put(b, "dedup: yes\n");
         break;
     case SQL_COMPOSITE: {
-        const struct sql_composite *x = &p->ix->composite[p->composite];
+        const struct composite_def *x = &p->policy->composite[p->composite];
 
-        if ((rc = put(b, "access: ")) < 0 || (rc = put_composite(b, p->ix, p->composite)) < 0 ||
+        if ((rc = put(b, "access: ")) < 0 || (rc = put_composite(b, p->policy, p->composite)) < 0 ||
             (rc = put(b, "\n")) < 0)
             break;
         for (size_t i = 0; i < p->n_eq && rc == 0; i++)

@@ -145,7 +145,7 @@ static int path_key(const struct doc_seg *segs, size_t n, struct cr_buf *out)
 }
 
 /* The policy's patterns, parsed. */
-struct rules {
+struct doc_rules {
     bool automatic;
     size_t n;
     struct rule {
@@ -155,7 +155,7 @@ struct rules {
     } * r;
 };
 
-static int rules_load(const struct indexing_policy *p, struct cr_arena *a, struct rules *out)
+static int rules_load(const struct indexing_policy *p, struct cr_arena *a, struct doc_rules *out)
 {
     size_t n = p->n_include + p->n_exclude;
 
@@ -170,7 +170,7 @@ static int rules_load(const struct indexing_policy *p, struct cr_arena *a, struc
         int rc = doc_pattern_parse(text, strlen(text), a, &out->r[i].path, &out->r[i].tail);
 
         if (rc)
-            return rc == CR_ENOMEM ? rc : CR_CORRUPT(); /* checked at creation */
+            return rc;
         out->r[i].include = inc;
     }
     return 0;
@@ -178,7 +178,7 @@ static int rules_load(const struct indexing_policy *p, struct cr_arena *a, struc
 
 /* The most precise matching pattern decides: more segments, then "/?" over "/\*", then exclude
  * over include. No patterns: everything. */
-static bool selected(const struct rules *rs, const struct doc_seg *segs, size_t n)
+static bool selected(const struct doc_rules *rs, const struct doc_seg *segs, size_t n)
 {
     long best = -1;
     bool inc = false;
@@ -202,22 +202,40 @@ static bool selected(const struct rules *rs, const struct doc_seg *segs, size_t 
     return inc;
 }
 
-bool doc_path_indexed(const struct coll_def *c, const struct doc_path *path)
+int doc_rules_load(const struct indexing_policy *p, struct cr_arena *a,
+                   const struct doc_rules **out)
 {
-    struct cr_arena a;
+    struct doc_rules *rs = cr_arena_alloc(a, sizeof *rs);
+    int rc = rs ? rules_load(p, a, rs) : CR_ENOMEM;
+
+    if (rc == 0)
+        *out = rs;
+    return rc;
+}
+
+bool doc_rules_indexed(const struct doc_rules *rs, const struct doc_path *path)
+{
     struct cr_buf key;
-    struct rules rs;
     bool ok = path->n > 0 && path->n <= CR_MAX_DEPTH;
 
     for (size_t i = 0; ok && i < path->n; i++)
         ok = path->segs[i].kind != SEG_POSITION;
-    if (!ok)
+    if (!ok || !selected(rs, path->segs, path->n))
         return false;
-    cr_arena_init(&a, 1024);
     cr_buf_init(&key);
-    ok = rules_load(&c->policy, &a, &rs) == 0 && selected(&rs, path->segs, path->n) &&
-         path_key(path->segs, path->n, &key) == 0 && key.len <= CR_DOC_PATH_KEY_MAX;
+    ok = path_key(path->segs, path->n, &key) == 0 && key.len <= CR_DOC_PATH_KEY_MAX;
     cr_buf_free(&key);
+    return ok;
+}
+
+bool doc_path_indexed(const struct coll_def *c, const struct doc_path *path)
+{
+    struct cr_arena a;
+    const struct doc_rules *rs;
+    bool ok;
+
+    cr_arena_init(&a, 1024);
+    ok = doc_rules_load(&c->policy, &a, &rs) == 0 && doc_rules_indexed(rs, path);
     cr_arena_free(&a);
     return ok;
 }
@@ -480,7 +498,7 @@ static void entries_sort(struct entries *e)
 /* What the entries of one document version are built from. */
 struct gen {
     const struct coll_def *c;
-    const struct rules *rules;
+    const struct doc_rules *rules;
     const struct doc_key *key;
     struct cr_buf dockey; /* pk slot | component(id), cut at CR_INDEX_KEY_PREFIX */
     bool dockey_truncated;
@@ -651,8 +669,9 @@ static int composite_entry(struct gen *g, const struct composite_def *x, const s
 }
 
 /* The entries of body (NULL: none) into *out, sorted. */
-static int entries_of(const struct coll_def *c, const struct rules *rs, const struct value *body,
-                      const struct doc_key *key, struct cr_arena *a, struct entries *out)
+static int entries_of(const struct coll_def *c, const struct doc_rules *rs,
+                      const struct value *body, const struct doc_key *key, struct cr_arena *a,
+                      struct entries *out)
 {
     struct gen g;
     int rc = 0;
@@ -1171,7 +1190,7 @@ static int change_key(const struct doc_key *k, struct value_field f[2], struct v
 struct doc_write {
     struct coll_def c;
     struct doc_path pkp;
-    struct rules rules;
+    struct doc_rules rules;
     struct doc_key key;
     struct cr_buf rowkey, row;
     struct env_val old_row;
@@ -1212,6 +1231,8 @@ static int prepare(struct storage_txn *t, const struct log_batch *b, uint16_t or
         rc = pk_path(&w->c, sc, &w->pkp);
     if (rc == 0)
         rc = rules_load(&w->c.policy, sc, &w->rules);
+    if (rc == CR_EINVAL)
+        return CR_CORRUPT(); /* patterns are checked when the collection is created */
     if (rc)
         return rc;
     if (m->type == MUT_DOC_DELETE || m->type == MUT_DOC_PATCH) {

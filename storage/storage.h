@@ -253,6 +253,15 @@ int catalog_coll_check(const struct coll_def *def);
  * what a planner asks before choosing doc_index_scan. */
 bool doc_path_indexed(const struct coll_def *c, const struct doc_path *path);
 
+/* A policy's include and exclude patterns parsed once, for a caller that asks about many paths
+ * (the query planner): doc_rules_indexed(rs, path) answers as doc_path_indexed does for a
+ * collection with that policy. doc_rules_load: CR_EINVAL for a malformed pattern (one
+ * catalog_coll_check refuses), CR_ENOMEM; *out is allocated from the arena. */
+struct doc_rules;
+int doc_rules_load(const struct indexing_policy *p, struct cr_arena *a,
+                   const struct doc_rules **out);
+bool doc_rules_indexed(const struct doc_rules *rs, const struct doc_path *path);
+
 /* A document's key. A document without a value at the collection's partition key path (or a
  * collection without one) has has_pk false: Cosmos DB's undefined partition key, which sorts
  * before every value. pk: NULL, BOOL, a number or a STRING (CR_ETYPE otherwise; numbers compare

@@ -72,7 +72,7 @@ static bool seg_eq(const struct mc_seg *a, const struct mc_seg *b)
            (a->elements || (a->len == b->len && !memcmp(a->name, b->name, a->len)));
 }
 
-static bool selected(const struct sql_indexes *ix, const struct mc_seg *segs, size_t n)
+static bool selected(const struct indexing_policy *ix, const struct mc_seg *segs, size_t n)
 {
     int best = -1;
     bool inc = false;
@@ -102,14 +102,14 @@ static bool selected(const struct sql_indexes *ix, const struct mc_seg *segs, si
     return inc;
 }
 
-bool memcoll_indexed(const struct memcoll *m, const struct sql_seg *segs, size_t n)
+bool memcoll_indexed(const struct memcoll *m, const struct doc_seg *segs, size_t n)
 {
     struct mc_seg s[MC_DEPTH];
 
     if (n == 0 || n > MC_DEPTH)
         return false;
     for (size_t i = 0; i < n; i++)
-        s[i] = (struct mc_seg){segs[i].name, segs[i].len, segs[i].elements};
+        s[i] = (struct mc_seg){segs[i].name, segs[i].len, segs[i].kind == SEG_ELEMENTS};
     return selected(m->ix, s, n);
 }
 
@@ -179,7 +179,7 @@ static int ent_cmp(const void *pa, const void *pb)
     return (a->doc > b->doc) - (a->doc < b->doc);
 }
 
-static const struct sql_composite *sort_ix; /* qsort has no context */
+static const struct composite_def *sort_ix; /* qsort has no context */
 
 static int centry_cmp(const void *pa, const void *pb)
 {
@@ -202,7 +202,7 @@ static const struct value *value_at(const struct value *v, const struct mc_path 
 }
 
 int memcoll_init(struct memcoll *m, const struct value *docs, size_t n,
-                 const struct sql_indexes *ix, char *err, size_t cap)
+                 const struct indexing_policy *ix, char *err, size_t cap)
 {
     struct mc_seg segs[MC_DEPTH];
 
@@ -217,7 +217,7 @@ int memcoll_init(struct memcoll *m, const struct value *docs, size_t n,
         qsort(m->ents, m->n_ents, sizeof *m->ents, ent_cmp);
     m->comp = cr_arena_calloc(&m->a, (ix->n_composite + 1) * sizeof *m->comp);
     for (size_t c = 0; c < ix->n_composite; c++) {
-        const struct sql_composite *x = &ix->composite[c];
+        const struct composite_def *x = &ix->composite[c];
         struct mc_comp *mc = &m->comp[c];
 
         mc->paths = cr_arena_alloc(&m->a, x->n * sizeof *mc->paths);
@@ -311,7 +311,7 @@ int memcoll_scan_init(struct memcoll_scan *s, const struct memcoll *m, const str
         }
         for (size_t i = 0; i < p->path.n; i++)
             segs[i] = (struct mc_seg){p->path.segs[i].name, p->path.segs[i].len,
-                                      p->path.segs[i].elements};
+                                      p->path.segs[i].kind == SEG_ELEMENTS};
         for (size_t i = 0; i < m->n_paths && pid == SIZE_MAX; i++) {
             bool same = m->paths[i].n == p->path.n;
 

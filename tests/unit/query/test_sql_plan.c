@@ -32,13 +32,13 @@ static int teardown(void **state)
 }
 
 /* Every path indexed, and a composite index (/a ASC, /b DESC); the composite alone; nothing. */
-static const struct sql_composite_path AB[] = {{"/a", false}, {"/b", true}};
-static const struct sql_composite COMP_AB[] = {{AB, 2}};
-static const struct sql_indexes WITH_AB = {true, NULL, 0, NULL, 0, COMP_AB, 1};
-static const struct sql_indexes ONLY_AB = {false, NULL, 0, NULL, 0, COMP_AB, 1};
-static const struct sql_indexes NO_PATHS = {false, NULL, 0, NULL, 0, NULL, 0};
+static const struct composite_path AB[] = {{"/a", false}, {"/b", true}};
+static const struct composite_def COMP_AB[] = {{0, AB, 2}};
+static const struct indexing_policy WITH_AB = {true, NULL, 0, NULL, 0, COMP_AB, 1};
+static const struct indexing_policy ONLY_AB = {false, NULL, 0, NULL, 0, COMP_AB, 1};
+static const struct indexing_policy NO_PATHS = {false, NULL, 0, NULL, 0, NULL, 0};
 
-static struct sql_plan plan_of(const char *q, const struct sql_indexes *ix,
+static struct sql_plan plan_of(const char *q, const struct indexing_policy *ix,
                                const struct sql_param *p, size_t np)
 {
     struct sql_query *sq;
@@ -52,8 +52,8 @@ static struct sql_plan plan_of(const char *q, const struct sql_indexes *ix,
     return plan;
 }
 
-static const char *explain(const char *q, const struct sql_indexes *ix, const struct sql_param *p,
-                           size_t np)
+static const char *explain(const char *q, const struct indexing_policy *ix,
+                           const struct sql_param *p, size_t np)
 {
     struct sql_plan plan = plan_of(q, ix, p, np);
     struct cr_buf b;
@@ -66,7 +66,7 @@ static const char *explain(const char *q, const struct sql_indexes *ix, const st
     return s;
 }
 
-static void expect(const char *q, const struct sql_indexes *ix, const struct sql_param *p,
+static void expect(const char *q, const struct indexing_policy *ix, const struct sql_param *p,
                    size_t np, const char *want)
 {
     const char *got = explain(q, ix, p, np);
@@ -406,8 +406,8 @@ static void test_patterns(void **state)
 {
     static const char *const inc_all[] = {"/*"}, *const exc_a[] = {"/a/?", "/o/*"};
     static const char *const exc_all[] = {"/*"}, *const inc_tags[] = {"/tags/[]/?", "/o/p/?"};
-    static const struct sql_indexes no_a = {true, inc_all, 1, exc_a, 2, NULL, 0};
-    static const struct sql_indexes only_tags = {true, inc_tags, 2, exc_all, 1, NULL, 0};
+    static const struct indexing_policy no_a = {true, inc_all, 1, exc_a, 2, NULL, 0};
+    static const struct indexing_policy only_tags = {true, inc_tags, 2, exc_all, 1, NULL, 0};
 
     (void)state;
     assert_string_equal(
@@ -430,9 +430,9 @@ static void test_patterns(void **state)
 static void test_bad_indexes(void **state)
 {
     static const char *const bad[] = {"a/?", "/?", "/a/", "/a/?/b", "/*/x"};
-    static const struct sql_composite_path elems[] = {{"/a/[]", false}, {"/b", false}};
-    static const struct sql_composite comp[] = {{elems, 2}};
-    static const struct sql_indexes bad_comp = {true, NULL, 0, NULL, 0, comp, 1};
+    static const struct composite_path elems[] = {{"/a/[]", false}, {"/b", false}};
+    static const struct composite_def comp[] = {{0, elems, 2}};
+    static const struct indexing_policy bad_comp = {true, NULL, 0, NULL, 0, comp, 1};
     struct sql_query *sq;
     struct sql_plan p;
     struct sql_err err;
@@ -440,7 +440,7 @@ static void test_bad_indexes(void **state)
     (void)state;
     assert_int_equal(sql_parse(&A, "SELECT * FROM c", 15, &sq, &err), 0);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        struct sql_indexes ix = {true, &bad[i], 1, NULL, 0, NULL, 0};
+        struct indexing_policy ix = {true, &bad[i], 1, NULL, 0, NULL, 0};
 
         assert_int_equal(sql_plan(&A, sq, &ix, NULL, 0, &p, &err), CR_EINVAL);
         assert_non_null(strstr(err.msg, "bad index path pattern"));
@@ -497,6 +497,29 @@ static void test_large_queries(void **state)
     assert_string_equal(p.path.text, "/a");
     assert_int_equal(p.n_cands, 1);
     cr_buf_free(&b);
+}
+
+/* Points: plain field paths WHERE binds to one value, whatever the access path (a source pins the
+ * partition with them). */
+static void test_points(void **state)
+{
+    struct sql_plan p;
+
+    (void)state;
+    p = plan_of("SELECT * FROM c WHERE c.pk = 5 AND c.a > 1 AND ARRAY_CONTAINS(c.t, 2)", &NO_PATHS,
+                NULL, 0);
+    assert_int_equal(p.access, SQL_FULL_SCAN);
+    assert_int_equal(p.n_points, 1);
+    assert_string_equal(p.points[0].path.text, "/pk");
+    assert_int_equal(p.points[0].v.type, VT_INT);
+    assert_int_equal(p.points[0].v.u.i, 5);
+    p = plan_of("SELECT * FROM c WHERE c.pk IN (\"x\") AND NOT (c.o.q != true)", &WITH_AB, NULL, 0);
+    assert_int_equal(p.n_points, 2);
+    assert_string_equal(p.points[0].path.text, "/pk");
+    assert_string_equal(p.points[1].path.text, "/o/q");
+    assert_int_equal(
+        plan_of("SELECT * FROM c WHERE c.pk = 5 OR c.pk = 6", &NO_PATHS, NULL, 0).n_points, 0);
+    assert_int_equal(plan_of("SELECT * FROM c WHERE c.pk >= 5", &NO_PATHS, NULL, 0).n_points, 0);
 }
 
 static void test_range_contains(void **state)
@@ -622,6 +645,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_patterns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_range_contains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ordered_source_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_over_memcoll, setup, teardown),
