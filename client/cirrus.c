@@ -1381,6 +1381,7 @@ int cirrus_sql(struct cirrus *c, const char *db, const char *query, const struct
         return rc;
     if (q != NULL) {
         s.max_items = q->max_items;
+        s.explain = q->explain != 0;
         s.continuation.data = (uint8_t *)q->continuation;
         s.continuation.len = q->continuation != NULL ? q->continuation_len : 0;
         if (q->n_params > 0 && (s.params = alloc(c, q->n_params * sizeof(*s.params))) == NULL)

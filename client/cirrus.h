@@ -292,6 +292,7 @@ struct cirrus_sql {
     uint32_t max_items;       /* 0: 100 */
     const void *continuation; /* a previous page's out->cursor */
     size_t continuation_len;
+    int explain; /* nonzero: one result, the plan's text (EXPLAIN) */
 };
 
 struct cirrus_collection_desc {

@@ -805,6 +805,7 @@ static int op_sql(struct native_req *r, Cirrus__SqlRequest *m, Cirrus__Response 
     q.params = params;
     q.n_params = m->n_params;
     q.max_items = m->max_items;
+    q.explain = m->explain;
     q.cont = m->continuation.data;
     q.cont_len = m->continuation.len;
     read_opts(m->read, &ro);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -529,19 +530,20 @@ int ops_get_doc(struct ops_conn *c, const struct ops_read_opts *ro, const char *
  *                 RERUN: results already returned
  *   18      8     STREAM: TOP/LIMIT rows left to return when the current document was read
  *   26      8     STREAM: results of the current document already returned (JOIN rows)
- *   34      n     STREAM: the storage cursor of the document before the current one (empty: the
- *                 current document is the first)
+ *   34      n     STREAM: the source's position (sql_storage_save) just before the current
+ *                 document was read
  *
  * A streaming page ends after a result of the "current" document; the next page reads that
  * document again with the run's skip and take as they were when it was first read, and drops the
- * results of it already returned. So no document before it is read again.
+ * results of it already returned. So no document before it is read again. The query is planned
+ * again for the next page (same text, parameters and collection policy: the same plan), and the
+ * position is one of that plan's source.
  */
 
 #define TOKEN_VERSION 1
 #define TOKEN_STREAM 1
 #define TOKEN_RERUN 2
 #define TOKEN_HEAD 34
-#define SCAN_BATCH 64 /* documents per storage read */
 
 struct token {
     int kind;
@@ -550,86 +552,40 @@ struct token {
     size_t cursor_len;
 };
 
-/* The documents of a collection in key order, read SCAN_BATCH at a time, remembering enough
- * about the current one to name its position in a token. */
+/* The planned source of a query's documents (sql_storage_source), remembering enough about the
+ * current document to name its position in a token. */
 struct scan_source {
-    struct storage_txn *txn;
-    const struct coll_def *coll;
-    const struct doc_key *partition; /* NULL: every document of the collection */
+    struct sql_storage *st;
+    struct sql_source inner;
     struct sql_run *run;
-    struct cr_arena scratch; /* the current batch */
-    struct cr_buf start;     /* the cursor the current batch was read from */
-    struct doc_page page;
-    size_t pos;
-    bool read, end;
-    uint64_t skip_at; /* the run's skip and take when the current document (page.docs[pos - 1])
-                         was read */
+    struct cr_buf next_at; /* the position before the document about to be read */
+    struct cr_buf cur_at;  /* the position before the current document */
+    uint64_t skip_at;      /* the run's skip and take when the current document was read */
     uint64_t take_at;
     uint64_t drop; /* results of it returned so far */
     uint64_t scanned;
 };
 
-static int scan_read(struct scan_source *s, const uint8_t *cursor, size_t len, uint32_t limit,
-                     struct doc_page *out)
-{
-    struct doc_scan_query q = {s->partition, false, limit, cursor, len};
-
-    return doc_scan(s->txn, s->coll, &q, &s->scratch, out);
-}
-
 static int scan_next(void *ctx, const struct value **doc)
 {
     struct scan_source *s = ctx;
+    struct cr_buf swap;
     int rc;
 
-    while (s->pos == s->page.n) { /* a batch may come back empty with more to read */
-        if (s->end || (s->read && !s->page.next_len)) {
-            s->end = true;
-            return 0;
-        }
-        if (s->read) {
-            cr_buf_reset(&s->start);
-            if (cr_buf_append(&s->start, s->page.next, s->page.next_len) < 0)
-                return CR_ENOMEM;
-        }
-        cr_arena_reset(&s->scratch);
-        rc = scan_read(s, s->start.len ? s->start.data : NULL, s->start.len, SCAN_BATCH, &s->page);
-        if (rc < 0)
-            return rc;
-        s->read = true;
-        s->pos = 0;
-        s->scanned += s->page.scanned;
-    }
+    cr_buf_reset(&s->next_at);
+    rc = sql_storage_save(s->st, &s->next_at);
+    if (rc == 0)
+        rc = s->inner.next(s->inner.ctx, doc);
+    if (rc != 1)
+        return rc;
+    swap = s->cur_at;
+    s->cur_at = s->next_at;
+    s->next_at = swap;
     s->skip_at = s->run->skip;
     s->take_at = s->run->take;
     s->drop = 0;
-    *doc = &s->page.docs[s->pos++].body;
+    s->scanned++;
     return 1;
-}
-
-/* The storage cursor of the position just before the current document. */
-static int scan_position(struct scan_source *s, struct cr_arena *a, uint8_t **out, size_t *len)
-{
-    size_t index = s->pos - 1;
-    struct doc_page before;
-    int rc;
-
-    if (index == 0) {
-        *out = s->start.data;
-        *len = s->start.len;
-        return 0;
-    }
-    rc = scan_read(s, s->start.len ? s->start.data : NULL, s->start.len, (uint32_t)index, &before);
-    if (rc < 0)
-        return rc;
-    if (before.n != index || !before.next_len)
-        return CR_ECORRUPT; /* the same snapshot read the batch a moment ago */
-    *out = cr_arena_alloc(a, before.next_len);
-    if (!*out)
-        return CR_ENOMEM;
-    memcpy(*out, before.next, before.next_len);
-    *len = before.next_len;
-    return 0;
 }
 
 static uint64_t load_be64(const uint8_t *p)
@@ -711,37 +667,35 @@ static int query_hash(const struct ops_sql *q, uint64_t *out)
 }
 
 /*
- * Builds the document source of a query: THE seam where the planner's access path plugs in.
- * Today every query reads the whole collection in key order and the run filters. With a plan
- * (sql_plan over coll->policy and the run's parameters) this is where the source is chosen: one
- * partition (s->partition) when WHERE pins the partition key path by equality, doc_index_scan or
- * doc_composite_scan sources for the plan's ranges, and src->ordered. A streaming token's
- * storage cursor (s->start) is the chosen source's own position.
+ * Builds the document source of a query: the plan (sql_plan over the collection's indexing
+ * policy and the run's parameters) executed over storage (sql_storage_source), moved to a
+ * streaming token's position when one is given.
  */
 static int doc_source_open(struct scan_source *s, struct ops_conn *c, const struct coll_def *coll,
-                           const struct sql_query *q, const struct token *resume,
-                           struct sql_run *run, struct sql_source *src)
+                           const struct sql_plan *plan, const struct token *resume,
+                           struct sql_run *run, struct cr_arena *a, struct sql_source *src)
 {
-    (void)q; /* read by the plan, when there is one */
+    int rc;
+
     memset(s, 0, sizeof *s);
-    s->txn = c->txn;
-    s->coll = coll;
-    s->partition = NULL;
     s->run = run;
-    cr_arena_init(&s->scratch, 64 * 1024);
-    cr_buf_init(&s->start);
+    cr_buf_init(&s->next_at);
+    cr_buf_init(&s->cur_at);
+    rc = sql_storage_source(c->txn, coll, plan, NULL, a, &s->st, &s->inner);
+    if (rc == 0 && resume && resume->kind == TOKEN_STREAM)
+        rc = sql_storage_restore(s->st, resume->cursor, resume->cursor_len);
     memset(src, 0, sizeof *src);
     src->ctx = s;
     src->next = scan_next;
-    if (resume && resume->kind == TOKEN_STREAM && resume->cursor_len)
-        return cr_buf_append(&s->start, resume->cursor, resume->cursor_len);
-    return 0;
+    return rc;
 }
 
 static void doc_source_close(struct scan_source *s)
 {
-    cr_buf_free(&s->start);
-    cr_arena_free(&s->scratch);
+    if (s->st)
+        sql_storage_close(s->st);
+    cr_buf_free(&s->next_at);
+    cr_buf_free(&s->cur_at);
 }
 
 static int sql_error(const struct sql_err *se, int rc, struct errmsg *e)
@@ -794,18 +748,12 @@ static int sql_page(struct sql_run *run, struct scan_source *src, const struct t
         next.kind = TOKEN_RERUN;
         next.skip = (resume ? resume->skip : 0) + out->n;
     } else {
-        uint8_t *cur;
-        size_t len;
-
         next.kind = TOKEN_STREAM;
         next.skip = src->skip_at;
         next.take = src->take_at;
         next.drop = src->drop;
-        rc = scan_position(src, a, &cur, &len);
-        if (rc < 0)
-            return rc;
-        next.cursor = cur;
-        next.cursor_len = len;
+        next.cursor = src->cur_at.data;
+        next.cursor_len = src->cur_at.len;
     }
     rc = token_write(&next, a, &out->next, &out->next_len);
     if (rc < 0)
@@ -817,6 +765,33 @@ static int sql_page(struct sql_run *run, struct scan_source *src, const struct t
         out->next_len = 0;
     }
     return rc < 0 ? rc : 0;
+}
+
+#define EXPLAIN_LEN 7
+
+/* "EXPLAIN <query>" (the keyword in any case, then white space): the plan, not the results. */
+static bool is_explain(const char *text, size_t len)
+{
+    return len > EXPLAIN_LEN && strncasecmp(text, "EXPLAIN", EXPLAIN_LEN) == 0 &&
+           (text[EXPLAIN_LEN] == ' ' || text[EXPLAIN_LEN] == '\t' || text[EXPLAIN_LEN] == '\n' ||
+            text[EXPLAIN_LEN] == '\r');
+}
+
+/* EXPLAIN's page: one result, the plan's text (sql_explain). */
+static int explain_page(const struct sql_plan *plan, struct cr_arena *a, struct ops_sql_page *out,
+                        struct errmsg *e)
+{
+    struct cr_buf b;
+    char *text;
+    int rc;
+
+    cr_buf_init(&b);
+    rc = sql_explain(plan, &b);
+    text = rc == 0 ? cr_arena_strndup(a, (const char *)b.data, b.len) : NULL;
+    if (text)
+        out->results[out->n++] = value_string(text, b.len);
+    cr_buf_free(&b);
+    return text ? 0 : errmsg_set(e, CR_ENOMEM, "out of memory");
 }
 
 int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_sql *q,
@@ -832,9 +807,11 @@ int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops
     struct sql_source source;
     struct sql_run run;
     struct sql_err se;
-    const char *from;
+    struct sql_plan plan;
+    const char *from, *text = q->text;
     size_t from_len;
     uint64_t hash = 0;
+    bool keyword = is_explain(q->text, q->len), explain = keyword || q->explain;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -847,7 +824,17 @@ int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops
     if (q->cont_len && (token_parse(q->cont, q->cont_len, &resume) < 0 || resume.hash != hash))
         return errmsg_set(e, CR_ECURSOR,
                           "the continuation is not from this query with these parameters");
-    rc = sql_parse(a, q->text, q->len, &query, &se);
+    if (keyword) {
+        /* The keyword blanked out, so positions in errors stay those of the text as sent. */
+        char *copy = cr_arena_alloc(a, q->len ? q->len : 1);
+
+        if (!copy)
+            return errmsg_set(e, CR_ENOMEM, "out of memory");
+        memcpy(copy, q->text, q->len);
+        memset(copy, ' ', EXPLAIN_LEN);
+        text = copy;
+    }
+    rc = sql_parse(a, text, q->len, &query, &se);
     if (rc < 0)
         return sql_error(&se, rc, e);
     from = sql_query_collection(query, &from_len);
@@ -863,13 +850,22 @@ int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops
     out->results = cr_arena_alloc(a, max * sizeof *out->results);
     if (!out->results)
         return errmsg_set(e, CR_ENOMEM, "out of memory for a page of %zu results", max);
-    rc = doc_source_open(&src, c, &coll, query, q->cont_len ? &resume : NULL, &run, &source);
+    rc = sql_plan(a, query, &coll.policy, q->params, q->n_params, &plan, &se);
+    if (rc < 0)
+        return sql_error(&se, rc, e);
+    if (explain)
+        return explain_page(&plan, a, out, e);
+    rc = doc_source_open(&src, c, &coll, &plan, q->cont_len ? &resume : NULL, &run, a, &source);
     if (rc == 0)
         rc = sql_run_init(&run, query, q->params, q->n_params, &source, q->budget, &se);
     if (rc < 0) {
         doc_source_close(&src);
-        return sql_error(&se, rc, e);
+        return rc == CR_ECURSOR ? errmsg_set(e, rc,
+                                             "the continuation does not resume in this "
+                                             "collection")
+                                : sql_error(&se, rc, e);
     }
+    sql_storage_set_ordered(src.st, &run);
     /* A token resumes only the kind of run that wrote it (the hash makes this a formality). */
     if (q->cont_len && (resume.kind == TOKEN_STREAM) == run.buffered)
         rc = errmsg_set(e, CR_ECURSOR,

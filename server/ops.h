@@ -204,6 +204,7 @@ struct ops_sql {
     const uint8_t *cont; /* a previous page's continuation; NULL: the first page */
     size_t cont_len;
     uint64_t budget; /* work units per page (sql.h); 0: SQL_DEFAULT_BUDGET */
+    bool explain;    /* the plan's text as the one result; so does text "EXPLAIN <query>" */
 };
 
 struct ops_sql_page {

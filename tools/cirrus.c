@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ static const char HELP[] =
     "  import COLL FILE.jsonl [--strict]       one document a line, written in batches;\n"
     "        bad lines are reported by number and skipped (--strict: stop); exit 1 if any\n"
     "  sql 'SELECT ... FROM COLL ...' [--param @x=JSON ...] [--max-items N]\n"
+    "  explain 'SELECT ... FROM COLL ...' [--param @x=JSON ...]   the plan: index, ranges, sort\n"
     "        one JSON result a line, every page (--max-items: the page size)\n"
     "        collections, documents and queries take --db DB (default \"default\")\n"
     "  stats\n"
@@ -1454,12 +1456,13 @@ static int cmd_import(struct cli *cli, struct opts *o)
 
 /* ---- sql ---- */
 
-static int cmd_sql(struct cli *cli, struct opts *o)
+/* Runs the query through every page; explain: its plan instead, printed as text. */
+static int run_sql(struct cli *cli, struct opts *o, bool explain)
 {
     struct cirrus_sql_param params[MAX_PARAMS];
     struct cirrus_value vals[MAX_PARAMS];
     char *names[MAX_PARAMS];
-    struct cirrus_sql q = {params, 0, (uint32_t)o->max_items, NULL, 0};
+    struct cirrus_sql q = {params, 0, (uint32_t)o->max_items, NULL, 0, explain};
     struct cirrus_read_opts ro;
     struct cirrus_result r;
     void *cont = NULL;
@@ -1486,8 +1489,12 @@ static int cmd_sql(struct cli *cli, struct opts *o)
         read_opts(cli, o, &ro);
         do {
             rc = cirrus_sql(cli->c, o->db, o->pos[1], &q, &ro, &r);
-            for (size_t i = 0; rc == 0 && i < r.n_items; i++)
-                print_value(&r.items[i]);
+            for (size_t i = 0; rc == 0 && i < r.n_items; i++) {
+                if (explain && r.items[i].type == CIRRUS_STRING)
+                    fputs(r.items[i].u.str.ptr, stdout);
+                else
+                    print_value(&r.items[i]);
+            }
             free(cont);
             cont = r.cursor;
             q.continuation = cont;
@@ -1503,6 +1510,17 @@ static int cmd_sql(struct cli *cli, struct opts *o)
         free(names[i]);
     }
     return rc;
+}
+
+static int cmd_sql(struct cli *cli, struct opts *o)
+{
+    return run_sql(cli, o, false);
+}
+
+/* EXPLAIN's plan: which index the query reads, its ranges, and what remains to filter or sort. */
+static int cmd_explain(struct cli *cli, struct opts *o)
+{
+    return run_sql(cli, o, true);
 }
 
 static int cmd_stats(struct cli *cli, struct opts *o)
@@ -1573,6 +1591,8 @@ static const struct command {
      "import COLLECTION FILE.jsonl [--db DB] [--strict]"},
     {"sql", 1, OPT_BIT(O_DB) | OPT_BIT(O_PARAM) | OPT_BIT(O_MAX_ITEMS), cmd_sql,
      "sql 'SELECT ... FROM COLLECTION ...' [--db DB] [--param @x=JSON ...] [--max-items N]"},
+    {"explain", 1, OPT_BIT(O_DB) | OPT_BIT(O_PARAM), cmd_explain,
+     "explain 'SELECT ... FROM COLLECTION ...' [--db DB] [--param @x=JSON ...]"},
     {"stats", 0, 0, cmd_stats, "stats"},
     {"ping", 0, 0, cmd_ping, "ping"},
 };

@@ -85,6 +85,9 @@ check sql-param 0 '^60$' bash -c "\"$CLI\" sql 'SELECT VALUE p.id FROM people p 
 check sql-pages 0 '^300$' bash -c "\"$CLI\" sql 'SELECT p.id FROM people p' --max-items 1 | sort -u | wc -l"
 check sql-order 0 '^300$' bash -c "\"$CLI\" sql 'SELECT VALUE p.age FROM people p ORDER BY p.age DESC' --max-items 13 | head -1"
 check sql-bad 1 'CR_EINVAL.*1:10' "$CLI" sql 'SELECT * FORM people'
+check explain-index 0 '^access: index /city' "$CLI" explain 'SELECT * FROM people p WHERE p.city = "c1" ORDER BY p.city, p.age DESC'
+check explain-excluded 0 '^access: full scan' "$CLI" explain 'SELECT * FROM people p WHERE p.blob.x = 1'
+check explain-bad 1 'CR_EINVAL.*1:10' "$CLI" explain 'SELECT * FORM people'
 check sql-bad-param 2 '' "$CLI" sql 'SELECT * FROM people' --param 'x=1'
 cat >"$dir/shell.txt" <<'SHELL'
 doc put people {"id":"s1","city":"c9","n":1}

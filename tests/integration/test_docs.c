@@ -368,7 +368,7 @@ struct rows {
 static void run_all(const char *query, const struct cirrus_sql_param *params, size_t n_params,
                     uint32_t page, struct rows *out)
 {
-    struct cirrus_sql q = {params, n_params, page ? page : 10000, NULL, 0};
+    struct cirrus_sql q = {params, n_params, page ? page : 10000, NULL, 0, 0};
     void *cont = NULL;
     size_t pages = 0;
 
@@ -441,6 +441,15 @@ static void test_sql_paging(void **state)
     check_paging("SELECT DISTINCT VALUE t FROM q JOIN t IN q.tags", NULL, 0, 2);
     check_paging("SELECT VALUE COUNT(1) FROM q", NULL, 0, 1);
 
+    /* through the planner's index scans: a range that also gives the ORDER BY order (the run
+     * streams), and array elements (one document reached by several entries comes once) */
+    check_paging("SELECT VALUE q.n FROM q WHERE q.n >= 100 ORDER BY q.n", NULL, 0, N_DOCS - 100);
+    check_paging("SELECT VALUE q.id FROM q WHERE ARRAY_CONTAINS(q.tags, 't1')", NULL, 0,
+                 N_DOCS / 3);
+    run_all("SELECT VALUE q.n FROM q WHERE q.n >= 100 ORDER BY q.n", NULL, 0, 0, &r);
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(r.v[i].u.i, 100 + (int64_t)i);
+    rows_free(&r);
     run_all("SELECT VALUE q.n FROM q WHERE q.even ORDER BY q.n DESC", NULL, 0, 0, &r);
     assert_int_equal(r.v[0].u.i, N_DOCS - 2);
     assert_int_equal(r.v[N_DOCS / 2 - 1].u.i, 0);
@@ -451,11 +460,37 @@ static void test_sql_paging(void **state)
     rows_free(&r);
 }
 
+/* EXPLAIN <query>: one result, the plan's text; the index is chosen for equality. */
+static void test_explain(void **state)
+{
+    struct cirrus_sql q = {NULL, 0, 10, NULL, 0, 0};
+    struct cirrus_result r;
+
+    (void)state;
+    assert_int_equal(cirrus_sql(cx, NULL, "explain SELECT * FROM q WHERE q.n = 5", &q, NULL, &r),
+                     0);
+    assert_int_equal(r.n_items, 1);
+    assert_int_equal(r.items[0].type, CIRRUS_STRING);
+    assert_non_null(strstr(r.items[0].u.str.ptr, "access: index /n"));
+    cirrus_result_free(&r);
+    assert_int_equal(
+        cirrus_sql(cx, NULL, "EXPLAIN SELECT * FROM q WHERE LOWER(q.id) = 'x'", &q, NULL, &r), 0);
+    assert_non_null(strstr(r.items[0].u.str.ptr, "access: full scan"));
+    cirrus_result_free(&r);
+    /* the request's flag does the same; errors keep the query's own positions */
+    q.explain = 1;
+    assert_int_equal(cirrus_sql(cx, NULL, "SELECT * FROM q WHERE q.n > 5", &q, NULL, &r), 0);
+    assert_non_null(strstr(r.items[0].u.str.ptr, "access: index /n"));
+    cirrus_result_free(&r);
+    assert_int_equal(cirrus_sql(cx, NULL, "SELECT * FORM q", &q, NULL, &r), CR_EINVAL);
+    assert_non_null(strstr(cirrus_errmsg(cx), "1:10"));
+}
+
 static void test_sql_errors(void **state)
 {
     struct cirrus_value lo = {0}, hi = {0};
     struct cirrus_sql_param p = {"@lo", &lo}, p2 = {"@lo", &hi};
-    struct cirrus_sql q = {&p, 1, 2, NULL, 0};
+    struct cirrus_sql q = {&p, 1, 2, NULL, 0, 0};
     struct cirrus_result r, r2;
     const char *query = "SELECT VALUE q.n FROM q WHERE q.n >= @lo";
 
@@ -524,7 +559,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collections), cmocka_unit_test(test_documents_and_preconditions),
         cmocka_unit_test(test_patch),       cmocka_unit_test(test_write_docs_atomic),
-        cmocka_unit_test(test_sql_paging),  cmocka_unit_test(test_sql_errors),
+        cmocka_unit_test(test_sql_paging),  cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_sql_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
