@@ -834,14 +834,20 @@ static bool all_points(const struct rset *s)
     return true;
 }
 
-/* Better first: more equal paths, a stronger range, the ORDER BY order, fewer ranges, a
- * single-path index, then the first in the query (or in the declaration of composites). */
+/* Better first: more equal paths, a path of the document's own over array elements (with no
+ * statistics, an element value is the likelier to be shared by many documents), a stronger range,
+ * the ORDER BY order, fewer ranges, a single-path index, then the first in the query (or in the
+ * declaration of composites). */
 static int cand_order(const void *pa, const void *pb)
 {
     const struct sql_plan_cand *a = pa, *b = pb;
+    bool ea = a->access == SQL_INDEX_SCAN && !a->k->root,
+         eb = b->access == SQL_INDEX_SCAN && !b->k->root;
 
     if (a->n_equal != b->n_equal)
         return a->n_equal > b->n_equal ? -1 : 1;
+    if (ea != eb)
+        return ea ? 1 : -1;
     if (a->cls != b->cls)
         return a->cls > b->cls ? -1 : 1;
     if (a->ordered != b->ordered)

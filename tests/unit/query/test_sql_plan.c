@@ -231,6 +231,15 @@ static void test_array_elements(void **state)
                 NULL, 0)
             .n_ranges,
         2);
+    /* An equality on the document's own field beats one on array elements, whichever comes
+     * first: an element value is the likelier to be shared by many documents. */
+    expect("SELECT * FROM c WHERE ARRAY_CONTAINS(c.tags, 'x') AND c.k = 1", &WITH_AB, NULL, 0,
+           "access: index /k\n"
+           "ranges: = 1\n"
+           "scan: ascending\n"
+           "order: none\n"
+           "filter: (ARRAY_CONTAINS(c.tags, \"x\") AND (c.k = 1))\n"
+           "candidates: index /k: 1 equal, 1 range; index /tags/[]: 1 equal, 1 range\n");
     /* Two JOINs over one array bind different elements. */
     assert_int_equal(plan_of("SELECT c FROM c JOIN x IN c.t JOIN y IN c.t WHERE x = 1 AND y = 2",
                              &WITH_AB, NULL, 0)
