@@ -595,7 +595,7 @@ static int fn_concat(struct sql_env *env, const struct value *const *a, size_t n
 static int eval_call(const struct sql_expr *e, struct sql_env *env, const struct value **out)
 {
     const struct value *a[64];
-    int rc;
+    int rc, c;
     enum sql_type t;
 
     CR_ASSERT(e->n_args <= 64);
@@ -661,6 +661,13 @@ static int eval_call(const struct sql_expr *e, struct sql_env *env, const struct
     case SF_ROUND:
         /* round() rounds halves away from zero, as Cosmos's ROUND does. */
         return t == SQT_NUMBER ? make_number(env, round(sql_to_double(a[0])), out) : 0;
+    case SF_FS_COMPARE:
+        /* Firestore's total order across types (query/fs_query.c: cursors, ranges on arrays and
+         * maps), which is the value model's. */
+        if (!a[0] || !a[1])
+            return 0;
+        c = value_compare(a[0], a[1]);
+        return make_number(env, (double)((c > 0) - (c < 0)), out);
     }
     return 0;
 }

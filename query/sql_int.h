@@ -129,7 +129,8 @@ enum sql_op {
     X(SF_ABS, "ABS", 1, 1)                                                                         \
     X(SF_FLOOR, "FLOOR", 1, 1)                                                                     \
     X(SF_CEILING, "CEILING", 1, 1)                                                                 \
-    X(SF_ROUND, "ROUND", 1, 1)
+    X(SF_ROUND, "ROUND", 1, 1)                                                                     \
+    X(SF_FS_COMPARE, "FS_COMPARE", 2, 2)
 
 enum sql_func {
 #define SQL_FUNC_ENUM(id, name, min, max) id,
