@@ -96,3 +96,19 @@ void cr_arena_free(struct cr_arena *a)
     free(a->head);
     a->head = NULL;
 }
+
+void *cr_arena_push(struct cr_arena *a, void **items, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 16;
+        void *bigger = cr_arena_alloc(a, ncap * size);
+
+        if (!bigger)
+            return NULL;
+        if (*n)
+            memcpy(bigger, *items, *n * size);
+        *items = bigger;
+        *cap = ncap;
+    }
+    return (char *)*items + (*n)++ * size;
+}

@@ -21,6 +21,9 @@ void *cr_arena_alloc(struct cr_arena *a, size_t n);
 void *cr_arena_calloc(struct cr_arena *a, size_t n);
 /* Copies n bytes and appends a NUL (the copy is usable as a C string). */
 char *cr_arena_strndup(struct cr_arena *a, const char *s, size_t n);
+/* Appends one element of `size` bytes to the arena array *items (*n used of *cap), doubling it
+ * (from 16) when full: returns the new element, or NULL when the arena is out of memory. */
+void *cr_arena_push(struct cr_arena *a, void **items, size_t *n, size_t *cap, size_t size);
 void cr_arena_reset(struct cr_arena *a);
 void cr_arena_free(struct cr_arena *a);
 

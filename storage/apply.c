@@ -3,7 +3,8 @@
  * call share one LMDB write transaction and one fsync (group commit); each batch runs in a
  * nested transaction, so a failing batch rolls back alone. The applied index, the table stats,
  * the secondary index entries (index.c) and the change feed are written in the same transaction
- * as the rows; so are collections, documents and their index entries (catalog.c, doc.c).
+ * as the rows; so are collections, documents and their index entries (catalog.c, doc.c), and
+ * graphs with their adjacency and index entries (catalog.c, graph.c).
  *
  * What must never happen here, because every replica must reach the same state and results
  * from the same batches:
@@ -62,7 +63,7 @@ static bool is_mutation_error(int rc)
     case CR_ESCHEMA:
     case CR_EEXISTS:
     case CR_ENOCOLL:
-    case CR_ENOTFOUND: /* a document absent where its mutation needs it (doc.c) */
+    case CR_ENOTFOUND: /* a document, vertex or edge absent where its mutation needs it */
         return true;
     default:
         return false;
@@ -416,6 +417,30 @@ static int apply_drop_collection(struct storage_txn *t, const struct log_batch *
     return changes_write(t, b->index, ordinal, MUT_DELETE_TABLE, res->coll.id, NULL, NULL);
 }
 
+/* Graphs: created with their ids, or dropped with everything they hold. */
+static int apply_create_graph(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+                              struct mutation_result *res)
+{
+    int rc =
+        catalog_graph_create(t, b->muts[ordinal].graph.name, b->index, b->time_ms, &res->graph);
+
+    return rc ? rc
+              : changes_write(t, b->index, ordinal, MUT_CREATE_TABLE, res->graph.id, NULL, NULL);
+}
+
+static int apply_drop_graph(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+                            struct mutation_result *res)
+{
+    int rc = catalog_graph_get(t, b->muts[ordinal].graph.name, &res->graph);
+
+    if (rc == 0)
+        rc = catalog_graph_drop(t, &res->graph);
+    if (rc == 0)
+        rc = graph_drop_data(t, &res->graph);
+    return rc ? rc
+              : changes_write(t, b->index, ordinal, MUT_DELETE_TABLE, res->graph.id, NULL, NULL);
+}
+
 /* ---- idempotency tokens (struct log_batch) ----
  *
  * In the meta database, two records per token:
@@ -569,6 +594,17 @@ static int apply_one(struct storage_txn *t, const struct log_batch *b, uint16_t 
     case MUT_DOC_DELETE:
     case MUT_DOC_PATCH:
         return doc_apply(t, b, ordinal, &sc->arena, a, res);
+    case MUT_CREATE_GRAPH:
+        return apply_create_graph(t, b, ordinal, res);
+    case MUT_DROP_GRAPH:
+        return apply_drop_graph(t, b, ordinal, res);
+    case MUT_GRAPH_ADD_VERTEX:
+    case MUT_GRAPH_ADD_EDGE:
+    case MUT_GRAPH_SET_PROPERTY:
+    case MUT_GRAPH_REMOVE_PROPERTY:
+    case MUT_GRAPH_DROP_VERTEX:
+    case MUT_GRAPH_DROP_EDGE:
+        return graph_apply(t, b, ordinal, &sc->arena, a, res);
     default:
         return CR_EINVAL;
     }
@@ -589,6 +625,7 @@ static void fail_batch(struct mutation_result *res, size_t n, size_t failed, int
         keep.table = res[failed].table;
         keep.mismatch = res[failed].mismatch;
         keep.coll = res[failed].coll;
+        keep.graph = res[failed].graph;
     }
     memset(res, 0, n * sizeof *res);
     for (size_t i = 0; i < n; i++)

@@ -34,8 +34,8 @@
  *
  * Stats (`meta`, key "stats" | u32be id): u64be item_count | u64be size_bytes; absent is zero.
  *
- * Collections share the database under keys that no table name can take: their record is
- * described at "collections" below.
+ * Collections and graphs share the database under keys that no table name can take: their
+ * records are described at "collections" and "graphs" below.
  */
 #include "storage/storage_int.h"
 
@@ -49,7 +49,8 @@
 #define DEF_VERSION_INDEXES 2
 #define DEF_VERSION_EXT 3
 #define NO_SK 0xFF
-#define COLL_KEY 0xFF /* first byte of a collection's record key (see "collections" below) */
+#define COLL_KEY 0xFF  /* first byte of a collection's record key (see "collections" below) */
+#define GRAPH_KEY 0x00 /* after COLL_KEY: a graph's record key (see "graphs" below) */
 #define STATS_PREFIX "stats"
 #define STATS_KEY_LEN (sizeof STATS_PREFIX - 1 + 4)
 
@@ -1171,7 +1172,8 @@ int catalog_coll_count(struct storage_txn *t, uint64_t *n)
         return rc;
     for (rc = env_cursor_get(c, ENV_SEEK, &k, &v); rc == 0 && k.n && k.p[0] == COLL_KEY;
          rc = env_cursor_get(c, ENV_NEXT, &k, &v))
-        ++*n;
+        if (k.n > 1 && k.p[1] != GRAPH_KEY)
+            ++*n;
     env_cursor_close(c);
     return rc == CR_ENOTFOUND ? 0 : rc;
 }
@@ -1234,4 +1236,177 @@ int catalog_coll_drop(struct storage_txn *t, const struct coll_def *c)
     for (size_t i = 0; rc == 0 && i < c->policy.n_composite; i++)
         rc = catalog_stats_drop(t, c->policy.composite[i].id);
     return rc;
+}
+
+/* ---- graphs ---------------------------------------------------------------------------------
+ *
+ * Record (the `catalog` database), key COLL_KEY | GRAPH_KEY | name. No collection key has a 0x00
+ * second byte (a database name is never empty), so graphs sort after the tables and before the
+ * collections, and catalog_list stops at them as it does at collections.
+ *
+ *   bytes    field
+ *   1        GRAPH_VERSION
+ *   4        u32be graph id (id + 1: its property index; id + 2: its label index)
+ *   varint   created_index
+ *   varint   created_ms, zigzag
+ */
+
+/* High bit set, as COLL_VERSION: older binaries report the record corrupt, never misread it. */
+#define GRAPH_VERSION 0x82
+#define GRAPH_KEY_MAX (2 + CR_MAX_NAME_LEN)
+#define GRAPH_IDS 3
+
+int catalog_graph_check_name(const char *name)
+{
+    return check_coll_name(name);
+}
+
+static size_t graph_key(const char *name, uint8_t *out)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    out[0] = COLL_KEY;
+    out[1] = GRAPH_KEY;
+    if (n)
+        memcpy(out + 2, name, n);
+    return 2 + n;
+}
+
+static int decode_graph(struct env_val k, struct env_val v, struct graph_def *out)
+{
+    const uint8_t *p = v.p + 5, *end = v.p + v.n;
+    uint64_t ms;
+
+    memset(out, 0, sizeof *out);
+    if (k.n < 3 || k.n > GRAPH_KEY_MAX || k.p[0] != COLL_KEY || k.p[1] != GRAPH_KEY || v.n < 5 ||
+        v.p[0] != GRAPH_VERSION)
+        return CR_CORRUPT();
+    memcpy(out->name, k.p + 2, k.n - 2);
+    out->id = cr_get_u32be(v.p + 1);
+    if (cr_get_varint(&p, end, &out->created_index) || cr_get_varint(&p, end, &ms) || p != end)
+        return CR_CORRUPT();
+    out->created_ms = unzigzag(ms);
+    return 0;
+}
+
+int catalog_graph_get(struct storage_txn *t, const char *name, struct graph_def *out)
+{
+    uint8_t key[GRAPH_KEY_MAX];
+    struct env_val k, v;
+    int rc;
+
+    if (check_coll_name(name))
+        return CR_ENOCOLL;
+    k = (struct env_val){key, graph_key(name, key)};
+    rc = env_get(t, ENV_CATALOG, k.p, k.n, &v);
+    if (rc == CR_ENOTFOUND)
+        return CR_ENOCOLL;
+    return rc ? rc : decode_graph(k, v, out);
+}
+
+int catalog_graph_list(struct storage_txn *t, const char *after, struct graph_def *out,
+                       size_t limit, size_t *n, bool *more)
+{
+    uint8_t key[GRAPH_KEY_MAX];
+    size_t filled = 0, after_len = after ? strlen(after) : 0;
+    struct env_cursor *c;
+    struct env_val k, v;
+    int rc;
+
+    *n = 0;
+    *more = false;
+    if (after && check_coll_name(after))
+        return CR_EINVAL;
+    k = (struct env_val){key, graph_key(after, key)};
+    rc = env_cursor_open(t, ENV_CATALOG, &c);
+    if (rc)
+        return rc;
+    rc = env_cursor_get(c, ENV_SEEK, &k, &v);
+    if (rc == 0 && after && k.n == 2 + after_len && memcmp(k.p + 2, after, after_len) == 0)
+        rc = env_cursor_get(c, ENV_NEXT, &k, &v);
+    for (; rc == 0; rc = env_cursor_get(c, ENV_NEXT, &k, &v)) {
+        if (k.n < 3 || k.p[0] != COLL_KEY || k.p[1] != GRAPH_KEY)
+            break;
+        if (filled == limit) {
+            *more = true;
+            break;
+        }
+        rc = decode_graph(k, v, &out[filled]);
+        if (rc)
+            break;
+        filled++;
+    }
+    env_cursor_close(c);
+    if (rc && rc != CR_ENOTFOUND)
+        return rc;
+    *n = filled;
+    return 0;
+}
+
+static int graph_count(struct storage_txn *t, uint64_t *n)
+{
+    uint8_t start[2] = {COLL_KEY, GRAPH_KEY};
+    struct env_cursor *c;
+    struct env_val k = {start, 2}, v;
+    int rc = env_cursor_open(t, ENV_CATALOG, &c);
+
+    *n = 0;
+    if (rc)
+        return rc;
+    for (rc = env_cursor_get(c, ENV_SEEK, &k, &v);
+         rc == 0 && k.n > 2 && k.p[0] == COLL_KEY && k.p[1] == GRAPH_KEY;
+         rc = env_cursor_get(c, ENV_NEXT, &k, &v))
+        ++*n;
+    env_cursor_close(c);
+    return rc == CR_ENOTFOUND ? 0 : rc;
+}
+
+int catalog_graph_create(struct storage_txn *t, const char *name, uint64_t index, int64_t time_ms,
+                         struct graph_def *out)
+{
+    uint8_t key[GRAPH_KEY_MAX];
+    struct cr_buf rec;
+    struct env_val v;
+    uint64_t count;
+    size_t kn;
+    int rc = check_coll_name(name);
+
+    if (rc)
+        return rc;
+    kn = graph_key(name, key);
+    rc = env_get(t, ENV_CATALOG, key, kn, &v);
+    if (rc == 0)
+        return CR_EEXISTS;
+    if (rc != CR_ENOTFOUND)
+        return rc;
+    rc = graph_count(t, &count);
+    if (rc == 0 && count >= CR_MAX_GRAPHS)
+        rc = CR_ETOOMANY;
+    memset(out, 0, sizeof *out);
+    if (rc == 0)
+        rc = take_ids(t, GRAPH_IDS, &out->id);
+    if (rc)
+        return rc;
+    memcpy(out->name, name, kn - 2);
+    out->created_index = index;
+    out->created_ms = time_ms;
+    cr_buf_init(&rec);
+    rc = cr_buf_putc(&rec, GRAPH_VERSION);
+    if (rc == 0)
+        rc = cr_buf_put_u32be(&rec, out->id);
+    if (rc == 0)
+        rc = cr_buf_put_varint(&rec, index);
+    if (rc == 0)
+        rc = cr_buf_put_varint(&rec, zigzag(time_ms));
+    if (rc == 0)
+        rc = env_put(t, ENV_CATALOG, key, kn, rec.data, rec.len);
+    cr_buf_free(&rec);
+    return rc;
+}
+
+int catalog_graph_drop(struct storage_txn *t, const struct graph_def *g)
+{
+    uint8_t key[GRAPH_KEY_MAX];
+
+    return env_del(t, ENV_CATALOG, key, graph_key(g->name, key));
 }

@@ -1376,52 +1376,6 @@ int doc_drop_data(struct storage_txn *t, const struct coll_def *c)
 
 /* ---- reads ---------------------------------------------------------------------------------- */
 
-/* A walk over [lo, hi) of one database, resumable after a cursor key. */
-struct range {
-    struct cr_buf base; /* every key of the walk starts with it; so must a cursor's */
-    struct kv_walk w;
-};
-
-static void range_init(struct range *r)
-{
-    cr_buf_init(&r->base);
-    kv_walk_init(&r->w);
-}
-
-static void range_free(struct range *r)
-{
-    cr_buf_free(&r->base);
-    kv_walk_free(&r->w);
-}
-
-static int parse_cursor(struct range *r, const uint8_t *cur, size_t n)
-{
-    if (!cur || n == 0)
-        return 0;
-    if (n < 2 || n > 1 + MAX_KEY || cur[0] != CR_CURSOR_VERSION || n - 1 < r->base.len ||
-        memcmp(cur + 1, r->base.data, r->base.len) != 0)
-        return CR_ECURSOR;
-    r->w.after = (struct env_val){cur + 1, n - 1};
-    return 0;
-}
-
-/* Appends one element of `size` bytes to an arena array that doubles when full. */
-static void *push(struct cr_arena *a, void **items, size_t *n, size_t *cap, size_t size)
-{
-    if (*n == *cap) {
-        size_t ncap = *cap ? 2 * *cap : 16;
-        void *bigger = cr_arena_alloc(a, ncap * size);
-
-        if (!bigger)
-            return NULL;
-        if (*n)
-            memcpy(bigger, *items, *n * size);
-        *items = bigger;
-        *cap = ncap;
-    }
-    return (char *)*items + (*n)++ * size;
-}
-
 struct scan_ctx {
     const struct doc_path *pkp;
     const struct doc_key *partition;
@@ -1443,7 +1397,7 @@ static int scan_visit(void *ctx, struct env_val k, struct env_val v, struct cr_a
     if (s->partition && (s->partition->has_pk != d.key.has_pk ||
                          (d.key.has_pk && !value_equal(&s->partition->pk, &d.key.pk))))
         return 0; /* a long partition key sharing the stored prefix and hash */
-    slot = push(a, (void **)&s->out->docs, &s->out->n, &s->cap, sizeof *slot);
+    slot = cr_arena_push(a, (void **)&s->out->docs, &s->out->n, &s->cap, sizeof *slot);
     if (!slot)
         return CR_ENOMEM;
     *slot = d;
@@ -1456,7 +1410,7 @@ int doc_scan(struct storage_txn *t, const struct coll_def *c, const struct doc_s
 {
     struct doc_path pkp;
     struct scan_ctx s = {&pkp, q->partition, out, 0};
-    struct range r;
+    struct kv_range r;
     bool truncated;
     int rc = pk_path(c, a, &pkp);
 
@@ -1465,7 +1419,7 @@ int doc_scan(struct storage_txn *t, const struct coll_def *c, const struct doc_s
         rc = pkp.n ? check_pk(&q->partition->pk) : CR_EINVAL;
     if (rc)
         return rc;
-    range_init(&r);
+    kv_range_init(&r);
     rc = cr_buf_put_u32be(&r.base, c->id);
     if (rc == 0 && q->partition)
         rc = pk_slot(q->partition, CR_KEY_PREFIX, &r.base, &truncated);
@@ -1480,11 +1434,11 @@ int doc_scan(struct storage_txn *t, const struct coll_def *c, const struct doc_s
         r.w.limit = q->limit;
         r.w.visit = scan_visit;
         r.w.ctx = &s;
-        rc = parse_cursor(&r, q->cursor, q->cursor_len);
+        rc = kv_range_cursor(&r, q->cursor, q->cursor_len);
     }
     if (rc == 0)
         rc = kv_walk_run(t, &r.w, a, &out->scanned, &out->next, &out->next_len);
-    range_free(&r);
+    kv_range_free(&r);
     if (rc)
         memset(out, 0, sizeof *out);
     return rc;
@@ -1582,7 +1536,7 @@ static int entry_visit(void *ctx, struct env_val k, struct env_val v, struct cr_
         return rc;
     if (!entry_keeps(x, &e.value))
         return 0;
-    slot = push(a, (void **)&x->out->entries, &x->out->n, &x->cap, sizeof *slot);
+    slot = cr_arena_push(a, (void **)&x->out->entries, &x->out->n, &x->cap, sizeof *slot);
     if (!slot)
         return CR_ENOMEM;
     *slot = e;
@@ -1609,7 +1563,7 @@ static int bound_key(const struct cr_buf *base, const struct value *v, bool pref
 }
 
 /* Raises r->lo to key, or (hi) lowers r->hi to the successor of key. */
-static int narrow(struct range *r, struct cr_buf *key, bool hi)
+static int narrow(struct kv_range *r, struct cr_buf *key, bool hi)
 {
     if (!hi) {
         if (kv_key_cmp(key->data, key->len, r->w.lo.data, r->w.lo.len) <= 0)
@@ -1631,7 +1585,7 @@ static int narrow(struct range *r, struct cr_buf *key, bool hi)
  * value). For a DESC component (complemented bytes) the upper bound gives the lower key and the
  * rank's last tag the first one.
  */
-static int component_range(const struct doc_range *rg, bool desc, size_t cut, struct range *r)
+static int component_range(const struct doc_range *rg, bool desc, size_t cut, struct kv_range *r)
 {
     const struct doc_bound *low = desc ? &rg->hi : &rg->lo, *high = desc ? &rg->lo : &rg->hi;
     struct cr_buf key;
@@ -1675,7 +1629,7 @@ static int component_range(const struct doc_range *rg, bool desc, size_t cut, st
 }
 
 /* Runs r over the `index` database into out, with the cursor. */
-static int entries_run(struct storage_txn *t, struct range *r, struct entry_ctx *x, bool reverse,
+static int entries_run(struct storage_txn *t, struct kv_range *r, struct entry_ctx *x, bool reverse,
                        uint32_t limit, const uint8_t *cursor, size_t cursor_len, struct cr_arena *a,
                        struct doc_entry_page *out)
 {
@@ -1686,7 +1640,7 @@ static int entries_run(struct storage_txn *t, struct range *r, struct entry_ctx 
     r->w.limit = limit;
     r->w.visit = entry_visit;
     r->w.ctx = x;
-    rc = parse_cursor(r, cursor, cursor_len);
+    rc = kv_range_cursor(r, cursor, cursor_len);
     if (rc == 0)
         rc = kv_walk_run(t, &r->w, a, &out->scanned, &out->next, &out->next_len);
     return rc;
@@ -1696,7 +1650,7 @@ int doc_index_scan(struct storage_txn *t, const struct coll_def *c, const struct
                    struct cr_arena *a, struct doc_entry_page *out)
 {
     struct entry_ctx x = {&q->range, NULL, 0, false, out, 0};
-    struct range r;
+    struct kv_range r;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -1705,7 +1659,7 @@ int doc_index_scan(struct storage_txn *t, const struct coll_def *c, const struct
     rc = check_range(&q->range);
     if (rc)
         return rc;
-    range_init(&r);
+    kv_range_init(&r);
     rc = cr_buf_put_u32be(&r.base, c->id + 1);
     if (rc == 0)
         rc = path_key(q->path.segs, q->path.n, &r.base);
@@ -1713,7 +1667,7 @@ int doc_index_scan(struct storage_txn *t, const struct coll_def *c, const struct
         rc = component_range(&q->range, false, CR_INDEX_KEY_PREFIX, &r);
     if (rc == 0)
         rc = entries_run(t, &r, &x, q->reverse, q->limit, q->cursor, q->cursor_len, a, out);
-    range_free(&r);
+    kv_range_free(&r);
     if (rc)
         memset(out, 0, sizeof *out);
     return rc;
@@ -1730,7 +1684,7 @@ int doc_composite_scan(struct storage_txn *t, const struct coll_def *c,
 {
     struct entry_ctx x = {&q->range, q->eq, q->n_eq, true, out, 0};
     const struct composite_def *ix;
-    struct range r;
+    struct kv_range r;
     size_t cut;
     int rc;
 
@@ -1744,7 +1698,7 @@ int doc_composite_scan(struct storage_txn *t, const struct coll_def *c,
     for (size_t i = 0; i < q->n_eq; i++)
         if (!is_scalar(q->eq[i].type))
             return CR_EINVAL;
-    range_init(&r);
+    kv_range_init(&r);
     rc = cr_buf_put_u32be(&r.base, ix->id);
     for (size_t i = 0; rc == 0 && i < q->n_eq; i++) {
         bool truncated;
@@ -1755,7 +1709,7 @@ int doc_composite_scan(struct storage_txn *t, const struct coll_def *c,
         rc = component_range(&q->range, q->n_eq < ix->n && ix->paths[q->n_eq].desc, cut, &r);
     if (rc == 0)
         rc = entries_run(t, &r, &x, q->reverse, q->limit, q->cursor, q->cursor_len, a, out);
-    range_free(&r);
+    kv_range_free(&r);
     if (rc)
         memset(out, 0, sizeof *out);
     return rc;

@@ -425,6 +425,39 @@ int kv_walk_run(struct storage_txn *t, const struct kv_walk *w, struct cr_arena 
     return rc;
 }
 
+void kv_range_init(struct kv_range *r)
+{
+    cr_buf_init(&r->base);
+    kv_walk_init(&r->w);
+}
+
+void kv_range_free(struct kv_range *r)
+{
+    cr_buf_free(&r->base);
+    kv_walk_free(&r->w);
+}
+
+int kv_range_prefix(struct kv_range *r)
+{
+    int rc = cr_buf_append(&r->w.lo, r->base.data, r->base.len);
+
+    if (rc == 0)
+        rc = cr_buf_append(&r->w.hi, r->base.data, r->base.len);
+    r->w.has_hi = rc == 0 && kv_prefix_successor(&r->w.hi);
+    return rc;
+}
+
+int kv_range_cursor(struct kv_range *r, const uint8_t *cur, size_t n)
+{
+    if (!cur || n == 0)
+        return 0;
+    if (n < 2 || n > 1 + MAX_ROW_KEY || cur[0] != CR_CURSOR_VERSION || n - 1 < r->base.len ||
+        memcmp(cur + 1, r->base.data, r->base.len) != 0)
+        return CR_ECURSOR;
+    r->w.after = (struct env_val){cur + 1, n - 1};
+    return 0;
+}
+
 /* read_page's visitor: the range's filter, then the row decoded onto the page. */
 struct page_fill {
     const struct range *r;

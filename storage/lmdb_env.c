@@ -29,7 +29,7 @@
 
 static const char *const db_names[ENV_NDB] = {
     [ENV_CATALOG] = "catalog", [ENV_DATA] = "data",   [ENV_CHANGES] = "changes",
-    [ENV_META] = "meta",       [ENV_INDEX] = "index",
+    [ENV_META] = "meta",       [ENV_INDEX] = "index", [ENV_ADJ] = "adj",
 };
 
 struct storage {

@@ -14,8 +14,8 @@
  * Meta keys (the `meta` database):
  *   "format"             u32be on-disk format version (CR_FORMAT_VERSION)
  *   "applied"            u64be index of the last applied log entry
- *   "next_id"            u32be next object id, shared by tables, indexes, collections and
- *                        their indexes (ids start at 1 and are never reused)
+ *   "next_id"            u32be next object id, shared by tables, indexes, collections, graphs
+ *                        and their indexes (ids start at 1 and are never reused)
  *   "stats" | u32be id   u64be item_count | u64be size_bytes of that table or index, or of a
  *                        collection (documents, row bytes) or its index (entries, entry bytes)
  *   "tok:" | token       u64be request hash | u64be time_ms: an idempotency token (apply.c)
@@ -32,7 +32,7 @@
 
 #define CR_FORMAT_VERSION 1u
 
-enum env_db { ENV_CATALOG, ENV_DATA, ENV_CHANGES, ENV_META, ENV_INDEX, ENV_NDB };
+enum env_db { ENV_CATALOG, ENV_DATA, ENV_CHANGES, ENV_META, ENV_INDEX, ENV_ADJ, ENV_NDB };
 
 struct env_val {
     const uint8_t *p;
@@ -193,6 +193,21 @@ void kv_walk_free(struct kv_walk *w);
 int kv_walk_run(struct storage_txn *t, const struct kv_walk *w, struct cr_arena *a,
                 uint64_t *scanned, uint8_t **next, size_t *next_len);
 
+/* A walk over keys that all start with base (a collection's or a graph's prefix, and more); a
+ * cursor that resumes it must start with base too. */
+struct kv_range {
+    struct cr_buf base;
+    struct kv_walk w;
+};
+
+void kv_range_init(struct kv_range *r);
+void kv_range_free(struct kv_range *r);
+/* Sets the walk to every key that starts with base. CR_ENOMEM. */
+int kv_range_prefix(struct kv_range *r);
+/* Resumes r after cur (CR_CURSOR_VERSION | a key starting with base, as kv_walk_run hands out);
+ * NULL or empty: from the start. CR_ECURSOR otherwise. */
+int kv_range_cursor(struct kv_range *r, const uint8_t *cur, size_t n);
+
 /* ---- catalog.c and doc.c: collections and documents, written by apply.c only ---- */
 
 /* Checks def (catalog_coll_check), takes its ids (the collection's, its path index's, one per
@@ -219,6 +234,21 @@ int doc_apply(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal
               struct cr_arena *scratch, struct cr_arena *a, struct mutation_result *res);
 /* Deletes every document and index entry of c. */
 int doc_drop_data(struct storage_txn *t, const struct coll_def *c);
+
+/* ---- catalog.c and graph.c: graphs, written by apply.c only ---- */
+
+/* Checks the name, takes the graph's ids (its own, its property index's, its label index's) and
+ * writes its record. CR_ENAME, CR_EEXISTS, CR_ETOOMANY. */
+int catalog_graph_create(struct storage_txn *t, const char *name, uint64_t index, int64_t time_ms,
+                         struct graph_def *out);
+/* Removes the record of g (not its elements: graph_drop_data). */
+int catalog_graph_drop(struct storage_txn *t, const struct graph_def *g);
+/* One element mutation of entry b (MUT_GRAPH_*); scratch is reset by the caller. It may fail
+ * with a mutation error after writing: apply runs it in a nested transaction. */
+int graph_apply(struct storage_txn *t, const struct log_batch *b, uint16_t ordinal,
+                struct cr_arena *scratch, struct cr_arena *a, struct mutation_result *res);
+/* Deletes every vertex, edge, adjacency and index entry of g. */
+int graph_drop_data(struct storage_txn *t, const struct graph_def *g);
 
 /* Writes the change record of mutation `ordinal` of entry `index` (changes.c has the format). */
 int changes_write(struct storage_txn *t, uint64_t index, uint16_t ordinal, enum mut_type type,

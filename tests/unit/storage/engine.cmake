@@ -11,3 +11,8 @@ cirrus_unit_test(test_changes test_changes.c)
 target_link_libraries(test_changes PRIVATE cirrus_storage)
 cirrus_unit_test(test_doc test_doc.c)
 target_link_libraries(test_doc PRIVATE cirrus_storage)
+cirrus_unit_test(test_graph test_graph.c)
+target_link_libraries(test_graph PRIVATE cirrus_storage)
+# The Gremlin machine over graphs in storage, against the in-memory reference graph.
+cirrus_unit_test(test_graph_gremlin test_graph_gremlin.c ../query/gremlin_mem.c)
+target_link_libraries(test_graph_gremlin PRIVATE cirrus_query cirrus_storage)
