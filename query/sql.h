@@ -58,6 +58,9 @@
  * expression node evaluated, per comparison made by sorting, grouping and DISTINCT, per step of
  * LIKE and string searches, and per 16 bytes of strings built. */
 #define SQL_DEFAULT_BUDGET 50000000u
+/* Bytes of rows, sort keys and groups a buffered run (ORDER BY not served by an index, GROUP BY,
+ * DISTINCT, aggregates) may hold (value_ddb_size of each copy): beyond, CR_EBUDGET. */
+#define SQL_MAX_HELD (64u << 20)
 #define SQL_ERR_MAX 256
 
 struct sql_err {
@@ -110,6 +113,7 @@ struct sql_run {
     const struct value **params; /* by the query's parameter index */
     struct cr_arena run, doc, row;
     uint64_t work, budget;
+    uint64_t held;             /* bytes of values a buffered run has copied (SQL_MAX_HELD) */
     const struct value **bind; /* current document and JOIN elements */
     size_t *join_pos;          /* next element per JOIN level */
     const struct value **join_src;

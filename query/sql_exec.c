@@ -56,6 +56,11 @@ static int run_error(struct sql_run *r, int rc, struct sql_err *err)
 {
     if (err->code)
         return rc;
+    if (rc == CR_EBUDGET && r->held > SQL_MAX_HELD)
+        return sql_fail(err, rc, 0, 0,
+                        "query holds more than %u MiB of rows to sort, group or deduplicate: "
+                        "narrow WHERE, or index the ORDER BY path",
+                        SQL_MAX_HELD >> 20);
     if (rc == CR_EBUDGET)
         return sql_fail(err, rc, 0, 0, "query exceeded its budget of %llu work units",
                         (unsigned long long)r->budget);
@@ -279,6 +284,9 @@ static int clone(struct sql_run *r, const struct value *v, const struct value **
         *out = NULL;
         return 0;
     }
+    r->held += value_ddb_size(v);
+    if (r->held > SQL_MAX_HELD)
+        return CR_EBUDGET;
     if (!(c = cr_arena_alloc(&r->run, sizeof *c)))
         return CR_ENOMEM;
     if ((rc = value_clone(v, &r->run, c)) < 0)

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -911,6 +912,43 @@ static void test_budget(void **state)
                                600, &out, &n, &err),
                          0);
         assert_int_equal(out[0].u.i, 4800);
+    }
+    /* Rows held for a sort are bounded by bytes too: 80 documents of 1 MiB sorted whole stop at
+     * SQL_MAX_HELD; sorting only their numbers, or streaming them, does not. */
+    {
+        static struct value docs[80];
+        static struct value_field f[80][2];
+        char *big = malloc(1 << 20);
+
+        assert_non_null(big);
+        memset(big, 'x', 1 << 20);
+        for (int i = 0; i < 80; i++) {
+            f[i][0] = (struct value_field){"n", 1, NULL};
+            f[i][1] = (struct value_field){"s", 1, NULL};
+            docs[i].type = VT_MAP;
+            docs[i].u.map.fields = f[i];
+            docs[i].u.map.n = 2;
+        }
+        for (int i = 0; i < 80; i++) {
+            static struct value nums[80], strs[80];
+
+            nums[i] = value_int(80 - i);
+            strs[i] = value_string(big, 1 << 20);
+            f[i][0].value = &nums[i];
+            f[i][1].value = &strs[i];
+        }
+        assert_int_equal(
+            run_q("SELECT * FROM c ORDER BY c.n", docs, 80, NULL, 0, 0, &out, &n, &err),
+            CR_EBUDGET);
+        assert_non_null(strstr(err.msg, "more than 64 MiB of rows"));
+        assert_int_equal(
+            run_q("SELECT VALUE c.n FROM c ORDER BY c.n", docs, 80, NULL, 0, 0, &out, &n, &err), 0);
+        assert_int_equal(n, 80);
+        assert_int_equal(out[0].u.i, 1);
+        assert_int_equal(
+            run_q("SELECT VALUE LENGTH(c.s) FROM c", docs, 80, NULL, 0, 0, &out, &n, &err), 0);
+        assert_int_equal(n, 80);
+        free(big);
     }
 }
 
