@@ -713,6 +713,11 @@ static void take_stats(const Cirrus__StatsResponse *s, struct cirrus_stats *out)
     out->uptime_ms = s->uptime_ms;
     out->map_size = s->map_size;
     out->used_bytes = s->used_bytes;
+    out->node_id = s->node_id;
+    out->role = s->role;
+    out->term = s->term;
+    out->leader_id = s->leader_id;
+    out->commit_index = s->commit_index;
 }
 
 /*

@@ -336,6 +336,11 @@ struct cirrus_stats {
     uint64_t uptime_ms;
     uint64_t map_size;
     uint64_t used_bytes;
+    /* Raft, all 0 on a server without --peers; role: 1 follower, 2 pre-candidate, 3
+     * candidate, 4 leader */
+    uint64_t node_id;
+    uint32_t role;
+    uint64_t term, leader_id, commit_index;
 };
 
 /*

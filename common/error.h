@@ -47,7 +47,8 @@
     X(CR_ESIGNATURE, -35, "the request signature does not match or has expired")                   \
     X(CR_EBUDGET, -36, "the query exceeded its execution budget")                                  \
     X(CR_EEXISTS, -37, "already exists")                                                           \
-    X(CR_ENOCOLL, -38, "collection not found")
+    X(CR_ENOCOLL, -38, "collection not found")                                                     \
+    X(CR_ENOTLEADER, -39, "not the leader")
 
 enum cr_error {
     CR_OK = 0,

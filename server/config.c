@@ -36,7 +36,12 @@
     X("http-port-file", "PATH", "write the bound HTTP port to PATH once listening")                \
     X("auth", "", "verify AWS SigV4 signatures on HTTP (default: any credentials accepted)")       \
     X("credentials", "FILE", "keys for --auth: 'ACCESS_KEY_ID SECRET_ACCESS_KEY' per line")        \
-    X("access-key", "ID:SECRET", "a key for --auth; repeatable (visible in ps: prefer a file)")
+    X("access-key", "ID:SECRET", "a key for --auth; repeatable (visible in ps: prefer a file)")    \
+    X("node-id", "N", "this node's Raft id, one of --peers (required with --peers)")               \
+    X("peers", "LIST",                                                                             \
+      "every voter as ID=HOST:PORT,... (Raft peer addresses, this node's own listener "            \
+      "included); none: a single node")                                                            \
+    X("cluster-id", "NAME", "the cluster's name; peers of another are refused (default cirrus)")
 
 void config_defaults(struct config *out)
 {
@@ -59,6 +64,7 @@ void config_defaults(struct config *out)
     snprintf(out->http_host, sizeof out->http_host, "%s", CR_DEFAULT_HOST);
     out->http_port = CR_DEFAULT_HTTP_PORT;
     out->http_max_body = CR_DEFAULT_HTTP_MAX_BODY;
+    snprintf(out->cluster_id, sizeof out->cluster_id, "%s", CR_DEFAULT_CLUSTER_ID);
 }
 
 /* Unsigned decimal with an optional binary k/m/g suffix when `suffix`, within [lo, hi]. */
@@ -165,6 +171,50 @@ static int add_access_key(struct config *c, const char *value, struct errmsg *e)
     return 0;
 }
 
+/* "1=127.0.0.1:7171,2=127.0.0.1:7172": ids 1..2^63, each once, at most CR_CONFIG_MAX_PEERS. */
+static int parse_peers(struct config *c, const char *value, struct errmsg *e)
+{
+    char item[CR_CONFIG_HOST_MAX + 32];
+    const char *p = value;
+
+    c->n_peers = 0;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        struct config_peer *peer = &c->peers[c->n_peers];
+        char *eq;
+        uint64_t id;
+
+        if (c->n_peers == CR_CONFIG_MAX_PEERS)
+            return errmsg_set(e, CR_EINVAL, "--peers: more than %d peers", CR_CONFIG_MAX_PEERS);
+        if (len == 0 || len >= sizeof item)
+            return errmsg_set(e, CR_EINVAL, "--peers: expected ID=HOST:PORT,... in '%s'", value);
+        memcpy(item, p, len);
+        item[len] = 0;
+        eq = strchr(item, '=');
+        if (!eq)
+            return errmsg_set(e, CR_EINVAL, "--peers: '%s' is not ID=HOST:PORT", item);
+        *eq = 0;
+        if (parse_uint("peers", item, false, 1, INT64_MAX, &id, e) < 0)
+            return CR_EINVAL;
+        if (parse_address("peers", eq + 1, peer->host, &peer->port, e) < 0)
+            return CR_EINVAL;
+        if (peer->port == 0)
+            return errmsg_set(e, CR_EINVAL, "--peers: node %llu needs a port",
+                              (unsigned long long)id);
+        for (unsigned i = 0; i < c->n_peers; i++)
+            if (c->peers[i].id == id)
+                return errmsg_set(e, CR_EINVAL, "--peers: node %llu appears twice",
+                                  (unsigned long long)id);
+        peer->id = id;
+        c->n_peers++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 int config_set(struct config *c, const char *key, const char *value, struct errmsg *e)
 {
     uint64_t v;
@@ -263,6 +313,19 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
         if (rc == 0)
             c->ttl_interval_ms = (unsigned)v;
         return rc;
+    }
+    if (strcmp(key, "node-id") == 0)
+        return parse_uint(key, value, false, 1, INT64_MAX, &c->node_id, e);
+    if (strcmp(key, "peers") == 0)
+        return parse_peers(c, value, e);
+    if (strcmp(key, "cluster-id") == 0) {
+        size_t n = strlen(value);
+
+        if (n == 0 || n > CR_CONFIG_CLUSTER_MAX)
+            return errmsg_set(e, CR_EINVAL, "--cluster-id: a name of 1..%d bytes",
+                              CR_CONFIG_CLUSTER_MAX);
+        memcpy(c->cluster_id, value, n + 1);
+        return 0;
     }
     if (strcmp(key, "max-inflight") == 0) {
         rc = parse_uint(key, value, false, 1, 65536, &v, e);
@@ -431,6 +494,17 @@ int config_parse(int argc, char **argv, struct config *out, enum config_action *
     }
     if (!out->http_set && out->port == 0)
         out->http_port = 0;
+    if (out->n_peers) {
+        bool found = false;
+
+        for (unsigned k = 0; k < out->n_peers; k++)
+            found |= out->peers[k].id == out->node_id;
+        if (!out->node_id)
+            return errmsg_set(e, CR_EINVAL, "--peers needs --node-id N, one of its ids");
+        if (!found)
+            return errmsg_set(e, CR_EINVAL, "--node-id %llu is not among --peers",
+                              (unsigned long long)out->node_id);
+    }
     if (out->auth && !out->credentials[0] && out->n_access_keys == 0)
         return errmsg_set(e, CR_EINVAL,
                           "--auth needs --credentials FILE or --access-key ID:SECRET");

@@ -45,6 +45,9 @@
 #define CR_CONFIG_HOST_MAX 256
 #define CR_CONFIG_MAX_ACCESS_KEYS 16 /* --access-key, repeated; more go in --credentials */
 #define CR_CONFIG_KEY_MAX 128        /* longest access key id, longest secret */
+#define CR_CONFIG_MAX_PEERS 16       /* --peers entries (RAFT_MAX_VOTERS) */
+#define CR_CONFIG_CLUSTER_MAX 64     /* --cluster-id bytes */
+#define CR_DEFAULT_CLUSTER_ID "cirrus"
 
 struct config {
     char data_dir[CR_CONFIG_PATH_MAX];
@@ -76,6 +79,15 @@ struct config {
         char secret[CR_CONFIG_KEY_MAX + 1];
     } access_keys[CR_CONFIG_MAX_ACCESS_KEYS];
     unsigned n_access_keys;
+    /* Raft (issue 6): no --peers, no cluster (a cluster of one on the single-node writer) */
+    uint64_t node_id;    /* --node-id N, required with --peers */
+    struct config_peer { /* --peers ID=HOST:PORT,... (peer transport) */
+        uint64_t id;
+        char host[CR_CONFIG_HOST_MAX];
+        uint16_t port;
+    } peers[CR_CONFIG_MAX_PEERS];
+    unsigned n_peers;
+    char cluster_id[CR_CONFIG_CLUSTER_MAX + 1]; /* --cluster-id NAME */
 };
 
 enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };

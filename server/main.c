@@ -1,9 +1,9 @@
 /*
- * cirrusd: parse the configuration, open storage, start the log's writer, the network loops
- * and the TTL sweeper, report readiness, wait for SIGTERM/SIGINT, then stop in dependency
- * order: network (in-flight requests finish), sweeper (its proposals complete), log (queue
- * drained), storage. Owns process-level concerns only
- * (signals, exit codes, the port file); everything else lives in the modules it starts.
+ * cirrusd: parse the configuration, open storage, start the log's writer (and with --peers its
+ * Raft node), the network loops and the TTL sweeper, report readiness, wait for SIGTERM/SIGINT,
+ * then stop in dependency order: network (in-flight requests finish), sweeper (its proposals
+ * complete), log (queue drained), storage. Owns process-level concerns only (signals, exit codes,
+ * the port file); everything else lives in the modules it starts.
  */
 #include "common/error.h"
 #include "common/log.h"
@@ -13,6 +13,7 @@
 #include "server/net.h"
 #include "server/ops.h"
 #include "server/repl/log.h"
+#include "server/repl/node.h"
 #include "server/ttl.h"
 #include "storage/storage.h"
 
@@ -97,6 +98,8 @@ int main(int argc, char **argv)
     struct storage_options so;
     struct storage *storage = NULL;
     struct log log;
+    struct node_peer peers[CR_CONFIG_MAX_PEERS];
+    struct node_options node_opt;
     struct ops ops;
     struct net_options no;
     struct net *net = NULL;
@@ -157,7 +160,23 @@ int main(int argc, char **argv)
         sigv4_keys_close(&keys);
         return 1;
     }
-    rc = log_init(&log, storage, &(struct log_options){.max_queue = cfg.max_queue});
+    if (cfg.n_peers) {
+        for (unsigned i = 0; i < cfg.n_peers; i++) {
+            peers[i].id = cfg.peers[i].id;
+            snprintf(peers[i].host, sizeof peers[i].host, "%s", cfg.peers[i].host);
+            peers[i].port = cfg.peers[i].port;
+        }
+        memset(&node_opt, 0, sizeof node_opt);
+        node_opt.id = cfg.node_id;
+        node_opt.cluster_name = cfg.cluster_id;
+        node_opt.peers = peers;
+        node_opt.n_peers = cfg.n_peers;
+        node_opt.data_dir = cfg.data_dir;
+        node_opt.no_sync = !cfg.sync;
+    }
+    rc = log_init(&log, storage,
+                  &(struct log_options){.max_queue = cfg.max_queue,
+                                        .cluster = cfg.n_peers ? &node_opt : NULL});
     if (rc < 0) {
         cr_log(CR_LOG_ERROR, "cannot start the log: %s", cr_strerror(rc));
         storage_close(storage);
@@ -200,8 +219,9 @@ int main(int argc, char **argv)
         if (cfg.auth)
             cr_log(CR_LOG_INFO, "http: SigV4 verification on, %zu access keys", keys.n);
     }
-    /* A cluster of one always accepts writes, so it sweeps (ttl.h: only such a node may). */
-    if (cfg.ttl_interval_ms) {
+    /* A cluster of one always accepts writes, so it sweeps (ttl.h: only such a node may). A Raft
+     * node does not sweep yet: that is the leader's, phase 2. */
+    if (cfg.ttl_interval_ms && !cfg.n_peers) {
         rc = ttl_start(&ops, cfg.ttl_interval_ms, &ttl, &e);
         if (rc < 0) {
             cr_log(CR_LOG_ERROR, "%s", errmsg_text(&e, rc));
@@ -232,6 +252,9 @@ int main(int argc, char **argv)
            "cirrusd ready: native %s:%u, http %s, data %s, sync %s, applied index %llu, in %.1f ms",
            cfg.host, (unsigned)net_port(net), http_addr, cfg.data_dir, sync_names[cfg.sync],
            (unsigned long long)log_applied_index(&log), elapsed_ms(&started));
+    if (cfg.n_peers)
+        cr_log(CR_LOG_INFO, "raft: node %llu of cluster '%s', %u voters",
+               (unsigned long long)cfg.node_id, cfg.cluster_id, cfg.n_peers);
 
     while (sigwait(&sigs, &sig) != 0)
         ;

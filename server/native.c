@@ -362,6 +362,11 @@ static int op_stats(struct native_req *r, Cirrus__StatsRequest *m, Cirrus__Respo
     s->uptime_ms = st.uptime_ms;
     s->map_size = st.map_size;
     s->used_bytes = st.used_bytes;
+    s->node_id = st.node_id;
+    s->role = st.role;
+    s->term = st.term;
+    s->leader_id = st.leader_id;
+    s->commit_index = st.commit_index;
     resp->result_case = CIRRUS__RESPONSE__RESULT_STATS;
     resp->stats = s;
     return 0;

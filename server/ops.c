@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "server/repl/node.h"
 #include "server/wire.h"
 
 #include <dirent.h>
@@ -90,19 +91,53 @@ static int snapshot(struct ops_conn *c, struct errmsg *e)
     return 0;
 }
 
+/* CR_ENOTLEADER with where the leader is; what names what this node refused. */
+static int not_leader(struct log *l, const char *what, struct errmsg *e)
+{
+    struct log_leader ld;
+
+    log_leader(l, &ld);
+    if (!ld.id)
+        return errmsg_set(e, CR_ENOTLEADER,
+                          "this node is not the leader (%s go to the leader); "
+                          "no leader is known yet, retry",
+                          what);
+    return errmsg_set(e, CR_ENOTLEADER,
+                      "this node is not the leader (%s go to the leader): the leader is node "
+                      "%llu, peer address %s",
+                      what, (unsigned long long)ld.id, ld.addr[0] ? ld.addr : "unknown");
+}
+
 /* Starts a read at the asked consistency. A cluster of one is its own leader with nothing
  * unapplied, so every level is met by the local snapshot; a SESSION token from the future
- * can only come from a confused client (or another cluster's node). */
+ * can only come from a confused client (or another cluster's node). Clustered (phase 1): STRONG
+ * is served by the leader after a ReadIndex round and the apply of that index (a follower
+ * refuses it), the others by any node from its local snapshot (BOUNDED_STALENESS does not yet
+ * forward or wait). */
 static int read_begin(struct ops_conn *c, const struct ops_read_opts *ro,
                       struct ops_read_info *info, struct errmsg *e)
 {
     static const struct ops_read_opts strong = {OPS_STRONG, 0, 0, 0};
+    struct node_status st;
+    struct log_leader ld;
     int rc;
 
     if (!ro)
         ro = &strong;
     if ((int)ro->level < OPS_DEFAULT || ro->level > OPS_EVENTUAL)
         return errmsg_set(e, CR_EINVAL, "consistency level %d is unknown", (int)ro->level);
+    if (ro->level == OPS_DEFAULT || ro->level == OPS_STRONG) {
+        rc = log_strong_read(c->ops->log, &ld);
+        if (rc == CR_ENOTLEADER)
+            return not_leader(c->ops->log, "strong reads", e);
+        if (rc == CR_ETIMEOUT)
+            return errmsg_set(e, rc,
+                              "no read index was confirmed and applied within %d ms (a leader "
+                              "change?); retry",
+                              LOG_STRONG_WAIT_MS);
+        if (rc < 0)
+            return errmsg_set(e, rc, "cannot start a strong read: %s", cr_strerror(rc));
+    }
     rc = snapshot(c, e);
     if (rc < 0)
         return rc;
@@ -110,6 +145,8 @@ static int read_begin(struct ops_conn *c, const struct ops_read_opts *ro,
     if (rc < 0)
         return errmsg_set(e, rc, "cannot read the applied index: %s", cr_strerror(rc));
     info->lag = 0;
+    if (log_cluster_status(c->ops->log, &st) && st.commit > info->applied_index)
+        info->lag = st.commit - info->applied_index;
     if (ro->level == OPS_SESSION && ro->session_token > info->applied_index)
         return errmsg_set(
             e, CR_EINVAL, "session token %llu is ahead of this server's applied index %llu",
@@ -912,7 +949,9 @@ int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e)
 {
     struct ops *o = c->ops;
     struct log_stats ls;
+    static const struct ops_read_opts local = {OPS_EVENTUAL, 0, 0, 0};
     struct ops_read_info info;
+    struct node_status cs;
     struct table_def page[STATS_PAGE];
     char after[CR_MAX_NAME_LEN + 1] = "";
     size_t n;
@@ -920,7 +959,7 @@ int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e)
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = read_begin(c, NULL, &info, e);
+    rc = read_begin(c, &local, &info, e); /* any node tells its own state */
     if (rc < 0)
         return rc;
     while (more) {
@@ -941,6 +980,13 @@ int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e)
     out->uptime_ms = (now_ns(CLOCK_MONOTONIC) - o->start_ns) / 1000000u;
     out->map_size = o->map_size;
     out->used_bytes = dir_usage(o->data_dir);
+    if (log_cluster_status(o->log, &cs)) {
+        out->node_id = cs.id;
+        out->role = OPS_ROLE_FOLLOWER + (uint32_t)cs.role;
+        out->term = cs.term;
+        out->leader_id = cs.leader;
+        out->commit_index = cs.commit;
+    }
     return 0;
 }
 
@@ -1162,6 +1208,8 @@ int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, c
                           c->ops->log->max_queue);
     if (rc == CR_ESHUTDOWN)
         return errmsg_set(e, rc, "the server is shutting down");
+    if (rc == CR_ENOTLEADER)
+        return not_leader(c->ops->log, "writes", e);
     if (rc < 0)
         return errmsg_set(e, rc, "proposing the write: %s", cr_strerror(rc));
     return 0;

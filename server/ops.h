@@ -14,7 +14,9 @@
  * anything is proposed, then encoded as one LogEntry and proposed to the log; the result comes
  * back through a callback on the thread that owns the connection's log_completer.
  *
- * Consistency: a cluster of one meets every level at once; SESSION tokens are checked.
+ * Consistency: a cluster of one meets every level at once; SESSION tokens are checked. A Raft
+ * node (--peers) serves STRONG (and the default) on the leader only, after a ReadIndex round,
+ * and refuses it elsewhere with CR_ENOTLEADER; the other levels are served locally.
  */
 #ifndef CR_SERVER_OPS_H
 #define CR_SERVER_OPS_H
@@ -240,7 +242,15 @@ struct ops_stats {
     uint64_t uptime_ms;
     uint64_t map_size;
     uint64_t used_bytes; /* disk blocks of the data directory's files */
+    /* Raft (clustered; all 0 in a cluster of one): role is OPS_ROLE_* */
+    uint64_t node_id;
+    uint32_t role;
+    uint64_t term, leader_id, commit_index;
 };
+
+/* ops_stats.role, as StatsResponse.role: enum raft_role + 1, 0 for a cluster of one. */
+#define OPS_ROLE_NONE 0
+#define OPS_ROLE_FOLLOWER 1 /* then PRE_CANDIDATE 2, CANDIDATE 3, LEADER 4 */
 
 int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e);
 

@@ -755,11 +755,9 @@ int storage_apply(struct storage *s, const struct log_batch *batches, size_t n,
 
     for (size_t i = 0; i < n; i++)
         total += batches[i].n;
-    if (total) {
-        res = calloc(total, sizeof *res);
-        if (!res)
-            return CR_ENOMEM;
-    }
+    res = calloc(total ? total : 1, sizeof *res); /* entries of no mutations still pass through */
+    if (!res)
+        return CR_ENOMEM;
     rc = env_write_begin(s, NULL, &t);
     if (rc) {
         free(res);

@@ -1527,19 +1527,29 @@ static int cmd_stats(struct cli *cli, struct opts *o)
 {
     struct cirrus_result r;
     struct cirrus_stats *s = &r.stats;
+    static const char *roles[] = {"", "follower", "pre-candidate", "candidate", "leader"};
+    json_t *j;
     int rc = ensure_connected(cli);
 
     if (rc != 0)
         return rc;
     rc = cirrus_stats(cli->c, &r);
-    if (rc == 0)
-        print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "applied_index",
-                             (json_int_t)s->applied_index, "tables", (json_int_t)s->tables,
-                             "connections", (json_int_t)s->connections, "requests",
-                             (json_int_t)s->requests, "writes", (json_int_t)s->writes, "commits",
-                             (json_int_t)s->commits, "uptime_ms", (json_int_t)s->uptime_ms,
-                             "map_size", (json_int_t)s->map_size, "used_bytes",
-                             (json_int_t)s->used_bytes));
+    if (rc == 0) {
+        j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "applied_index",
+                      (json_int_t)s->applied_index, "tables", (json_int_t)s->tables, "connections",
+                      (json_int_t)s->connections, "requests", (json_int_t)s->requests, "writes",
+                      (json_int_t)s->writes, "commits", (json_int_t)s->commits, "uptime_ms",
+                      (json_int_t)s->uptime_ms, "map_size", (json_int_t)s->map_size, "used_bytes",
+                      (json_int_t)s->used_bytes);
+        if (j && s->role)
+            json_object_set_new(
+                j, "raft",
+                json_pack("{s:I, s:s, s:I, s:I, s:I}", "node_id", (json_int_t)s->node_id, "role",
+                          s->role < 5 ? roles[s->role] : "unknown", "term", (json_int_t)s->term,
+                          "leader_id", (json_int_t)s->leader_id, "commit_index",
+                          (json_int_t)s->commit_index));
+        print_json(j);
+    }
     cirrus_result_free(&r);
     return rc != 0 ? report(cli, rc) : 0;
 }

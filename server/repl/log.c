@@ -1,8 +1,9 @@
 /*
- * The local log (a cluster of one): a bounded proposal queue and the single writer thread that
- * group-commits everything queued with one storage_apply. Must not be called from storage, must
- * not run completions itself (they run on the proposer's thread via its completer), and must
- * never block a proposer: log_propose only takes the queue lock.
+ * The log: a bounded proposal queue and the single writer thread that group-commits everything
+ * queued with one storage_apply — proposals themselves in a cluster of one, the entries a Raft
+ * node (node.h) committed when clustered. Must not be called from storage, must not run
+ * completions itself (they run on the proposer's thread via its completer), and must never
+ * block a proposer: log_propose only takes the queue lock (and the node's).
  */
 #include "server/repl/log.h"
 
@@ -10,11 +11,18 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "server/errmsg.h"
+#include "server/repl/node.h"
 #include "server/wire.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define GROUP_ARENA_BLOCK (64 * 1024)
+
+_Static_assert(LOG_LEADER_ADDR_MAX >= NODE_HOST_MAX + sizeof ":65535", "room for HOST:PORT");
 
 int log_completer_init(struct log_completer *c, log_notify_fn notify, void *data)
 {
@@ -182,6 +190,183 @@ static void apply_group(struct log *l, struct log_proposal *first, struct cr_are
     pthread_mutex_unlock(&l->mu);
 }
 
+/* A proposal that did not make it to storage: completes it with code. */
+static void fail_proposal(struct log *l, struct log_proposal *p, int code)
+{
+    p->code = code;
+    p->index = 0;
+    p->results = NULL;
+    p->n_results = 0;
+    complete(p);
+    pthread_mutex_lock(&l->mu);
+    l->pending--;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void abort_nomem(uint64_t index)
+{
+    cr_log(CR_LOG_ERROR, "log: out of memory applying committed entry %llu",
+           (unsigned long long)index);
+    abort(); /* a crash: the entries are re-applied from the Raft log on restart */
+}
+
+/* Decodes committed entry e into b (index set by the caller). An entry that is not a mutation
+ * (the leader's empty entry of its term, a CONF entry) or does not decode applies as nothing,
+ * the same on every replica, and still consumes its index. */
+static void decode_committed(const struct node_entry *e, struct cr_arena *group,
+                             struct log_batch *b, struct mutation_result **res)
+{
+    struct log_proposal *p = e->proposal;
+    struct errmsg m;
+    int rc;
+
+    memset(b, 0, sizeof *b);
+    /* storage_apply wants a result array even for an entry of no mutations */
+    *res = cr_arena_calloc(group, sizeof **res);
+    if (!*res)
+        abort_nomem(e->index);
+    if (e->type != RAFT_ENTRY_NORMAL || e->len == 0)
+        return;
+    errmsg_clear(&m);
+    rc = wire_log_entry_decode(e->data, e->len, group, b, &m);
+    if (rc == CR_ENOMEM)
+        abort_nomem(e->index); /* not the entry's fault: applying it as nothing would diverge */
+    if (rc == 0 && b->n) {
+        *res = cr_arena_calloc(p ? p->arena : group, b->n * sizeof **res);
+        if (!*res)
+            abort_nomem(e->index);
+    }
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "log: entry %llu applies as nothing: %s", (unsigned long long)e->index,
+               errmsg_text(&m, rc));
+        memset(b, 0, sizeof *b);
+    }
+    if (p) {
+        p->code = rc;
+        p->results = rc == 0 ? *res : NULL;
+        p->n_results = rc == 0 ? b->n : 0;
+    }
+}
+
+/* Clustered: applies every committed entry of the batches (linked by ->next) in one
+ * storage_apply, at their Raft indexes, then completes the proposals among them. */
+static void apply_committed(struct log *l, struct node_batch *first, struct cr_arena *group)
+{
+    struct node_batch *b, *next;
+    struct log_batch *batches;
+    struct mutation_result **results;
+    const struct node_entry **entries;
+    size_t n = 0, k = 0, done = 0, muts = 0;
+    uint64_t applied = atomic_load(&l->applied_index);
+    int rc = 0;
+
+    for (b = first; b; b = b->next)
+        n += b->n;
+    batches = cr_arena_alloc(group, n * sizeof *batches);
+    results = cr_arena_alloc(group, n * sizeof *results);
+    entries = cr_arena_alloc(group, n * sizeof *entries);
+    if (!batches || !results || !entries)
+        abort_nomem(first->e[0].index);
+    for (b = first; b; b = b->next) {
+        for (size_t i = 0; i < b->n; i++) {
+            const struct node_entry *e = &b->e[i];
+
+            CR_ASSERT(e->index > applied);
+            applied = e->index;
+            decode_committed(e, group, &batches[k], &results[k]);
+            batches[k].index = e->index;
+            entries[k++] = e;
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        muts += batches[i].n;
+    /* Entries of no mutation only (a new leader's empty entry, CONF entries) are not written:
+     * storage_apply has nothing to do for them, and on restart they are handed out again, as
+     * harmless as ever. The in-memory applied index still moves past them. */
+    if (muts) {
+        rc = storage_apply(l->storage, batches, k, results, group);
+        if (rc < 0) {
+            /* Committed entries must be applied, in order, on every replica: stop, and let the
+             * restart apply them again from the Raft log. */
+            cr_log(CR_LOG_ERROR, "log: cannot apply committed entries %llu..%llu: %s",
+                   (unsigned long long)batches[0].index, (unsigned long long)batches[k - 1].index,
+                   cr_strerror(rc));
+            abort();
+        }
+        atomic_fetch_add(&l->commits, 1);
+    }
+    atomic_fetch_add(&l->entries, k);
+    atomic_store(&l->applied_index, applied);
+    for (size_t i = 0; i < k; i++) {
+        struct log_proposal *p = entries[i]->proposal;
+
+        if (!p)
+            continue;
+        p->index = p->code == 0 ? entries[i]->index : 0;
+        if (p->code == 0)
+            adopt_results(p, l);
+        complete(p);
+        done++;
+    }
+    pthread_mutex_lock(&l->mu);
+    l->pending -= done;
+    pthread_cond_broadcast(&l->applied);
+    pthread_mutex_unlock(&l->mu);
+    for (b = first; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
+static void *cluster_writer_main(void *arg)
+{
+    struct log *l = arg;
+    struct cr_arena group;
+    struct node_batch *batch;
+
+    cr_arena_init(&group, GROUP_ARENA_BLOCK);
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        while (!l->ahead && !l->stopping)
+            pthread_cond_wait(&l->cond, &l->mu);
+        batch = l->ahead;
+        l->ahead = l->atail = NULL;
+        l->queued_entries = 0;
+        pthread_cond_broadcast(&l->space);
+        pthread_mutex_unlock(&l->mu);
+        if (!batch)
+            break; /* stopping and drained */
+        apply_committed(l, batch, &group);
+        cr_arena_reset(&group);
+    }
+    cr_arena_free(&group);
+    return NULL;
+}
+
+/* node_sink.committed, on the node's thread. */
+static void sink_committed(void *data, struct node_batch *b)
+{
+    struct log *l = data;
+
+    pthread_mutex_lock(&l->mu);
+    while (l->queued_entries >= LOG_MAX_APPLY_QUEUE && !l->stopping)
+        pthread_cond_wait(&l->space, &l->mu);
+    if (l->atail)
+        l->atail->next = b;
+    else
+        l->ahead = b;
+    l->atail = b;
+    l->queued_entries += b->n;
+    pthread_cond_signal(&l->cond);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* node_sink.failed, on the node's thread (or log_close's). */
+static void sink_failed(void *data, struct log_proposal *p, int code)
+{
+    fail_proposal(data, p, code);
+}
+
 static void *writer_main(void *arg)
 {
     struct log *l = arg;
@@ -229,12 +414,44 @@ int log_init(struct log *l, struct storage *s, const struct log_options *opt)
         pthread_mutex_destroy(&l->mu);
         return CR_ENOMEM;
     }
-    if (pthread_create(&l->writer, NULL, writer_main, l) != 0) {
+    if (pthread_cond_init(&l->space, NULL) != 0) {
         pthread_cond_destroy(&l->cond);
         pthread_mutex_destroy(&l->mu);
-        return CR_EIO;
+        return CR_ENOMEM;
+    }
+    if (pthread_cond_init(&l->applied, NULL) != 0) {
+        pthread_cond_destroy(&l->space);
+        pthread_cond_destroy(&l->cond);
+        pthread_mutex_destroy(&l->mu);
+        return CR_ENOMEM;
+    }
+    if (pthread_create(&l->writer, NULL, opt && opt->cluster ? cluster_writer_main : writer_main,
+                       l) != 0) {
+        rc = CR_EIO;
+        goto fail;
+    }
+    if (opt && opt->cluster) {
+        struct node_options no = *opt->cluster;
+        struct node_sink sink = {l, sink_committed, sink_failed};
+
+        no.applied = applied;
+        rc = node_start(&no, &sink, &l->node);
+        if (rc < 0) {
+            pthread_mutex_lock(&l->mu);
+            l->stopping = true;
+            pthread_cond_broadcast(&l->cond);
+            pthread_mutex_unlock(&l->mu);
+            pthread_join(l->writer, NULL);
+            goto fail;
+        }
     }
     return 0;
+fail:
+    pthread_cond_destroy(&l->applied);
+    pthread_cond_destroy(&l->space);
+    pthread_cond_destroy(&l->cond);
+    pthread_mutex_destroy(&l->mu);
+    return rc;
 }
 
 int log_propose(struct log *l, struct log_proposal *p)
@@ -252,6 +469,8 @@ int log_propose(struct log *l, struct log_proposal *p)
         rc = CR_ESHUTDOWN;
     } else if (l->pending >= l->max_queue) {
         rc = CR_EOVERLOAD;
+    } else if (l->node) {
+        l->pending++;
     } else {
         if (l->tail)
             l->tail->next = p;
@@ -262,6 +481,14 @@ int log_propose(struct log *l, struct log_proposal *p)
         pthread_cond_signal(&l->cond);
     }
     pthread_mutex_unlock(&l->mu);
+    if (rc == 0 && l->node) {
+        rc = node_propose(l->node, p);
+        if (rc < 0) {
+            pthread_mutex_lock(&l->mu);
+            l->pending--;
+            pthread_mutex_unlock(&l->mu);
+        }
+    }
     return rc;
 }
 
@@ -279,13 +506,73 @@ void log_get_stats(struct log *l, struct log_stats *out)
     out->failures = atomic_load(&l->failures);
 }
 
+bool log_cluster_status(struct log *l, struct node_status *out)
+{
+    if (!l->node)
+        return false;
+    node_get_status(l->node, out);
+    out->applied = atomic_load(&l->applied_index);
+    return true;
+}
+
+void log_leader(struct log *l, struct log_leader *out)
+{
+    struct node_status st;
+    const struct node_peer *peer;
+
+    memset(out, 0, sizeof *out);
+    if (!l->node)
+        return;
+    node_get_status(l->node, &st);
+    out->id = st.leader;
+    peer = st.leader ? node_peer(l->node, st.leader) : NULL;
+    if (peer)
+        snprintf(out->addr, sizeof out->addr, "%s:%u", peer->host, (unsigned)peer->port);
+}
+
+int log_strong_read(struct log *l, struct log_leader *out)
+{
+    struct timespec deadline;
+    uint64_t index;
+    int rc;
+
+    if (!l->node)
+        return 0;
+    rc = node_read_index(l->node, LOG_STRONG_WAIT_MS, &index);
+    if (rc == CR_ENOTLEADER)
+        log_leader(l, out);
+    if (rc < 0)
+        return rc;
+    if (atomic_load(&l->applied_index) >= index)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += LOG_STRONG_WAIT_MS / 1000;
+    deadline.tv_nsec += (long)(LOG_STRONG_WAIT_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&l->mu);
+    while (atomic_load(&l->applied_index) < index && rc == 0)
+        if (pthread_cond_timedwait(&l->applied, &l->mu, &deadline) == ETIMEDOUT)
+            rc = CR_ETIMEOUT;
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
 void log_close(struct log *l)
 {
+    if (l->node) {
+        node_stop(l->node); /* fails what it still held: nothing more comes from it */
+        l->node = NULL;
+    }
     pthread_mutex_lock(&l->mu);
     l->stopping = true;
     pthread_cond_broadcast(&l->cond);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->writer, NULL);
+    pthread_cond_destroy(&l->applied);
+    pthread_cond_destroy(&l->space);
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->mu);
 }

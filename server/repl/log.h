@@ -3,12 +3,18 @@
  * (through ops.c) propose LogEntry bytes; the log orders them, applies them and hands each
  * proposal back, with its index and per-mutation results, on the thread that proposed it.
  *
- * This implementation is a cluster of one: ONE writer thread owns storage's write path.
- * Proposals wait in a bounded queue (mutex + condvar). The writer takes everything queued,
- * gives the entries consecutive indexes after the applied index, decodes them (wire.c) and calls
- * storage_apply once for the whole group: one write transaction and one fsync however many
- * proposals arrived together (group commit). The Raft issue replaces the inside of log.c and
- * keeps this interface.
+ * Without a cluster (log_options.cluster NULL) this is a cluster of one: ONE writer thread owns
+ * storage's write path. Proposals wait in a bounded queue (mutex + condvar). The writer takes
+ * everything queued, gives the entries consecutive indexes after the applied index, decodes them
+ * (wire.c) and calls storage_apply once for the whole group: one write transaction and one fsync
+ * however many proposals arrived together (group commit).
+ *
+ * Clustered (issue 6, phase 1): a Raft node (node.h) orders the entries. log_propose hands a
+ * proposal to the node when it is the leader and fails at once with CR_ENOTLEADER otherwise. The
+ * node hands committed entries back; the same writer thread applies everything queued with one
+ * storage_apply, each entry at its Raft index, and completes the proposals whose entries they
+ * are. A proposal completes only once its entry is committed and applied; one whose index went
+ * to another leader's entry completes with CR_ENOTLEADER (nothing of it was applied).
  *
  * Completion: each proposal names a log_completer, normally one per event loop. The writer
  * appends finished proposals to the completer's list and calls its notify(); the owner thread
@@ -28,6 +34,10 @@
 
 struct log_proposal;
 struct log_completer;
+struct node; /* server/repl/node.h, which this header leaves out: few need Raft's names */
+struct node_batch;
+struct node_options;
+struct node_status;
 
 typedef void (*log_done_fn)(struct log_proposal *p);
 typedef void (*log_notify_fn)(struct log_completer *c);
@@ -63,7 +73,8 @@ struct log_proposal {
     void *data;
     /* set before done() runs */
     int code;                        /* 0: applied, results valid; else the entry's failure
-                                        (CR_EIO, CR_EFULL, CR_ESHUTDOWN, CR_EPROTO) */
+                                        (CR_EIO, CR_EFULL, CR_ESHUTDOWN, CR_EPROTO; clustered:
+                                        CR_ENOTLEADER, lost to a leader change, not applied) */
     uint64_t index;                  /* the entry's log index when code == 0 */
     struct mutation_result *results; /* n_results entries when code == 0 */
     size_t n_results;
@@ -73,6 +84,18 @@ struct log_proposal {
 
 struct log_options {
     size_t max_queue; /* proposals waiting or being applied; CR_EOVERLOAD beyond */
+    /* NULL: a cluster of one. Else the Raft node's settings (its applied index is filled in). */
+    const struct node_options *cluster;
+};
+
+#define LOG_MAX_APPLY_QUEUE 100000 /* committed entries waiting for the writer; the node waits */
+#define LOG_LEADER_ADDR_MAX 272    /* NODE_HOST_MAX + ":65535" */
+#define LOG_STRONG_WAIT_MS 1000    /* a STRONG read's ReadIndex round, then its apply, each */
+
+/* Where the leader is, for a CR_ENOTLEADER answer. id 0: unknown. */
+struct log_leader {
+    uint64_t id;
+    char addr[LOG_LEADER_ADDR_MAX]; /* its peer address, HOST:PORT; "" when unknown */
 };
 
 struct log_stats {
@@ -95,18 +118,27 @@ struct log {
     pthread_t writer;
     uint64_t next_index; /* writer thread only */
     _Atomic uint64_t applied_index;
+    /* clustered only */
+    struct node *node;
+    struct node_batch *ahead, *atail; /* committed, not yet taken by the writer */
+    size_t queued_entries;
+    pthread_cond_t space;   /* the node waits here when LOG_MAX_APPLY_QUEUE are queued */
+    pthread_cond_t applied; /* broadcast after each apply */
     _Atomic uint64_t commits, entries, writes, failures;
 };
 
 /*
- * Reads the applied index from storage and starts the writer thread. Returns 0, CR_EIO (no
- * thread), or storage_read_begin's errors. On success close with log_close.
+ * Reads the applied index from storage and starts the writer thread, and with opt->cluster the
+ * Raft node (node_start, which re-hands the committed entries after the applied index). Returns
+ * 0, CR_EIO (no thread), storage_read_begin's errors, or node_start's. On success close with
+ * log_close.
  */
 int log_init(struct log *l, struct storage *s, const struct log_options *opt);
 
 /*
  * Queues p. Returns 0 (p->done will run on p->completer's thread), CR_EOVERLOAD (the queue is
- * full), CR_ESHUTDOWN (log_close has begun). On an error done() is never called.
+ * full), CR_ESHUTDOWN (log_close has begun), CR_ENOTLEADER (clustered: this node is not the
+ * leader; log_leader tells where it is). On an error done() is never called.
  * Thread-safe.
  */
 int log_propose(struct log *l, struct log_proposal *p);
@@ -115,6 +147,21 @@ int log_propose(struct log *l, struct log_proposal *p);
 uint64_t log_applied_index(struct log *l);
 
 void log_get_stats(struct log *l, struct log_stats *out);
+
+/* False for a cluster of one; else fills *out (node.h). Thread-safe. */
+bool log_cluster_status(struct log *l, struct node_status *out);
+
+/* The leader as this node knows it. Thread-safe. */
+void log_leader(struct log *l, struct log_leader *out);
+
+/*
+ * Before a STRONG read (clustered; a cluster of one returns 0 at once): a ReadIndex round
+ * (node_read_index), then a wait until the writer has applied that index; 0 when the read may
+ * be served from a snapshot taken now. CR_ENOTLEADER (this node does not lead: out tells the
+ * leader), CR_ETIMEOUT (either step took more than LOG_STRONG_WAIT_MS), CR_ESHUTDOWN, CR_ENOMEM.
+ * Thread-safe; blocks the caller for a heartbeat round trip and the apply.
+ */
+int log_strong_read(struct log *l, struct log_leader *out);
 
 /* Refuses new proposals (CR_ESHUTDOWN), lets the writer apply and complete everything already
  * queued, joins it. The completers of those proposals must still be served afterwards. */

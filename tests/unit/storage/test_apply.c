@@ -211,6 +211,14 @@ static void group_commit(void **state)
     assert_int_equal(storage_applied_index(t, &applied), 0);
     assert_int_equal(applied, 14);
     storage_read_end(t);
+    /* A group of entries without mutations (a Raft leader's no-op) still moves the index. */
+    b[0] = (struct log_batch){.index = 15, .time_ms = 9, .muts = NULL, .n = 0};
+    res[0] = NULL;
+    assert_int_equal(storage_apply(f.s, b, 1, res, &f.a), 0);
+    t = fx_read(&f);
+    assert_int_equal(storage_applied_index(t, &applied), 0);
+    assert_int_equal(applied, 15);
+    storage_read_end(t);
     fx_close(&f);
 }
 

@@ -1,0 +1,607 @@
+/*
+ * The Raft driver's loop: one thread, one event base, the core, its log store and the transport.
+ * Must not apply entries or touch storage (the sink does), and must not call the core between
+ * raft_ready() and raft_advance(): every callback here runs to completion on the node's thread,
+ * so a ready is never interleaved with a step, a tick or a proposal.
+ */
+#include "server/repl/node.h"
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/log.h"
+#include "server/net.h"
+#include "server/repl/log.h"
+#include "server/repl/raftlog.h"
+#include "server/repl/transport.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MSG_BYTES (1u << 20)
+#define MAX_APPLY_BYTES (4u << 20)
+
+/* A caller of node_read_index, on its own stack, listed (under mu) until answered or given up. */
+struct read_waiter {
+    struct read_waiter *next;
+    uint64_t ctx;
+    bool asked; /* handed to raft_read_index */
+    bool done;
+    int code;
+    uint64_t index;
+    pthread_cond_t cond;
+};
+
+/* A proposal handed to the core, waiting for the entry at its index to commit. */
+struct pending {
+    uint64_t index, term;
+    struct log_proposal *p;
+};
+
+struct node {
+    uint64_t id;
+    struct node_peer peers[RAFT_MAX_VOTERS];
+    size_t n_peers;
+    struct node_sink sink;
+    unsigned tick_ms;
+    struct raftlog store;
+    struct raft core;
+    struct event_base *base;
+    struct transport *tp;
+    struct event *ev_tick, *ev_wake, *ev_ready;
+    int wake_fd;
+    pthread_t thread;
+    /* node thread only */
+    struct pending *pend; /* sorted by index; [pend_head, n_pend) live */
+    size_t pend_head, n_pend, cap_pend;
+    enum raft_role last_role;
+    uint64_t last_leader;
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    struct log_proposal *in_head, *in_tail;
+    struct read_waiter *reads; /* asked or to ask */
+    uint64_t read_ctx;
+    bool stopping;
+    struct node_status st;
+};
+
+static void wake(struct node *n)
+{
+    uint64_t one = 1;
+
+    while (write(n->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+}
+
+static void schedule_ready(struct node *n)
+{
+    event_active(n->ev_ready, 0, 0);
+}
+
+static int pend_add(struct node *n, uint64_t index, uint64_t term, struct log_proposal *p)
+{
+    size_t at;
+
+    if (n->pend_head > 0 && n->n_pend == n->cap_pend) {
+        memmove(n->pend, n->pend + n->pend_head, (n->n_pend - n->pend_head) * sizeof *n->pend);
+        n->n_pend -= n->pend_head;
+        n->pend_head = 0;
+    }
+    if (n->n_pend == n->cap_pend) {
+        size_t cap = n->cap_pend ? 2 * n->cap_pend : 64;
+        struct pending *grown = realloc(n->pend, cap * sizeof *grown);
+
+        if (!grown)
+            return CR_ENOMEM;
+        n->pend = grown;
+        n->cap_pend = cap;
+    }
+    /* Almost always the last; after a lost leadership regained, an index may repeat. */
+    at = n->n_pend;
+    while (at > n->pend_head && n->pend[at - 1].index > index)
+        at--;
+    memmove(n->pend + at + 1, n->pend + at, (n->n_pend - at) * sizeof *n->pend);
+    n->pend[at] = (struct pending){index, term, p};
+    n->n_pend++;
+    return 0;
+}
+
+/* The proposal of committed entry e, if it is ours; fails ours that lost their index. */
+static struct log_proposal *pend_match(struct node *n, const struct raft_entry *e)
+{
+    struct log_proposal *mine = NULL;
+
+    while (n->pend_head < n->n_pend && n->pend[n->pend_head].index <= e->index) {
+        struct pending *q = &n->pend[n->pend_head++];
+
+        if (q->index == e->index && q->term == e->term && !mine)
+            mine = q->p;
+        else
+            n->sink.failed(n->sink.data, q->p, CR_ENOTLEADER);
+    }
+    if (n->pend_head == n->n_pend)
+        n->pend_head = n->n_pend = 0;
+    return mine;
+}
+
+static struct node_batch *copy_committed(struct node *n, const struct raft_ready *rd)
+{
+    size_t bytes = sizeof(struct node_batch) + rd->n_committed * sizeof(struct node_entry);
+    struct node_batch *b;
+    uint8_t *data;
+
+    for (size_t i = 0; i < rd->n_committed; i++)
+        bytes += rd->committed[i].len;
+    b = malloc(bytes);
+    if (!b) {
+        cr_log(CR_LOG_ERROR, "raft: out of memory handing out %zu committed entries",
+               rd->n_committed);
+        abort(); /* a crash, which Raft survives; losing committed entries it would not */
+    }
+    b->next = NULL;
+    b->n = rd->n_committed;
+    data = (uint8_t *)&b->e[b->n];
+    for (size_t i = 0; i < b->n; i++) {
+        const struct raft_entry *e = &rd->committed[i];
+
+        b->e[i] = (struct node_entry){e->index, e->term, e->type, data, e->len, NULL};
+        if (e->len)
+            memcpy(data, e->data, e->len);
+        data += e->len;
+        b->e[i].proposal = pend_match(n, e);
+    }
+    return b;
+}
+
+static void publish(struct node *n)
+{
+    enum raft_role role = raft_role(&n->core);
+    uint64_t leader = raft_leader(&n->core);
+
+    pthread_mutex_lock(&n->mu);
+    n->st.role = role;
+    n->st.term = raft_term(&n->core);
+    n->st.leader = leader;
+    n->st.commit = raft_commit(&n->core);
+    n->st.applied = raft_applied(&n->core);
+    pthread_mutex_unlock(&n->mu);
+    if (role != n->last_role || leader != n->last_leader) {
+        cr_log(CR_LOG_INFO, "raft: node %llu is %s in term %llu, leader %llu",
+               (unsigned long long)n->id, raft_role_name(role),
+               (unsigned long long)raft_term(&n->core), (unsigned long long)leader);
+        n->last_role = role;
+        n->last_leader = leader;
+    }
+}
+
+static void finish_read(struct read_waiter *w, int code, uint64_t index)
+{
+    w->done = true;
+    w->code = code;
+    w->index = index;
+    pthread_cond_signal(&w->cond);
+}
+
+/* The read states of a ready: each answers the waiter of its context. */
+static void serve_reads(struct node *n, const struct raft_ready *rd)
+{
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < rd->n_reads; i++)
+        for (struct read_waiter *w = n->reads; w; w = w->next)
+            if (w->ctx == rd->reads[i].context && !w->done)
+                finish_read(w, 0, rd->reads[i].index);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Hands the reads not yet asked to the core. One the leader cannot answer yet (no entry of its
+ * term committed) waits for the next tick; on a node that no longer leads every read fails. */
+static void ask_reads(struct node *n)
+{
+    pthread_mutex_lock(&n->mu);
+    for (struct read_waiter *w = n->reads; w; w = w->next) {
+        int rc;
+
+        if (w->done)
+            continue;
+        if (raft_role(&n->core) != RAFT_LEADER) {
+            finish_read(w, CR_ENOTLEADER, 0); /* asked or not: a deposed leader never answers */
+            continue;
+        }
+        if (w->asked)
+            continue;
+        rc = raft_read_index(&n->core, w->ctx);
+        if (rc == 0)
+            w->asked = true;
+        else if (rc != CR_EOVERLOAD)
+            finish_read(w, CR_ENOTLEADER, 0);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* The ready/advance contract (docs/raft.md), as many times as the core has something. */
+static void on_ready(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+    struct raft_ready rd;
+    int rc;
+
+    (void)fd;
+    (void)what;
+    while (raft_ready(&n->core, &rd)) {
+        rc = raftlog_save(&n->store, &rd);
+        if (rc < 0) {
+            cr_log(CR_LOG_ERROR, "raft: cannot persist a ready: %s", cr_strerror(rc));
+            abort(); /* Raft survives a crash, not a promise sent before it is durable */
+        }
+        for (size_t i = 0; i < rd.n_msgs; i++)
+            transport_send(n->tp, &rd.msgs[i]); /* drops are Raft's to recover from */
+        if (rd.n_committed)
+            n->sink.committed(n->sink.data, copy_committed(n, &rd));
+        if (rd.n_reads)
+            serve_reads(n, &rd);
+        raft_advance(&n->core);
+    }
+    publish(n);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+
+    (void)fd;
+    (void)what;
+    raft_tick(&n->core);
+    ask_reads(n);
+    schedule_ready(n);
+}
+
+static void on_recv(void *data, const struct raft_msg *m)
+{
+    struct node *n = data;
+
+    raft_step(&n->core, m);
+    schedule_ready(n);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+    struct log_proposal *p, *next;
+    uint64_t count;
+    bool stopping;
+
+    (void)what;
+    while (read(fd, &count, sizeof count) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&n->mu);
+    p = n->in_head;
+    n->in_head = n->in_tail = NULL;
+    stopping = n->stopping;
+    pthread_mutex_unlock(&n->mu);
+    for (; p; p = next) {
+        uint64_t index;
+        int rc;
+
+        next = p->next;
+        p->next = NULL;
+        rc = stopping ? CR_ESHUTDOWN : raft_propose(&n->core, p->entry, p->len, &index);
+        if (rc == 0)
+            rc = pend_add(n, index, raft_term(&n->core), p);
+        else if (rc == CR_EINVAL)
+            rc = CR_ENOTLEADER;
+        if (rc < 0)
+            n->sink.failed(n->sink.data, p, rc);
+    }
+    if (stopping) {
+        event_base_loopexit(n->base, NULL);
+    } else {
+        ask_reads(n);
+        schedule_ready(n);
+    }
+}
+
+static void *node_main(void *arg)
+{
+    struct node *n = arg;
+
+    event_base_loop(n->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+const struct node_peer *node_peer(const struct node *n, uint64_t id)
+{
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].id == id)
+            return &n->peers[i];
+    return NULL;
+}
+
+/* First start: every initial member saves the same log, one CONF entry per voter. */
+static int bootstrap(struct node *n)
+{
+    struct raft_entry entries[RAFT_MAX_VOTERS];
+    uint8_t bufs[RAFT_MAX_VOTERS * RAFT_CONF_LEN];
+    uint64_t voters[RAFT_MAX_VOTERS];
+    struct raft_ready rd;
+
+    for (size_t i = 0; i < n->n_peers; i++)
+        voters[i] = n->peers[i].id;
+    memset(&rd, 0, sizeof rd);
+    raft_bootstrap(voters, n->n_peers, entries, bufs, &rd.hard_state);
+    rd.has_hard_state = true;
+    rd.entries = entries;
+    rd.n_entries = n->n_peers;
+    return raftlog_save(&n->store, &rd);
+}
+
+static int start_core(struct node *n, const struct node_options *opt)
+{
+    struct raft_hard_state hs;
+    struct raft_config rc;
+    struct timespec now;
+    int err;
+
+    raftlog_hard_state(&n->store, &hs);
+    if (raftlog_last_index(&n->store) == 0 && hs.term == 0) {
+        if (opt->applied > 0) {
+            cr_log(CR_LOG_ERROR,
+                   "raft: the data is applied up to %llu but there is no Raft log: a data "
+                   "directory written without --peers cannot join a cluster (phase 1)",
+                   (unsigned long long)opt->applied);
+            return CR_EINVAL;
+        }
+        err = bootstrap(n);
+        if (err < 0)
+            return err;
+        raftlog_hard_state(&n->store, &hs);
+        cr_log(CR_LOG_INFO, "raft: bootstrapped a log of %zu voters", n->n_peers);
+    }
+    if (opt->applied > hs.commit) {
+        cr_log(CR_LOG_ERROR,
+               "raft: the data is applied up to %llu but the Raft log commits only %llu (was "
+               "this directory written without --peers?)",
+               (unsigned long long)opt->applied, (unsigned long long)hs.commit);
+        return CR_EINVAL;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    memset(&rc, 0, sizeof rc);
+    rc.id = n->id;
+    rc.election_ticks = opt->election_ticks ? opt->election_ticks : NODE_DEFAULT_ELECTION_TICKS;
+    rc.heartbeat_ticks = opt->heartbeat_ticks ? opt->heartbeat_ticks : NODE_DEFAULT_HEARTBEAT_TICKS;
+    rc.seed = n->id * 0x9e3779b97f4a7c15ull ^ (uint64_t)now.tv_nsec;
+    rc.pre_vote = true;
+    rc.check_quorum = true;
+    rc.max_msg_bytes = MAX_MSG_BYTES;
+    rc.max_inflight_msgs = RAFT_MAX_INFLIGHT;
+    rc.max_apply_bytes = MAX_APPLY_BYTES;
+    rc.storage = raftlog_storage(&n->store);
+    rc.hard_state = hs;
+    rc.applied = opt->applied;
+    return raft_init(&n->core, &rc);
+}
+
+static int start_events(struct node *n, const struct node_options *opt)
+{
+    const struct node_peer *self = node_peer(n, n->id);
+    struct transport_options to;
+    struct transport_callbacks cb = {on_recv, NULL, n};
+    struct timeval tv = {0, (suseconds_t)n->tick_ms * 1000};
+    int rc;
+
+    n->base = net_base_new();
+    if (!n->base)
+        return CR_ENOMEM;
+    memset(&to, 0, sizeof to);
+    to.cluster_id = cr_hash64(opt->cluster_name, strlen(opt->cluster_name));
+    to.node_id = n->id;
+    to.listen_host = self->host;
+    to.listen_port = self->port;
+    rc = transport_new(n->base, &to, &cb, &n->tp);
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "raft: cannot listen for peers on %s:%u: %s", self->host,
+               (unsigned)self->port, cr_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < n->n_peers; i++) {
+        if (n->peers[i].id == n->id)
+            continue;
+        rc = transport_add_peer(n->tp, n->peers[i].id, n->peers[i].host, n->peers[i].port);
+        if (rc < 0)
+            return rc;
+    }
+    n->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (n->wake_fd < 0)
+        return CR_EIO;
+    n->ev_tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
+    n->ev_wake = event_new(n->base, n->wake_fd, EV_READ | EV_PERSIST, on_wake, n);
+    n->ev_ready = event_new(n->base, -1, 0, on_ready, n);
+    if (!n->ev_tick || !n->ev_wake || !n->ev_ready)
+        return CR_ENOMEM;
+    if (event_add(n->ev_tick, &tv) < 0 || event_add(n->ev_wake, NULL) < 0)
+        return CR_EIO;
+    return 0;
+}
+
+static void free_node(struct node *n)
+{
+    if (n->ev_tick)
+        event_free(n->ev_tick);
+    if (n->ev_wake)
+        event_free(n->ev_wake);
+    if (n->ev_ready)
+        event_free(n->ev_ready);
+    if (n->wake_fd >= 0)
+        close(n->wake_fd);
+    if (n->tp)
+        transport_free(n->tp);
+    if (n->base)
+        event_base_free(n->base);
+    raft_close(&n->core);
+    raftlog_close(&n->store);
+    pthread_mutex_destroy(&n->mu);
+    free(n->pend);
+    free(n);
+}
+
+int node_start(const struct node_options *opt, const struct node_sink *sink, struct node **out)
+{
+    struct raftlog_options lo = {0, opt->no_sync};
+    struct node *n;
+    int rc;
+
+    if (opt->n_peers == 0 || opt->n_peers > RAFT_MAX_VOTERS)
+        return CR_EINVAL;
+    n = calloc(1, sizeof *n);
+    if (!n)
+        return CR_ENOMEM;
+    n->id = opt->id;
+    memcpy(n->peers, opt->peers, opt->n_peers * sizeof *opt->peers);
+    n->n_peers = opt->n_peers;
+    n->sink = *sink;
+    n->tick_ms = opt->tick_ms ? opt->tick_ms : NODE_DEFAULT_TICK_MS;
+    n->wake_fd = -1;
+    n->st.id = n->id;
+    if (!node_peer(n, n->id)) {
+        free(n);
+        return CR_EINVAL;
+    }
+    if (pthread_mutex_init(&n->mu, NULL) != 0) {
+        free(n);
+        return CR_ENOMEM;
+    }
+    rc = raftlog_open(&n->store, opt->data_dir, &lo);
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "raft: cannot open the log store in '%s/%s': %s", opt->data_dir,
+               RAFTLOG_SUBDIR, cr_strerror(rc));
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        return rc;
+    }
+    rc = start_core(n, opt);
+    if (rc < 0) {
+        raftlog_close(&n->store);
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        return rc;
+    }
+    n->last_role = raft_role(&n->core);
+    publish(n); /* before the thread: from then on, the core is the node thread's alone */
+    rc = start_events(n, opt);
+    if (rc == 0 && pthread_create(&n->thread, NULL, node_main, n) != 0)
+        rc = CR_EIO;
+    if (rc < 0) {
+        free_node(n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
+void node_stop(struct node *n)
+{
+    struct log_proposal *p, *next;
+
+    pthread_mutex_lock(&n->mu);
+    n->stopping = true;
+    pthread_mutex_unlock(&n->mu);
+    wake(n);
+    pthread_join(n->thread, NULL);
+    /* The thread drained the queue before it stopped; what it proposed never committed. */
+    pthread_mutex_lock(&n->mu);
+    p = n->in_head;
+    n->in_head = n->in_tail = NULL;
+    for (struct read_waiter *w = n->reads; w; w = w->next)
+        if (!w->done)
+            finish_read(w, CR_ESHUTDOWN, 0);
+    pthread_mutex_unlock(&n->mu);
+    for (; p; p = next) {
+        next = p->next;
+        n->sink.failed(n->sink.data, p, CR_ESHUTDOWN);
+    }
+    for (size_t i = n->pend_head; i < n->n_pend; i++)
+        n->sink.failed(n->sink.data, n->pend[i].p, CR_ESHUTDOWN);
+    n->pend_head = n->n_pend = 0;
+    free_node(n);
+}
+
+int node_propose(struct node *n, struct log_proposal *p)
+{
+    int rc = 0;
+
+    p->next = NULL;
+    pthread_mutex_lock(&n->mu);
+    if (n->stopping) {
+        rc = CR_ESHUTDOWN;
+    } else if (n->st.role != RAFT_LEADER) {
+        rc = CR_ENOTLEADER;
+    } else {
+        if (n->in_tail)
+            n->in_tail->next = p;
+        else
+            n->in_head = p;
+        n->in_tail = p;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (rc == 0)
+        wake(n);
+    return rc;
+}
+
+int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index)
+{
+    struct read_waiter w, **pp;
+    struct timespec deadline;
+    int rc = 0;
+
+    memset(&w, 0, sizeof w);
+    if (pthread_cond_init(&w.cond, NULL) != 0)
+        return CR_ENOMEM;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&n->mu);
+    if (n->stopping) {
+        rc = CR_ESHUTDOWN;
+    } else if (n->st.role != RAFT_LEADER) {
+        rc = CR_ENOTLEADER;
+    } else {
+        w.ctx = ++n->read_ctx;
+        w.next = n->reads;
+        n->reads = &w;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (rc < 0) {
+        pthread_cond_destroy(&w.cond);
+        return rc;
+    }
+    wake(n);
+    pthread_mutex_lock(&n->mu);
+    while (!w.done && rc == 0)
+        if (pthread_cond_timedwait(&w.cond, &n->mu, &deadline) == ETIMEDOUT)
+            rc = CR_ETIMEOUT;
+    if (w.done)
+        rc = w.code;
+    for (pp = &n->reads; *pp != &w; pp = &(*pp)->next)
+        ;
+    *pp = w.next;
+    pthread_mutex_unlock(&n->mu);
+    pthread_cond_destroy(&w.cond);
+    *index = w.index;
+    return rc;
+}
+
+void node_get_status(struct node *n, struct node_status *out)
+{
+    pthread_mutex_lock(&n->mu);
+    *out = n->st;
+    pthread_mutex_unlock(&n->mu);
+}

@@ -1,0 +1,117 @@
+/*
+ * A Raft node (issue 6, phase 1): the driver that owns the Raft core (raft.h), its log store
+ * (raftlog.h, DIR/raft/), the peer transport (transport.h) and a tick timer, all on one event
+ * loop thread of its own. It runs the ready/advance contract of docs/raft.md: persist the ready
+ * atomically, then send its messages, then hand the committed entries to the state machine
+ * (log.c's writer thread, through node_sink.committed), serve the read states, then advance.
+ *
+ * It does not apply anything itself and never touches storage: the sink does. Proposals come
+ * from any thread (node_propose), are queued and handed to the core on the node's thread; each
+ * is matched to its (index, term) and travels with its committed entry to the sink, or is handed
+ * back as failed when another entry commits at its index (lost to a leader change).
+ *
+ * Incoming messages are stepped on the node's thread between readies: a ready is processed in
+ * one callback, so messages that arrive meanwhile wait in the sockets and are stepped after the
+ * advance (the contract's queueing, for free).
+ */
+#ifndef CR_SERVER_NODE_H
+#define CR_SERVER_NODE_H
+
+#include "server/repl/raft.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NODE_HOST_MAX 256
+#define NODE_DEFAULT_TICK_MS 10
+#define NODE_DEFAULT_ELECTION_TICKS 30 /* 300..600 ms with the default tick */
+#define NODE_DEFAULT_HEARTBEAT_TICKS 3
+
+struct log_proposal;
+struct node;
+
+struct node_peer {
+    uint64_t id;
+    char host[NODE_HOST_MAX]; /* numeric address */
+    uint16_t port;            /* the peer transport's port */
+};
+
+/* A committed entry handed to the sink; data borrowed from the batch. */
+struct node_entry {
+    uint64_t index, term;
+    enum raft_entry_type type;
+    const uint8_t *data;
+    size_t len;
+    struct log_proposal *proposal; /* this node's proposal of this entry, or NULL */
+};
+
+/* Committed entries of one ready, in index order, in one allocation: the sink frees it with
+ * free() once applied. */
+struct node_batch {
+    struct node_batch *next; /* for the sink's queue */
+    size_t n;
+    struct node_entry e[];
+};
+
+/* What the node hands out, called on the node's thread. */
+struct node_sink {
+    void *data;
+    /* Committed entries to apply in order; the sink owns b. May block (backpressure). */
+    void (*committed)(void *data, struct node_batch *b);
+    /* A proposal that will never be applied: code CR_ENOTLEADER (lost to a leader change, or
+     * this node stopped leading before proposing it), CR_EOVERLOAD, CR_ESHUTDOWN. */
+    void (*failed)(void *data, struct log_proposal *p, int code);
+};
+
+struct node_options {
+    uint64_t id;
+    const char *cluster_name;
+    const struct node_peer *peers; /* every voter, this node included (its listen address) */
+    size_t n_peers;
+    const char *data_dir; /* the log store goes in data_dir/raft/ */
+    bool no_sync;
+    uint64_t applied;                                  /* the state machine's applied index */
+    unsigned tick_ms, election_ticks, heartbeat_ticks; /* 0: the defaults */
+};
+
+struct node_status {
+    uint64_t id;
+    enum raft_role role;
+    uint64_t term, leader, commit, applied; /* applied: handed to the sink */
+};
+
+/*
+ * Opens the log store (bootstrapping it with the configured voters on first start), starts the
+ * core from it and opt->applied, binds the peer listener and starts the node's thread. Returns
+ * 0; CR_EINVAL (this node not among the peers, an applied index the log does not have: a data
+ * directory written without --peers), raftlog_open's errors, transport_new's errors, CR_EIO (no
+ * thread), CR_ENOMEM. The sink is used from the node's thread until node_stop returns.
+ */
+int node_start(const struct node_options *opt, const struct node_sink *sink, struct node **out);
+
+/* Stops the thread; every proposal still queued or waiting for its entry goes to sink.failed
+ * with CR_ESHUTDOWN. Frees everything. */
+void node_stop(struct node *n);
+
+/* Queues p for the core. Returns 0 (p comes back through the sink), CR_ENOTLEADER (this node
+ * is not the leader as of its last ready; nothing queued). Thread-safe. */
+int node_propose(struct node *n, struct log_proposal *p);
+
+/*
+ * A linearizable read index (ReadIndex: the leader's commit index confirmed by a heartbeat
+ * quorum): once the state machine has applied *index, a read sees every write acknowledged
+ * before this call. Blocks the caller for that round trip. Returns 0; CR_ENOTLEADER (this node
+ * does not lead, or stopped leading); CR_ETIMEOUT (no answer within timeout_ms: messages lost,
+ * or a new leader that has not yet committed an entry of its term); CR_ESHUTDOWN; CR_ENOMEM.
+ * Thread-safe.
+ */
+int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index);
+
+/* As of the last ready. Thread-safe. */
+void node_get_status(struct node *n, struct node_status *out);
+
+/* The configured peer entry of node id, or NULL. */
+const struct node_peer *node_peer(const struct node *n, uint64_t id);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * Three real cirrusd processes replicating through Raft on 127.0.0.1 (issue 6, phase 1): a
+ * leader is elected; writes through it reach every node; a follower refuses writes and STRONG
+ * reads with CR_ENOTLEADER naming the leader; after kill -9 of the leader the other two elect a
+ * new one within a bounded time, every acknowledged write is readable there, new writes succeed;
+ * the killed node, restarted, catches up. And starts cirrusd must refuse. Every wait is bounded;
+ * the servers die with the test.
+ */
+#include "client/cirrus.h"
+#include "common/error.h"
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define NODES 3
+#define ROLE_LEADER 4          /* StatsResponse.role */
+#define ELECTION_WAIT_MS 10000 /* the election timeout is 300..600 ms; ASan and 2 cores */
+#define CATCH_UP_WAIT_MS 20000
+#define FIRST_WRITES 100
+#define MORE_WRITES 20
+
+static struct harness nodes[NODES];
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static bool port_free(int port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Three consecutive free peer ports, from a pid-dependent start, 5 apart from the next pid's, so
+ * runs side by side do not pick the same ones; below Linux's ephemeral range (32768 up), where
+ * the nodes' own outgoing connections could hold one. */
+static int pick_ports(void)
+{
+    int base = 20000 + (int)(getpid() % 2400) * 5;
+
+    for (int tries = 0; tries < 200; tries++, base += 5) {
+        if (base + NODES > 32000)
+            base = 20000;
+        if (port_free(base) && port_free(base + 1) && port_free(base + 2))
+            return base;
+    }
+    fail_msg("no free peer ports");
+    return 0;
+}
+
+static struct cirrus *conn(int i)
+{
+    struct cirrus *c = NULL;
+
+    if (cirrus_connect("127.0.0.1", nodes[i].port, 5000, &c) != 0)
+        return NULL;
+    return c;
+}
+
+static int stats(int i, struct cirrus_stats *out)
+{
+    struct cirrus *c = conn(i);
+    struct cirrus_result r;
+    int rc;
+
+    if (!c)
+        return CR_ECONNECT;
+    rc = cirrus_stats(c, &r);
+    if (rc == 0)
+        *out = r.stats;
+    cirrus_result_free(&r);
+    cirrus_close(c);
+    return rc;
+}
+
+/* The running node that says it leads, in the highest term; -1 after timeout_ms. */
+static int find_leader(int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+
+    do {
+        int best = -1;
+        uint64_t best_term = 0;
+
+        for (int i = 0; i < NODES; i++) {
+            struct cirrus_stats st;
+
+            if (!harness_alive(&nodes[i]) || stats(i, &st) != 0)
+                continue;
+            assert_int_equal(st.node_id, (uint64_t)i + 1);
+            if (st.role == ROLE_LEADER && st.term > best_term) {
+                best = i;
+                best_term = st.term;
+            }
+        }
+        if (best >= 0)
+            return best;
+        sleep_ms(50);
+    } while (now_ms() < deadline);
+    return -1;
+}
+
+static void item(struct cirrus_value *v, int k, int64_t val)
+{
+    char key[32];
+    struct cirrus_value f = {0};
+
+    snprintf(key, sizeof key, "k%04d", k);
+    assert_int_equal(cirrus_value_container(v, CIRRUS_MAP), 0);
+    assert_int_equal(cirrus_value_string(&f, key, strlen(key)), 0);
+    assert_int_equal(cirrus_map_set(v, "id", &f), 0);
+    if (val >= 0) {
+        cirrus_value_int(&f, val);
+        assert_int_equal(cirrus_map_set(v, "v", &f), 0);
+    }
+}
+
+/* Puts {id: k, v: val} through node i; the code, and the message in msg if given. */
+static int put(int i, int k, int64_t val, char *msg, size_t cap)
+{
+    struct cirrus *c = conn(i);
+    struct cirrus_value v = {0};
+    struct cirrus_result r;
+    int rc;
+
+    if (!c)
+        return CR_ECONNECT;
+    item(&v, k, val);
+    rc = cirrus_put_item(c, "items", &v, NULL, &r);
+    if (msg)
+        snprintf(msg, cap, "%s", rc ? cirrus_errmsg(c) : "");
+    cirrus_result_free(&r);
+    cirrus_value_clear(&v);
+    cirrus_close(c);
+    return rc;
+}
+
+/* Reads k on node i; *val -1 when absent (which is not an error here). */
+static int get(int i, int k, enum cirrus_consistency level, int64_t *val, char *msg, size_t cap)
+{
+    struct cirrus *c = conn(i);
+    struct cirrus_read_opts ro = {level, 0, 0, 0};
+    struct cirrus_value key = {0};
+    struct cirrus_result r;
+    int rc;
+
+    if (!c)
+        return CR_ECONNECT;
+    item(&key, k, -1);
+    *val = -1;
+    rc = cirrus_get_item(c, "items", &key, &ro, &r);
+    if (rc == CR_ENOTFOUND)
+        rc = 0;
+    if (rc == 0 && r.item.type == CIRRUS_MAP) {
+        const struct cirrus_value *v = cirrus_map_get(&r.item, "v");
+
+        assert_non_null(v);
+        assert_int_equal(v->type, CIRRUS_INT);
+        *val = v->u.i;
+    }
+    if (msg)
+        snprintf(msg, cap, "%s", rc ? cirrus_errmsg(c) : "");
+    cirrus_result_free(&r);
+    cirrus_value_clear(&key);
+    cirrus_close(c);
+    return rc;
+}
+
+/* Waits until node i serves keys [from, to) with v == k * 10 to EVENTUAL reads. */
+static void wait_items(int i, int from, int to)
+{
+    int64_t deadline = now_ms() + CATCH_UP_WAIT_MS;
+
+    for (int k = from; k < to; k++) {
+        int64_t val = -1;
+
+        while (get(i, k, CIRRUS_EVENTUAL, &val, NULL, 0) != 0 || val != (int64_t)k * 10) {
+            if (now_ms() > deadline)
+                fail_msg("node %d never served k%04d (got %lld)", i + 1, k, (long long)val);
+            sleep_ms(20);
+        }
+    }
+}
+
+static void start(int i)
+{
+    assert_int_equal(harness_start(&nodes[i]), 0);
+}
+
+static void test_three_nodes(void **state)
+{
+    char flag[128], msg[512];
+    int base = pick_ports(), leader, next, follower, killed;
+    struct cirrus_stats st;
+    struct cirrus *c;
+    struct cirrus_result r;
+    int64_t t0, val;
+
+    (void)state;
+    for (int i = 0; i < NODES; i++) {
+        harness_init(&nodes[i]);
+        snprintf(flag, sizeof flag, "--node-id=%d", i + 1);
+        harness_flag(&nodes[i], flag);
+        snprintf(flag, sizeof flag, "--peers=1=127.0.0.1:%d,2=127.0.0.1:%d,3=127.0.0.1:%d", base,
+                 base + 1, base + 2);
+        harness_flag(&nodes[i], flag);
+        harness_flag(&nodes[i], "--http=off");
+        harness_flag(&nodes[i], "--threads=1");
+    }
+    for (int i = 0; i < NODES; i++)
+        start(i);
+
+    /* An election; the leader's status names itself, commits the bootstrap entries. */
+    t0 = now_ms();
+    leader = find_leader(ELECTION_WAIT_MS);
+    assert_true(leader >= 0);
+    printf("leader: node %d after %lld ms\n", leader + 1, (long long)(now_ms() - t0));
+    assert_int_equal(stats(leader, &st), 0);
+    assert_int_equal(st.leader_id, (uint64_t)leader + 1);
+    assert_true(st.term >= 2);
+    assert_true(st.commit_index >= NODES);
+
+    c = conn(leader);
+    assert_non_null(c);
+    assert_int_equal(cirrus_create_table(c, "items", "id", CIRRUS_KEY_S, NULL, CIRRUS_KEY_S, &r),
+                     0);
+    cirrus_result_free(&r);
+    cirrus_close(c);
+
+    /* Writes through the leader reach every node. */
+    t0 = now_ms();
+    for (int k = 0; k < FIRST_WRITES; k++)
+        assert_int_equal(put(leader, k, (int64_t)k * 10, NULL, 0), 0);
+    printf("%d writes through the leader in %lld ms\n", FIRST_WRITES, (long long)(now_ms() - t0));
+    for (int i = 0; i < NODES; i++)
+        wait_items(i, 0, FIRST_WRITES);
+    for (int i = 0; i < NODES; i++) {
+        assert_int_equal(stats(i, &st), 0);
+        assert_int_equal(st.leader_id, (uint64_t)leader + 1);
+        assert_true(st.applied_index >= FIRST_WRITES);
+    }
+
+    /* A follower refuses writes and STRONG reads, naming the leader; the leader serves them. */
+    follower = (leader + 1) % NODES;
+    assert_int_equal(put(follower, 9999, 1, msg, sizeof msg), CR_ENOTLEADER);
+    snprintf(flag, sizeof flag, "the leader is node %d", leader + 1);
+    assert_non_null(strstr(msg, flag));
+    assert_int_equal(get(follower, 0, CIRRUS_STRONG, &val, msg, sizeof msg), CR_ENOTLEADER);
+    assert_non_null(strstr(msg, flag));
+    assert_int_equal(get(follower, 9999, CIRRUS_EVENTUAL, &val, NULL, 0), 0);
+    assert_int_equal(val, -1); /* the refused write was not applied anywhere */
+    assert_int_equal(get(leader, 7, CIRRUS_STRONG, &val, NULL, 0), 0);
+    assert_int_equal(val, 70);
+
+    /* kill -9 the leader: the two others elect one of themselves, in bounded time. */
+    killed = leader;
+    harness_kill9(&nodes[killed]);
+    t0 = now_ms();
+    next = find_leader(ELECTION_WAIT_MS);
+    assert_true(next >= 0);
+    assert_int_not_equal(next, killed);
+    printf("new leader: node %d %lld ms after the kill\n", next + 1, (long long)(now_ms() - t0));
+
+    /* Every acknowledged write is there (STRONG, on the new leader), and new writes succeed. */
+    for (int k = 0; k < FIRST_WRITES; k++) {
+        assert_int_equal(get(next, k, CIRRUS_STRONG, &val, msg, sizeof msg), 0);
+        assert_int_equal(val, (int64_t)k * 10);
+    }
+    for (int k = FIRST_WRITES; k < FIRST_WRITES + MORE_WRITES; k++)
+        assert_int_equal(put(next, k, (int64_t)k * 10, msg, sizeof msg), 0);
+    for (int i = 0; i < NODES; i++)
+        if (i != killed)
+            wait_items(i, 0, FIRST_WRITES + MORE_WRITES);
+
+    /* The killed node restarts from its data and catches up as a follower. */
+    t0 = now_ms();
+    start(killed);
+    wait_items(killed, 0, FIRST_WRITES + MORE_WRITES);
+    printf("node %d caught up %lld ms after its restart\n", killed + 1, (long long)(now_ms() - t0));
+    assert_int_equal(stats(killed, &st), 0);
+    assert_int_not_equal(st.role, ROLE_LEADER);
+    assert_true(st.leader_id != 0 && st.leader_id != (uint64_t)killed + 1);
+    assert_int_equal(put(killed, 9998, 1, NULL, 0), CR_ENOTLEADER);
+
+    /* A clean stop of every node. */
+    for (int i = 0; i < NODES; i++)
+        assert_int_equal(harness_stop(&nodes[i]), 0);
+}
+
+/* Settings cirrusd must refuse at start: --peers without this node in it, and a data directory
+ * a single node (no --peers) has written, whose applied index no Raft log accounts for. */
+static void test_refused_starts(void **state)
+{
+    struct harness *h = &nodes[0];
+    struct cirrus *c;
+    struct cirrus_result r;
+    int base = pick_ports();
+    char peers[128];
+
+    (void)state;
+    snprintf(peers, sizeof peers, "--peers=1=127.0.0.1:%d,2=127.0.0.1:%d", base, base + 1);
+    harness_init(h);
+    harness_flag(h, "--http=off");
+    harness_flag(h, peers);
+    assert_int_equal(harness_start(h), -1); /* no --node-id */
+    harness_flag(h, "--node-id=3");
+    assert_int_equal(harness_start(h), -1); /* not among the peers */
+    harness_cleanup(h);
+
+    harness_init(h);
+    harness_flag(h, "--http=off");
+    assert_int_equal(harness_start(h), 0);
+    c = conn(0);
+    assert_non_null(c);
+    assert_int_equal(cirrus_create_table(c, "items", "id", CIRRUS_KEY_S, NULL, CIRRUS_KEY_S, &r),
+                     0);
+    cirrus_result_free(&r);
+    cirrus_close(c);
+    assert_int_equal(harness_stop(h), 0);
+    harness_flag(h, peers);
+    harness_flag(h, "--node-id=1");
+    assert_int_equal(harness_start(h), -1);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NODES; i++)
+        if (nodes[i].dir[0]) {
+            harness_kill9(&nodes[i]);
+            harness_cleanup(&nodes[i]);
+        }
+    memset(nodes, 0, sizeof nodes);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_three_nodes, teardown),
+        cmocka_unit_test_teardown(test_refused_starts, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
