@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "server/repl/node.h"
+#include "server/sqlcache.h"
 #include "server/wire.h"
 
 #include <dirent.h>
@@ -569,6 +570,8 @@ int ops_get_doc(struct ops_conn *c, const struct ops_read_opts *ro, const char *
  *   26      8     STREAM: results of the current document already returned (JOIN rows)
  *   34      n     STREAM: the source's position (sql_storage_save) just before the current
  *                 document was read
+ *                 CACHED: the id of the results kept in sqlcache (8 bytes); offset 10 holds the
+ *                 position of the next result
  *
  * A streaming page ends after a result of the "current" document; the next page reads that
  * document again with the run's skip and take as they were when it was first read, and drops the
@@ -580,6 +583,7 @@ int ops_get_doc(struct ops_conn *c, const struct ops_read_opts *ro, const char *
 #define TOKEN_VERSION 1
 #define TOKEN_STREAM 1
 #define TOKEN_RERUN 2
+#define TOKEN_CACHED 3 /* a buffered run's later pages, served by sqlcache; RERUN once evicted */
 #define TOKEN_HEAD 34
 
 struct token {
@@ -637,7 +641,9 @@ static uint64_t load_be64(const uint8_t *p)
 static int token_parse(const uint8_t *p, size_t len, struct token *out)
 {
     if (len < TOKEN_HEAD || len > OPS_SQL_TOKEN_MAX || p[0] != TOKEN_VERSION ||
-        (p[1] != TOKEN_STREAM && p[1] != TOKEN_RERUN) || (p[1] == TOKEN_RERUN && len != TOKEN_HEAD))
+        (p[1] != TOKEN_STREAM && p[1] != TOKEN_RERUN && p[1] != TOKEN_CACHED) ||
+        (p[1] == TOKEN_RERUN && len != TOKEN_HEAD) ||
+        (p[1] == TOKEN_CACHED && len != TOKEN_HEAD + 8))
         return CR_ECURSOR;
     out->kind = p[1];
     out->hash = load_be64(p + 2);
@@ -756,11 +762,82 @@ static int page_add(struct ops_sql_page *out, const struct value *v, size_t max,
     return 0;
 }
 
+/* Ends a buffered page: a CACHED token naming id and the next position, or RERUN without an id. */
+static int buffered_token(uint64_t hash, uint64_t pos, uint64_t id, struct cr_arena *a,
+                          struct ops_sql_page *out)
+{
+    struct token next = {.kind = id ? TOKEN_CACHED : TOKEN_RERUN, .hash = hash, .skip = pos};
+    uint8_t idb[8];
+
+    if (id) {
+        for (int i = 0; i < 8; i++)
+            idb[i] = (uint8_t)(id >> (56 - 8 * i));
+        next.cursor = idb;
+        next.cursor_len = sizeof idb;
+    }
+    return token_write(&next, a, &out->next, &out->next_len);
+}
+
+/* The next page of a buffered run from sqlcache; CR_ENOTFOUND when it was evicted. */
+static int cached_page(const struct token *resume, size_t max, struct cr_arena *a,
+                       struct ops_sql_page *out)
+{
+    uint64_t id = load_be64(resume->cursor);
+    bool more;
+    int rc = sqlcache_get(id, resume->hash, resume->skip, max, a, out->results, &out->n, &more);
+
+    if (rc == 0 && more)
+        rc = buffered_token(resume->hash, resume->skip + out->n, id, a, out);
+    return rc;
+}
+
+/*
+ * A buffered run's page (it has every row before its first anyway): all its results from the
+ * token's position on are kept, the first page answered, and the rest left in sqlcache behind a
+ * CACHED token, so later pages do not run the query again.
+ */
+static int buffered_page(struct sql_run *run, const struct token *resume, uint64_t hash, size_t max,
+                         struct cr_arena *a, struct ops_sql_page *out, struct sql_err *se)
+{
+    uint64_t first = resume ? resume->skip : 0, drop = first, id = 0;
+    struct cr_arena keep;
+    struct value *rows = NULL;
+    size_t n = 0, cap = 0, bytes = 0;
+    bool full = false;
+    const struct value *v;
+    int rc;
+
+    cr_arena_init(&keep, 64 * 1024);
+    while ((rc = sql_run_next(run, &v, se)) == 1) {
+        struct value *slot;
+
+        if (drop) {
+            drop--;
+            continue;
+        }
+        slot = cr_arena_push(&keep, (void **)&rows, &n, &cap, sizeof *rows);
+        if (!slot || value_clone(v, &keep, slot) < 0) {
+            rc = CR_ENOMEM;
+            break;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < n && !full; i++)
+        rc = page_add(out, &rows[i], max, &bytes, a, &full);
+    if (rc == 0 && out->n < n) {
+        if (sqlcache_put(hash, first, rows, n, &keep, &id) < 0)
+            id = 0; /* too large to keep: the next page re-runs */
+        rc = buffered_token(hash, first + out->n, id, a, out);
+    }
+    cr_arena_free(&keep);
+    return rc;
+}
+
+/* A streaming run's page (buffered runs: buffered_page). */
 static int sql_page(struct sql_run *run, struct scan_source *src, const struct token *resume,
                     uint64_t hash, size_t max, struct cr_arena *a, struct ops_sql_page *out,
                     struct sql_err *se)
 {
-    uint64_t drop = !resume ? 0 : resume->kind == TOKEN_RERUN ? resume->skip : resume->drop;
+    uint64_t drop = resume ? resume->drop : 0;
     bool full = false;
     size_t bytes = 0;
     struct token next = {0};
@@ -768,8 +845,7 @@ static int sql_page(struct sql_run *run, struct scan_source *src, const struct t
     int rc = 0;
 
     while (!full && (rc = sql_run_next(run, &v, se)) == 1) {
-        if (!run->buffered)
-            src->drop++;
+        src->drop++;
         if (drop) {
             drop--;
             continue;
@@ -781,17 +857,12 @@ static int sql_page(struct sql_run *run, struct scan_source *src, const struct t
     if (!full)
         return rc; /* 0: the query is complete; or the run's error */
     next.hash = hash;
-    if (run->buffered) {
-        next.kind = TOKEN_RERUN;
-        next.skip = (resume ? resume->skip : 0) + out->n;
-    } else {
-        next.kind = TOKEN_STREAM;
-        next.skip = src->skip_at;
-        next.take = src->take_at;
-        next.drop = src->drop;
-        next.cursor = src->cur_at.data;
-        next.cursor_len = src->cur_at.len;
-    }
+    next.kind = TOKEN_STREAM;
+    next.skip = src->skip_at;
+    next.take = src->take_at;
+    next.drop = src->drop;
+    next.cursor = src->cur_at.data;
+    next.cursor_len = src->cur_at.len;
     rc = token_write(&next, a, &out->next, &out->next_len);
     if (rc < 0)
         return rc;
@@ -892,6 +963,12 @@ int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops
         return sql_error(&se, rc, e);
     if (explain)
         return explain_page(&plan, a, out, e);
+    if (q->cont_len && resume.kind == TOKEN_CACHED) {
+        rc = cached_page(&resume, max, a, out);
+        if (rc != CR_ENOTFOUND)
+            return rc < 0 ? errmsg_set(e, rc, "out of memory") : 0;
+        resume.kind = TOKEN_RERUN; /* evicted: run again and skip what was returned */
+    }
     rc = doc_source_open(&src, c, &coll, &plan, q->cont_len ? &resume : NULL, &run, a, &source);
     if (rc == 0)
         rc = sql_run_init(&run, query, q->params, q->n_params, &source, q->budget, &se);
@@ -912,7 +989,9 @@ int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops
         run.take = resume.take;
     }
     if (rc == 0) {
-        rc = sql_page(&run, &src, q->cont_len ? &resume : NULL, hash, max, a, out, &se);
+        rc = run.buffered
+                 ? buffered_page(&run, q->cont_len ? &resume : NULL, hash, max, a, out, &se)
+                 : sql_page(&run, &src, q->cont_len ? &resume : NULL, hash, max, a, out, &se);
         if (rc == CR_ECURSOR)
             errmsg_set(e, rc, "the continuation does not resume in this collection");
         else if (rc < 0)

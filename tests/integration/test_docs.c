@@ -460,6 +460,65 @@ static void test_sql_paging(void **state)
     rows_free(&r);
 }
 
+/* A query that sorts without an index (here: on an expression) has all its rows before its
+ * first page; its later pages come from the kept results: nothing is read again. */
+static void test_buffered_pages_kept(void **state)
+{
+    const char *query = "SELECT VALUE q.n FROM q ORDER BY -q.n";
+    struct cirrus_sql q = {NULL, 0, 40, NULL, 0, 0};
+    struct cirrus_result r;
+    void *cont = NULL;
+    size_t cont_len;
+    int64_t want = N_DOCS - 1;
+    int pages = 0;
+
+    (void)state;
+    do {
+        assert_int_equal(cirrus_sql(cx, NULL, query, &q, NULL, &r), 0);
+        if (pages++ == 0)
+            assert_int_equal(r.scanned, N_DOCS); /* the first page read the collection */
+        else
+            assert_int_equal(r.scanned, 0);
+        for (size_t i = 0; i < r.n_items; i++)
+            assert_int_equal(r.items[i].u.i, want--);
+        free(cont);
+        cont = r.cursor;
+        q.continuation = cont;
+        q.continuation_len = r.cursor_len;
+        r.cursor = NULL;
+        cirrus_result_free(&r);
+    } while (cont);
+    assert_int_equal(want, -1);
+    assert_int_equal(pages, (N_DOCS + 39) / 40);
+
+    /* Once its kept results are evicted (64 newer buffered queries), a token still resumes: the
+     * query runs again and skips what was returned. */
+    q.continuation = NULL;
+    q.continuation_len = 0;
+    assert_int_equal(cirrus_sql(cx, NULL, query, &q, NULL, &r), 0);
+    cont = r.cursor;
+    cont_len = r.cursor_len;
+    r.cursor = NULL;
+    cirrus_result_free(&r);
+    for (int i = 0; i < 64; i++) {
+        char other[96];
+        struct cirrus_sql q1 = {NULL, 0, 1, NULL, 0, 0};
+
+        snprintf(other, sizeof other, "SELECT VALUE q.n FROM q ORDER BY -q.n + %d", i);
+        assert_int_equal(cirrus_sql(cx, NULL, other, &q1, NULL, &r), 0);
+        assert_non_null(r.cursor);
+        cirrus_result_free(&r);
+    }
+    q.continuation = cont;
+    q.continuation_len = cont_len;
+    assert_int_equal(cirrus_sql(cx, NULL, query, &q, NULL, &r), 0);
+    assert_int_equal(r.scanned, N_DOCS);
+    assert_int_equal(r.n_items, 40);
+    assert_int_equal(r.items[0].u.i, N_DOCS - 41);
+    cirrus_result_free(&r);
+    free(cont);
+}
+
 /* EXPLAIN <query>: one result, the plan's text; the index is chosen for equality. */
 static void test_explain(void **state)
 {
@@ -559,8 +618,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collections), cmocka_unit_test(test_documents_and_preconditions),
         cmocka_unit_test(test_patch),       cmocka_unit_test(test_write_docs_atomic),
-        cmocka_unit_test(test_sql_paging),  cmocka_unit_test(test_explain),
-        cmocka_unit_test(test_sql_errors),
+        cmocka_unit_test(test_sql_paging),  cmocka_unit_test(test_buffered_pages_kept),
+        cmocka_unit_test(test_explain),     cmocka_unit_test(test_sql_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
