@@ -724,6 +724,126 @@ static void take_stats(const Cirrus__StatsResponse *s, struct cirrus_stats *out)
  * Checks that a successful response carries the expected result (NOT_SET is accepted: an
  * empty message of proto3 may be sent as nothing). Copies what it carries into *out. Frees r.
  */
+static int take_graph_desc(struct cirrus *c, const Cirrus__GraphDescription *d,
+                           struct cirrus_graph_desc *out)
+{
+    if (d == NULL)
+        return 0;
+    out->id = d->graph_id;
+    out->created_ms = d->created_ms;
+    out->created_index = d->created_index;
+    if ((out->name = strdup(d->name)) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int take_values(struct cirrus *c, Cirrus__Value *const *v, size_t n,
+                       struct cirrus_result *out)
+{
+    size_t i;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if ((out->items = calloc(n, sizeof(*out->items))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    for (i = 0; i < n; i++) {
+        if ((rc = pbvalue_decode(v[i], &out->items[i])) != 0)
+            return set_err(c, rc, "decoding a result: %s", cr_strerror(rc));
+        out->n_items = i + 1;
+    }
+    return 0;
+}
+
+static int take_graphs(struct cirrus *c, const Cirrus__ListGraphsResponse *l,
+                       struct cirrus_result *out)
+{
+    size_t i;
+    int rc;
+
+    if (l->last_evaluated[0] && (out->last_evaluated = strdup(l->last_evaluated)) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    if (l->n_graphs == 0)
+        return 0;
+    if ((out->graphs = calloc(l->n_graphs, sizeof(*out->graphs))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    for (i = 0; i < l->n_graphs; i++) {
+        out->n_graphs = i + 1;
+        if ((rc = take_graph_desc(c, l->graphs[i], &out->graphs[i])) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int take_neighbors(struct cirrus *c, const Cirrus__NeighborsResponse *nr,
+                          struct cirrus_result *out)
+{
+    size_t i;
+    int rc = 0;
+
+    out->more = nr->more;
+    if (nr->n_neighbors == 0)
+        return 0;
+    if ((out->neighbors = calloc(nr->n_neighbors, sizeof(*out->neighbors))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    for (i = 0; i < nr->n_neighbors && rc == 0; i++) {
+        const Cirrus__Neighbor *x = nr->neighbors[i];
+        struct cirrus_neighbor *y = &out->neighbors[i];
+
+        out->n_neighbors = i + 1;
+        y->dir = x->direction == CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_IN ? CIRRUS_DIR_IN
+                                                                             : CIRRUS_DIR_OUT;
+        if (x->vertex == NULL || x->vertex_label == NULL || x->edge == NULL ||
+            x->edge_label == NULL)
+            return set_err(c, CR_EPROTO, "a neighbour without its vertex or edge");
+        if ((rc = pbvalue_decode(x->vertex, &y->vertex)) == 0 &&
+            (rc = pbvalue_decode(x->vertex_label, &y->vertex_label)) == 0 &&
+            (rc = pbvalue_decode(x->edge, &y->edge)) == 0)
+            rc = pbvalue_decode(x->edge_label, &y->edge_label);
+    }
+    return rc != 0 ? set_err(c, rc, "decoding a neighbour: %s", cr_strerror(rc)) : 0;
+}
+
+/* The results of the graph requests. */
+static int take_graph(struct cirrus *c, const Cirrus__Response *r, struct cirrus_result *out)
+{
+    int rc;
+
+    switch (r->result_case) {
+    case CIRRUS__RESPONSE__RESULT_CREATE_GRAPH:
+        return take_graph_desc(c, r->create_graph->graph, &out->graph);
+    case CIRRUS__RESPONSE__RESULT_DROP_GRAPH:
+        return take_graph_desc(c, r->drop_graph->graph, &out->graph);
+    case CIRRUS__RESPONSE__RESULT_GET_GRAPH:
+        return take_graph_desc(c, r->get_graph->graph, &out->graph);
+    case CIRRUS__RESPONSE__RESULT_LIST_GRAPHS:
+        return take_graphs(c, r->list_graphs, out);
+    case CIRRUS__RESPONSE__RESULT_GREMLIN:
+        out->mutations = r->gremlin->mutations;
+        return take_values(c, r->gremlin->results, r->gremlin->n_results, out);
+    case CIRRUS__RESPONSE__RESULT_NEIGHBORS:
+        return take_neighbors(c, r->neighbors, out);
+    case CIRRUS__RESPONSE__RESULT_KHOP:
+        if (r->khop->n_depths != r->khop->n_vertices)
+            return set_err(c, CR_EPROTO, "k-hop depths do not match its vertices");
+        if (r->khop->n_depths) {
+            if ((out->depths = malloc(r->khop->n_depths * sizeof(*out->depths))) == NULL)
+                return set_err(c, CR_ENOMEM, "out of memory");
+            memcpy(out->depths, r->khop->depths, r->khop->n_depths * sizeof(*out->depths));
+        }
+        return take_values(c, r->khop->vertices, r->khop->n_vertices, out);
+    case CIRRUS__RESPONSE__RESULT_SHORTEST_PATH:
+        out->scanned = r->shortest_path->visited;
+        rc = take_values(c, r->shortest_path->path, r->shortest_path->n_path, out);
+        return rc;
+    case CIRRUS__RESPONSE__RESULT_LOAD_EDGES:
+        out->vertices_created = r->load_edges->vertices;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static int finish(struct cirrus *c, int rc, Cirrus__Response *r, Cirrus__Response__ResultCase want,
                   struct cirrus_result *out)
 {
@@ -802,6 +922,7 @@ static int finish(struct cirrus *c, int rc, Cirrus__Response *r, Cirrus__Respons
             trc = take_results(c, r->sql, out);
             break;
         default:
+            trc = take_graph(c, r, out);
             break;
         }
     }
@@ -1408,6 +1529,233 @@ int cirrus_sql(struct cirrus *c, const char *db, const char *query, const struct
     req.sql = &s;
     rc = call(c, &req, &r);
     return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_SQL, out);
+}
+
+/* ---- graphs ---- */
+
+static int graph_name_call(struct cirrus *c, Cirrus__Request *req,
+                           Cirrus__Response__ResultCase want, struct cirrus_result *out)
+{
+    Cirrus__Response *r;
+    int rc = call(c, req, &r);
+
+    return finish(c, rc, r, want, out);
+}
+
+int cirrus_create_graph(struct cirrus *c, const char *name, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__CreateGraphRequest g = CIRRUS__CREATE_GRAPH_REQUEST__INIT;
+
+    start(c, out);
+    g.name = str_or_empty(name);
+    req.op_case = CIRRUS__REQUEST__OP_CREATE_GRAPH;
+    req.create_graph = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_CREATE_GRAPH, out);
+}
+
+int cirrus_drop_graph(struct cirrus *c, const char *name, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__DropGraphRequest g = CIRRUS__DROP_GRAPH_REQUEST__INIT;
+
+    start(c, out);
+    g.name = str_or_empty(name);
+    req.op_case = CIRRUS__REQUEST__OP_DROP_GRAPH;
+    req.drop_graph = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_DROP_GRAPH, out);
+}
+
+int cirrus_get_graph(struct cirrus *c, const char *name, const struct cirrus_read_opts *ro,
+                     struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__GetGraphRequest g = CIRRUS__GET_GRAPH_REQUEST__INIT;
+    int rc;
+
+    start(c, out);
+    g.name = str_or_empty(name);
+    if ((rc = make_read(c, ro, &g.read)) != 0)
+        return rc;
+    req.op_case = CIRRUS__REQUEST__OP_GET_GRAPH;
+    req.get_graph = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_GET_GRAPH, out);
+}
+
+int cirrus_list_graphs(struct cirrus *c, const char *exclusive_start, uint32_t limit,
+                       const struct cirrus_read_opts *ro, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__ListGraphsRequest g = CIRRUS__LIST_GRAPHS_REQUEST__INIT;
+    int rc;
+
+    start(c, out);
+    g.exclusive_start = str_or_empty(exclusive_start);
+    g.limit = limit;
+    if ((rc = make_read(c, ro, &g.read)) != 0)
+        return rc;
+    req.op_case = CIRRUS__REQUEST__OP_LIST_GRAPHS;
+    req.list_graphs = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_LIST_GRAPHS, out);
+}
+
+int cirrus_gremlin(struct cirrus *c, const char *graph, const char *script,
+                   const struct cirrus_binding *bindings, size_t n_bindings, uint64_t budget,
+                   const struct cirrus_read_opts *ro, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__GremlinRequest g = CIRRUS__GREMLIN_REQUEST__INIT;
+    size_t i;
+    int rc;
+
+    start(c, out);
+    if (script == NULL)
+        return set_err(c, CR_EINVAL, "no script");
+    g.graph = str_or_empty(graph);
+    g.script = (char *)script;
+    g.budget = budget;
+    if ((rc = make_read(c, ro, &g.read)) != 0)
+        return rc;
+    if (n_bindings > 0 && (g.bindings = alloc(c, n_bindings * sizeof(*g.bindings))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    g.n_bindings = n_bindings;
+    for (i = 0; i < n_bindings; i++) {
+        Cirrus__GremlinBinding *b;
+
+        NEW(c, Cirrus__GremlinBinding, CIRRUS__GREMLIN_BINDING__INIT, b);
+        if (bindings[i].name == NULL || bindings[i].value == NULL)
+            return bad_arg(c, CR_EINVAL, "a binding needs a name and a value");
+        b->name = (char *)bindings[i].name;
+        if ((rc = pbvalue_encode(&c->arena, bindings[i].value, &b->value)) != 0)
+            return bad_arg(c, rc, "binding value");
+        g.bindings[i] = b;
+    }
+    req.op_case = CIRRUS__REQUEST__OP_GREMLIN;
+    req.gremlin = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_GREMLIN, out);
+}
+
+static Cirrus__GraphDirection dir_to_pb(const struct cirrus_walk *w)
+{
+    if (w == NULL || w->dir == CIRRUS_DIR_OUT)
+        return CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_OUT;
+    return w->dir == CIRRUS_DIR_IN ? CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_IN
+                                   : CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_BOTH;
+}
+
+/* A vertex id as a string Value, in the call's arena. */
+static int vertex_value(struct cirrus *c, const char *id, Cirrus__Value **out)
+{
+    Cirrus__Value *v;
+
+    if (id == NULL)
+        return set_err(c, CR_EINVAL, "a vertex id is needed");
+    NEW(c, Cirrus__Value, CIRRUS__VALUE__INIT, v);
+    v->kind_case = CIRRUS__VALUE__KIND_STRING_VALUE;
+    v->string_value.data = (uint8_t *)id;
+    v->string_value.len = strlen(id);
+    *out = v;
+    return 0;
+}
+
+int cirrus_neighbors(struct cirrus *c, const char *graph, const char *vertex,
+                     const struct cirrus_walk *w, const struct cirrus_read_opts *ro,
+                     struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__NeighborsRequest g = CIRRUS__NEIGHBORS_REQUEST__INIT;
+    int rc;
+
+    start(c, out);
+    g.graph = str_or_empty(graph);
+    if ((rc = vertex_value(c, vertex, &g.vertex)) != 0 || (rc = make_read(c, ro, &g.read)) != 0)
+        return rc;
+    g.direction = dir_to_pb(w);
+    if (w != NULL) {
+        g.labels = (char **)w->labels;
+        g.n_labels = w->labels != NULL ? w->n_labels : 0;
+        g.limit = w->limit;
+    }
+    req.op_case = CIRRUS__REQUEST__OP_NEIGHBORS;
+    req.neighbors = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_NEIGHBORS, out);
+}
+
+int cirrus_khop(struct cirrus *c, const char *graph, const char *vertex, uint32_t k,
+                const struct cirrus_walk *w, const struct cirrus_read_opts *ro,
+                struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__KHopRequest g = CIRRUS__KHOP_REQUEST__INIT;
+    int rc;
+
+    start(c, out);
+    g.graph = str_or_empty(graph);
+    g.k = k;
+    if ((rc = vertex_value(c, vertex, &g.vertex)) != 0 || (rc = make_read(c, ro, &g.read)) != 0)
+        return rc;
+    g.direction = dir_to_pb(w);
+    if (w != NULL) {
+        g.labels = (char **)w->labels;
+        g.n_labels = w->labels != NULL ? w->n_labels : 0;
+        g.limit = w->limit;
+    }
+    req.op_case = CIRRUS__REQUEST__OP_KHOP;
+    req.khop = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_KHOP, out);
+}
+
+int cirrus_shortest_path(struct cirrus *c, const char *graph, const char *from, const char *to,
+                         const struct cirrus_walk *w, uint64_t max_nodes,
+                         const struct cirrus_read_opts *ro, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__ShortestPathRequest g = CIRRUS__SHORTEST_PATH_REQUEST__INIT;
+    int rc;
+
+    start(c, out);
+    g.graph = str_or_empty(graph);
+    g.max_nodes = max_nodes;
+    if ((rc = vertex_value(c, from, &g.from)) != 0 || (rc = vertex_value(c, to, &g.to)) != 0 ||
+        (rc = make_read(c, ro, &g.read)) != 0)
+        return rc;
+    g.direction = dir_to_pb(w);
+    if (w != NULL) {
+        g.labels = (char **)w->labels;
+        g.n_labels = w->labels != NULL ? w->n_labels : 0;
+    }
+    req.op_case = CIRRUS__REQUEST__OP_SHORTEST_PATH;
+    req.shortest_path = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_SHORTEST_PATH, out);
+}
+
+int cirrus_load_edges(struct cirrus *c, const char *graph, const struct cirrus_edge *edges,
+                      size_t n, const char *vertex_label, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__LoadEdgesRequest g = CIRRUS__LOAD_EDGES_REQUEST__INIT;
+    size_t i;
+
+    start(c, out);
+    g.graph = str_or_empty(graph);
+    g.vertex_label = str_or_empty(vertex_label);
+    if (n > 0 && (g.edges = alloc(c, n * sizeof(*g.edges))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    g.n_edges = n;
+    for (i = 0; i < n; i++) {
+        Cirrus__LoadEdge *e;
+
+        NEW(c, Cirrus__LoadEdge, CIRRUS__LOAD_EDGE__INIT, e);
+        if (edges[i].src == NULL || edges[i].dst == NULL)
+            return bad_arg(c, CR_EINVAL, "an edge needs both ends");
+        e->src = (char *)edges[i].src;
+        e->dst = (char *)edges[i].dst;
+        e->label = str_or_empty(edges[i].label);
+        g.edges[i] = e;
+    }
+    req.op_case = CIRRUS__REQUEST__OP_LOAD_EDGES;
+    req.load_edges = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_LOAD_EDGES, out);
 }
 
 /* ---- pipelined calls ---- */

@@ -306,6 +306,43 @@ struct cirrus_collection_desc {
     uint64_t created_index;
 };
 
+/* ---- graphs ---- */
+
+struct cirrus_graph_desc {
+    char *name;
+    uint32_t id;
+    int64_t created_ms;
+    uint64_t created_index;
+};
+
+enum cirrus_dir { CIRRUS_DIR_OUT, CIRRUS_DIR_IN, CIRRUS_DIR_BOTH };
+
+/* A traversal's filters; NULL: out-edges of every label, the server's limit. */
+struct cirrus_walk {
+    enum cirrus_dir dir;
+    const char *const *labels; /* edge labels; n_labels 0: every label */
+    size_t n_labels;
+    uint32_t limit; /* neighbors: entries (0: 1000); khop: vertices (0: 100000) */
+};
+
+struct cirrus_binding {
+    const char *name;
+    const struct cirrus_value *value;
+};
+
+/* One adjacency entry: the neighbour and the edge that leads there. */
+struct cirrus_neighbor {
+    struct cirrus_value vertex, vertex_label, edge, edge_label;
+    enum cirrus_dir dir; /* CIRRUS_DIR_OUT: the edge leaves the vertex asked about */
+};
+
+/* An edge to load; label NULL or "": "edge". */
+struct cirrus_edge {
+    const char *src, *dst, *label;
+};
+
+#define CIRRUS_LOAD_MAX_EDGES 1000 /* edges with their new vertices in one cirrus_load_edges */
+
 /* ---- results ---- */
 
 struct cirrus_table_desc {
@@ -367,6 +404,15 @@ struct cirrus_result {
     size_t n_collections;                       /* list_collections */
     char *etag;        /* document writes and get_doc (item: the document); NULL: none */
     int64_t update_ms; /* document writes and get_doc */
+    struct cirrus_graph_desc graph;    /* create/drop/get_graph */
+    struct cirrus_graph_desc *graphs;  /* list_graphs (last_evaluated too) */
+    size_t n_graphs;                   /* list_graphs */
+    uint32_t mutations;                /* gremlin: mutations applied */
+    struct cirrus_neighbor *neighbors; /* neighbors */
+    size_t n_neighbors;                /* neighbors */
+    int more;                          /* neighbors: the limit cut the list */
+    uint32_t *depths;                  /* khop: one per item */
+    uint32_t vertices_created;         /* load_edges */
 };
 
 void cirrus_result_free(struct cirrus_result *r);
@@ -479,6 +525,44 @@ int cirrus_patch_doc(struct cirrus *c, const char *db, const char *coll,
  * are CR_EINVAL with the position in cirrus_errmsg(); CR_ENOCOLL, CR_ECURSOR, CR_EBUDGET. */
 int cirrus_sql(struct cirrus *c, const char *db, const char *query, const struct cirrus_sql *q,
                const struct cirrus_read_opts *ro, struct cirrus_result *out);
+
+/* Graphs (docs/gremlin.md). Fills out->graph. CR_EEXISTS, CR_ENAME. */
+int cirrus_create_graph(struct cirrus *c, const char *name, struct cirrus_result *out);
+/* Drops the graph with all it holds. CR_ENOCOLL. Fills out->graph. */
+int cirrus_drop_graph(struct cirrus *c, const char *name, struct cirrus_result *out);
+/* CR_ENOCOLL. Fills out->graph. */
+int cirrus_get_graph(struct cirrus *c, const char *name, const struct cirrus_read_opts *ro,
+                     struct cirrus_result *out);
+/* Graphs after exclusive_start (NULL: the first), at most limit (0: 100). Fills out->graphs and
+ * out->last_evaluated. */
+int cirrus_list_graphs(struct cirrus *c, const char *exclusive_start, uint32_t limit,
+                       const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* Runs a Gremlin script; its mutations are applied as one log entry before it answers. Fills
+ * out->items (Cosmos DB shapes) and out->mutations. budget 0: the server's. Parse errors are
+ * CR_EINVAL with their position in cirrus_errmsg(); CR_ENOCOLL, CR_EBUDGET, CR_ETOOMANY,
+ * CR_ENOTFOUND, CR_EEXISTS. */
+int cirrus_gremlin(struct cirrus *c, const char *graph, const char *script,
+                   const struct cirrus_binding *bindings, size_t n_bindings, uint64_t budget,
+                   const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* The adjacency entries of vertex. Fills out->neighbors and out->more. */
+int cirrus_neighbors(struct cirrus *c, const char *graph, const char *vertex,
+                     const struct cirrus_walk *w, const struct cirrus_read_opts *ro,
+                     struct cirrus_result *out);
+/* The distinct vertices within k hops (vertex excluded), in BFS order: out->items (ids) and
+ * out->depths. CR_ETOOMANY beyond the limit. */
+int cirrus_khop(struct cirrus *c, const char *graph, const char *vertex, uint32_t k,
+                const struct cirrus_walk *w, const struct cirrus_read_opts *ro,
+                struct cirrus_result *out);
+/* An unweighted shortest path: out->items, the vertex ids from `from` to `to` (none: no path),
+ * out->scanned the vertices visited. CR_EBUDGET beyond max_nodes (0: 1000000). w->limit unused. */
+int cirrus_shortest_path(struct cirrus *c, const char *graph, const char *from, const char *to,
+                         const struct cirrus_walk *w, uint64_t max_nodes,
+                         const struct cirrus_read_opts *ro, struct cirrus_result *out);
+/* Adds edges[0..n) in one log entry, first creating (with vertex_label, NULL: "vertex") the
+ * endpoints the graph lacks: out->vertices_created. At most CIRRUS_LOAD_MAX_EDGES mutations in
+ * all (CR_ETOOMANY). */
+int cirrus_load_edges(struct cirrus *c, const char *graph, const struct cirrus_edge *edges,
+                      size_t n, const char *vertex_label, struct cirrus_result *out);
 
 /* ---- pipelined calls ---- */
 /*

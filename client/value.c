@@ -346,5 +346,17 @@ void cirrus_result_free(struct cirrus_result *r)
     }
     free(r->collections);
     free(r->etag);
+    free(r->graph.name);
+    for (i = 0; i < r->n_graphs; i++)
+        free(r->graphs[i].name);
+    free(r->graphs);
+    for (i = 0; i < r->n_neighbors; i++) {
+        cirrus_value_clear(&r->neighbors[i].vertex);
+        cirrus_value_clear(&r->neighbors[i].vertex_label);
+        cirrus_value_clear(&r->neighbors[i].edge);
+        cirrus_value_clear(&r->neighbors[i].edge_label);
+    }
+    free(r->neighbors);
+    free(r->depths);
     memset(r, 0, sizeof(*r));
 }

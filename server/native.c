@@ -24,6 +24,7 @@ struct native_req {
     Cirrus__Request__OpCase op;
     const char *table; /* for the text of apply-time errors; points into the request */
     Cirrus__TableDescription *deleted; /* delete_table: the table as it was */
+    struct graph_req *graph;           /* graph requests: their state */
     struct ops_write w;
     struct native_req *next;
 };
@@ -64,6 +65,7 @@ static struct native_req *req_get(struct native_conn *nc)
     r->op = CIRRUS__REQUEST__OP__NOT_SET;
     r->table = "";
     r->deleted = NULL;
+    r->graph = NULL;
     r->next = NULL;
     return r;
 }
@@ -374,7 +376,9 @@ static int op_stats(struct native_req *r, Cirrus__StatsRequest *m, Cirrus__Respo
 
 /* ---- writes ------------------------------------------------------------------------------ */
 
+struct graph_req;
 static void write_done(struct ops_write *w);
+static int graph_write_result(struct graph_req *g, Cirrus__Response *resp, struct errmsg *e);
 
 static int propose(struct native_req *r, const struct mutation *muts, size_t n, struct errmsg *e)
 {
@@ -920,6 +924,8 @@ static int write_result(struct native_req *r, Cirrus__Response *resp, struct err
     const struct mutation_result *res = &r->w.results[0];
     int rc;
 
+    if (r->graph)
+        return graph_write_result(r->graph, resp, e);
     if (r->op == CIRRUS__REQUEST__OP_BATCH_WRITE || r->op == CIRRUS__REQUEST__OP_WRITE_DOCUMENTS)
         return batch_results(r, resp, e);
     if (r->w.n < 1)
@@ -1024,6 +1030,465 @@ static void write_done(struct ops_write *w)
     nc->completed(nc->arg);
 }
 
+/* ---- graphs ------------------------------------------------------------------------------ */
+
+/* A graph request's state while its write is in flight, allocated before it is proposed. */
+struct graph_req {
+    struct native_req *r;
+    const char *graph;
+    struct ops_gremlin_out grem;
+    uint32_t vertices, edges; /* load_edges */
+};
+
+static struct graph_req *graph_req_new(struct native_req *r, const char *graph)
+{
+    struct graph_req *g = cr_arena_calloc(&r->arena, sizeof *g);
+
+    if (g) {
+        g->r = r;
+        g->graph = graph;
+        r->table = graph;
+        r->graph = g;
+        r->w.arena = &r->arena;
+        r->w.data = r;
+        r->w.done = write_done;
+    }
+    return g;
+}
+
+static int graph_desc_to_pb(const struct graph_def *d, struct cr_arena *a,
+                            Cirrus__GraphDescription **out)
+{
+    Cirrus__GraphDescription *g =
+        PB_NEW(a, Cirrus__GraphDescription, CIRRUS__GRAPH_DESCRIPTION__INIT);
+
+    if (!g || !(g->name = cr_arena_strndup(a, d->name, strnlen(d->name, sizeof d->name))))
+        return CR_ENOMEM;
+    g->graph_id = d->id;
+    g->created_ms = d->created_ms;
+    g->created_index = d->created_index;
+    *out = g;
+    return 0;
+}
+
+static int graph_response(struct native_req *r, const struct graph_def *d, Cirrus__Response *resp,
+                          struct errmsg *e)
+{
+    Cirrus__GraphResponse *g =
+        PB_NEW(&r->arena, Cirrus__GraphResponse, CIRRUS__GRAPH_RESPONSE__INIT);
+
+    if (!g || graph_desc_to_pb(d, &r->arena, &g->graph) < 0)
+        return nomem(e);
+    switch (r->op) {
+    case CIRRUS__REQUEST__OP_CREATE_GRAPH:
+        resp->result_case = CIRRUS__RESPONSE__RESULT_CREATE_GRAPH;
+        resp->create_graph = g;
+        break;
+    case CIRRUS__REQUEST__OP_DROP_GRAPH:
+        resp->result_case = CIRRUS__RESPONSE__RESULT_DROP_GRAPH;
+        resp->drop_graph = g;
+        break;
+    default:
+        resp->result_case = CIRRUS__RESPONSE__RESULT_GET_GRAPH;
+        resp->get_graph = g;
+        break;
+    }
+    return 0;
+}
+
+static int gremlin_response(struct native_req *r, const struct ops_gremlin_out *o,
+                            Cirrus__Response *resp, struct errmsg *e)
+{
+    Cirrus__GremlinResponse *g =
+        PB_NEW(&r->arena, Cirrus__GremlinResponse, CIRRUS__GREMLIN_RESPONSE__INIT);
+
+    if (!g || (o->n && !(g->results = cr_arena_alloc(&r->arena, o->n * sizeof *g->results))))
+        return nomem(e);
+    g->n_results = o->n;
+    for (size_t i = 0; i < o->n; i++)
+        if (wire_value_to_pb(&o->results[i], &r->arena, &g->results[i]) < 0)
+            return nomem(e);
+    g->mutations = (uint32_t)o->n_mutations;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_GREMLIN;
+    resp->gremlin = g;
+    return 0;
+}
+
+/* The first failing mutation's code (not CR_EABORTED when another says why), as an error. */
+static int graph_apply_error(struct native_req *r, struct errmsg *e)
+{
+    int first = 0;
+    size_t at = 0;
+
+    for (size_t i = 0; i < r->w.n; i++) {
+        int code = r->w.results[i].code;
+
+        if (code && (first == 0 || first == CR_EABORTED) && code != first) {
+            first = code;
+            at = i;
+        }
+    }
+    if (!first)
+        return 0;
+    switch (first) {
+    case CR_ENOCOLL:
+        return errmsg_set(e, first, "graph '%.255s' not found", r->table);
+    case CR_EEXISTS:
+        if (r->op == CIRRUS__REQUEST__OP_CREATE_GRAPH)
+            return errmsg_set(e, first, "graph '%.255s' already exists", r->table);
+        return errmsg_set(e, first, "mutation %zu: the element already exists; nothing was written",
+                          at);
+    case CR_ENOTFOUND:
+        return errmsg_set(e, first, "mutation %zu: no such element; nothing was written", at);
+    default:
+        return errmsg_set(e, first, "mutation %zu failed: %s; nothing was written", at,
+                          cr_strerror(first));
+    }
+}
+
+static int graph_write_result(struct graph_req *g, Cirrus__Response *resp, struct errmsg *e)
+{
+    struct native_req *r = g->r;
+    Cirrus__LoadEdgesResponse *l;
+    int rc;
+
+    if (r->w.n < 1)
+        return errmsg_set(e, CR_EINTERNAL, "the log returned no result");
+    rc = graph_apply_error(r, e);
+    if (rc < 0)
+        return rc;
+    switch (r->op) {
+    case CIRRUS__REQUEST__OP_CREATE_GRAPH:
+    case CIRRUS__REQUEST__OP_DROP_GRAPH:
+        return graph_response(r, &r->w.results[0].graph, resp, e);
+    case CIRRUS__REQUEST__OP_GREMLIN:
+        return gremlin_response(r, &g->grem, resp, e);
+    case CIRRUS__REQUEST__OP_LOAD_EDGES:
+        l = PB_NEW(&r->arena, Cirrus__LoadEdgesResponse, CIRRUS__LOAD_EDGES_RESPONSE__INIT);
+        if (!l)
+            return nomem(e);
+        l->vertices = g->vertices;
+        l->edges = g->edges;
+        resp->result_case = CIRRUS__RESPONSE__RESULT_LOAD_EDGES;
+        resp->load_edges = l;
+        return 0;
+    default:
+        return errmsg_set(e, CR_EINTERNAL, "graph write completion for another request");
+    }
+}
+
+static int graph_propose(struct native_req *r, const char *graph, enum mut_type type,
+                         struct errmsg *e)
+{
+    struct graph_req *g = graph_req_new(r, graph);
+    struct mutation mut;
+    size_t len = strlen(graph);
+    int rc;
+
+    if (!g)
+        return nomem(e);
+    if (len == 0 || len > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENAME, "a graph name must be 1..%d bytes", CR_MAX_NAME_LEN);
+    memset(&mut, 0, sizeof mut);
+    mut.type = type;
+    memcpy(mut.graph.name, graph, len + 1);
+    rc = ops_write(&r->nc->oc, &mut, 1, &r->w, e);
+    return rc < 0 ? rc : PENDING;
+}
+
+static int op_create_graph(struct native_req *r, Cirrus__CreateGraphRequest *m,
+                           Cirrus__Response *resp, struct errmsg *e)
+{
+    (void)resp;
+    return graph_propose(r, m->name, MUT_CREATE_GRAPH, e);
+}
+
+static int op_drop_graph(struct native_req *r, Cirrus__DropGraphRequest *m, Cirrus__Response *resp,
+                         struct errmsg *e)
+{
+    (void)resp;
+    return graph_propose(r, m->name, MUT_DROP_GRAPH, e);
+}
+
+static int op_get_graph(struct native_req *r, Cirrus__GetGraphRequest *m, Cirrus__Response *resp,
+                        struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct graph_def def;
+    int rc;
+
+    read_opts(m->read, &ro);
+    rc = ops_graph_get(&r->nc->oc, &ro, m->name, &def, &info, e);
+    resp->applied_index = info.applied_index;
+    return rc < 0 ? rc : graph_response(r, &def, resp, e);
+}
+
+static int op_list_graphs(struct native_req *r, Cirrus__ListGraphsRequest *m,
+                          Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct graph_def *defs;
+    Cirrus__ListGraphsResponse *l;
+    size_t n;
+    bool more;
+    int rc;
+
+    read_opts(m->read, &ro);
+    rc = ops_graph_list(&r->nc->oc, &ro, m->exclusive_start, m->limit, &r->arena, &defs, &n, &more,
+                        &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    l = PB_NEW(&r->arena, Cirrus__ListGraphsResponse, CIRRUS__LIST_GRAPHS_RESPONSE__INIT);
+    if (!l || (n && !(l->graphs = cr_arena_alloc(&r->arena, n * sizeof *l->graphs))))
+        return nomem(e);
+    l->n_graphs = n;
+    for (size_t i = 0; i < n; i++)
+        if (graph_desc_to_pb(&defs[i], &r->arena, &l->graphs[i]) < 0)
+            return nomem(e);
+    if (more && n)
+        l->last_evaluated = l->graphs[n - 1]->name;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_LIST_GRAPHS;
+    resp->list_graphs = l;
+    return 0;
+}
+
+static int op_gremlin(struct native_req *r, Cirrus__GremlinRequest *m, Cirrus__Response *resp,
+                      struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct gremlin_binding *b = NULL;
+    struct value *vals = NULL;
+    struct ops_gremlin q;
+    struct graph_req *g = graph_req_new(r, m->graph);
+    int rc;
+
+    if (!g)
+        return nomem(e);
+    if (m->n_bindings > OPS_GREMLIN_MAX_BINDINGS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu bindings; the limit is %d", m->n_bindings,
+                          OPS_GREMLIN_MAX_BINDINGS);
+    if (m->n_bindings && (!(b = cr_arena_alloc(&r->arena, m->n_bindings * sizeof *b)) ||
+                          !(vals = cr_arena_alloc(&r->arena, m->n_bindings * sizeof *vals))))
+        return nomem(e);
+    for (size_t i = 0; i < m->n_bindings; i++) {
+        const Cirrus__GremlinBinding *p = m->bindings[i];
+
+        if (!p->name[0])
+            return errmsg_set(e, CR_EINVAL, "binding %zu has no name", i);
+        if (!p->value)
+            return errmsg_set(e, CR_EINVAL, "binding '%.64s' has no value", p->name);
+        rc = wire_value_from_pb(p->value, &r->arena, &vals[i], e);
+        if (rc < 0)
+            return rc;
+        b[i] = (struct gremlin_binding){p->name, strlen(p->name), &vals[i]};
+    }
+    memset(&q, 0, sizeof q);
+    q.graph = m->graph;
+    q.text = m->script;
+    q.len = strlen(m->script);
+    q.bindings = b;
+    q.n_bindings = m->n_bindings;
+    q.budget = m->budget;
+    read_opts(m->read, &ro);
+    rc = ops_gremlin(&r->nc->oc, &ro, &q, &r->arena, &g->grem, &r->w, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc == OPS_GREMLIN_PROPOSED)
+        return PENDING;
+    if (rc < 0)
+        return rc;
+    return gremlin_response(r, &g->grem, resp, e);
+}
+
+static enum graph_dir dir_from_pb(Cirrus__GraphDirection d)
+{
+    return d == CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_OUT    ? GRAPH_OUT
+           : d == CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_IN   ? GRAPH_IN
+           : d == CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_BOTH ? GRAPH_BOTH
+                                                                : (enum graph_dir) - 1;
+}
+
+/* The common part of the traversal requests. */
+static int walk_from_pb(struct native_req *r, const char *graph, const Cirrus__Value *vertex,
+                        Cirrus__GraphDirection dir, char **labels, size_t n_labels,
+                        struct ops_graph_walk *q, struct errmsg *e)
+{
+    struct value *l = NULL;
+
+    memset(q, 0, sizeof *q);
+    q->graph = graph;
+    if (!vertex)
+        return errmsg_set(e, CR_EINVAL, "the request needs a vertex id");
+    if (n_labels > CR_MAX_GRAPH_PROPS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu labels; the limit is %d", n_labels,
+                          CR_MAX_GRAPH_PROPS);
+    if (n_labels && !(l = cr_arena_alloc(&r->arena, n_labels * sizeof *l)))
+        return nomem(e);
+    for (size_t i = 0; i < n_labels; i++)
+        l[i] = value_string(labels[i], strlen(labels[i]));
+    q->labels = l;
+    q->n_labels = n_labels;
+    q->dir = dir_from_pb(dir);
+    return wire_value_from_pb(vertex, &r->arena, &q->vertex, e);
+}
+
+static Cirrus__Value *value_pb(struct native_req *r, const struct value *v)
+{
+    Cirrus__Value *pb = NULL;
+
+    return wire_value_to_pb(v, &r->arena, &pb) < 0 ? NULL : pb;
+}
+
+static int op_neighbors(struct native_req *r, Cirrus__NeighborsRequest *m, Cirrus__Response *resp,
+                        struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct ops_graph_walk q;
+    struct graph_adj *adj;
+    Cirrus__NeighborsResponse *nr;
+    size_t n;
+    bool more;
+    int rc;
+
+    rc = walk_from_pb(r, m->graph, m->vertex, m->direction, m->labels, m->n_labels, &q, e);
+    if (rc < 0)
+        return rc;
+    q.limit = m->limit;
+    read_opts(m->read, &ro);
+    rc = ops_graph_neighbors(&r->nc->oc, &ro, &q, &r->arena, &adj, &n, &more, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    nr = PB_NEW(&r->arena, Cirrus__NeighborsResponse, CIRRUS__NEIGHBORS_RESPONSE__INIT);
+    if (!nr || (n && !(nr->neighbors = cr_arena_alloc(&r->arena, n * sizeof *nr->neighbors))))
+        return nomem(e);
+    for (size_t i = 0; i < n; i++) {
+        Cirrus__Neighbor *x = PB_NEW(&r->arena, Cirrus__Neighbor, CIRRUS__NEIGHBOR__INIT);
+
+        if (!x || !(x->vertex = value_pb(r, &adj[i].neighbour)) ||
+            !(x->vertex_label = value_pb(r, &adj[i].neighbour_label)) ||
+            !(x->edge = value_pb(r, &adj[i].edge)) || !(x->edge_label = value_pb(r, &adj[i].label)))
+            return nomem(e);
+        x->direction = adj[i].dir == GRAPH_OUT ? CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_OUT
+                                               : CIRRUS__GRAPH_DIRECTION__GRAPH_DIRECTION_IN;
+        nr->neighbors[i] = x;
+    }
+    nr->n_neighbors = n;
+    nr->more = more;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_NEIGHBORS;
+    resp->neighbors = nr;
+    return 0;
+}
+
+static int op_khop(struct native_req *r, Cirrus__KHopRequest *m, Cirrus__Response *resp,
+                   struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct ops_graph_walk q;
+    struct value *ids;
+    uint32_t *depths;
+    Cirrus__KHopResponse *k;
+    size_t n;
+    int rc;
+
+    rc = walk_from_pb(r, m->graph, m->vertex, m->direction, m->labels, m->n_labels, &q, e);
+    if (rc < 0)
+        return rc;
+    q.limit = m->limit;
+    read_opts(m->read, &ro);
+    rc = ops_graph_khop(&r->nc->oc, &ro, &q, m->k, &r->arena, &ids, &depths, &n, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    k = PB_NEW(&r->arena, Cirrus__KHopResponse, CIRRUS__KHOP_RESPONSE__INIT);
+    if (!k || (n && !(k->vertices = cr_arena_alloc(&r->arena, n * sizeof *k->vertices))))
+        return nomem(e);
+    for (size_t i = 0; i < n; i++)
+        if (!(k->vertices[i] = value_pb(r, &ids[i])))
+            return nomem(e);
+    k->n_vertices = n;
+    k->depths = depths;
+    k->n_depths = n;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_KHOP;
+    resp->khop = k;
+    return 0;
+}
+
+static int op_shortest_path(struct native_req *r, Cirrus__ShortestPathRequest *m,
+                            Cirrus__Response *resp, struct errmsg *e)
+{
+    struct ops_read_opts ro;
+    struct ops_read_info info = {0, 0};
+    struct ops_graph_walk q;
+    struct value to, *path = NULL;
+    Cirrus__ShortestPathResponse *s;
+    uint64_t visited;
+    size_t n;
+    int rc;
+
+    rc = walk_from_pb(r, m->graph, m->from, m->direction, m->labels, m->n_labels, &q, e);
+    if (rc < 0)
+        return rc;
+    if (!m->to)
+        return errmsg_set(e, CR_EINVAL, "shortest_path needs a target vertex");
+    rc = wire_value_from_pb(m->to, &r->arena, &to, e);
+    if (rc < 0)
+        return rc;
+    read_opts(m->read, &ro);
+    rc = ops_graph_shortest_path(&r->nc->oc, &ro, &q, &to, m->max_nodes, &r->arena, &path, &n,
+                                 &visited, &info, e);
+    resp->applied_index = info.applied_index;
+    if (rc < 0)
+        return rc;
+    s = PB_NEW(&r->arena, Cirrus__ShortestPathResponse, CIRRUS__SHORTEST_PATH_RESPONSE__INIT);
+    if (!s || (n && !(s->path = cr_arena_alloc(&r->arena, n * sizeof *s->path))))
+        return nomem(e);
+    for (size_t i = 0; i < n; i++)
+        if (!(s->path[i] = value_pb(r, &path[i])))
+            return nomem(e);
+    s->n_path = n;
+    s->found = n > 0;
+    s->visited = visited;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_SHORTEST_PATH;
+    resp->shortest_path = s;
+    return 0;
+}
+
+static int op_load_edges(struct native_req *r, Cirrus__LoadEdgesRequest *m, Cirrus__Response *resp,
+                         struct errmsg *e)
+{
+    struct graph_req *g = graph_req_new(r, m->graph);
+    struct ops_load_edge *edges = NULL;
+    int rc;
+
+    (void)resp;
+    if (!g)
+        return nomem(e);
+    if (m->n_edges > CR_MAX_BATCH_MUTATIONS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu edges in one load; the limit is %d", m->n_edges,
+                          CR_MAX_BATCH_MUTATIONS);
+    if (m->n_edges && !(edges = cr_arena_alloc(&r->arena, m->n_edges * sizeof *edges)))
+        return nomem(e);
+    for (size_t i = 0; i < m->n_edges; i++) {
+        const Cirrus__LoadEdge *x = m->edges[i];
+
+        edges[i].src = value_string(x->src, strlen(x->src));
+        edges[i].dst = value_string(x->dst, strlen(x->dst));
+        edges[i].label.type = VT_NULL;
+        if (x->label[0])
+            edges[i].label = value_string(x->label, strlen(x->label));
+    }
+    g->edges = (uint32_t)m->n_edges;
+    rc = ops_graph_load(&r->nc->oc, m->graph, edges, m->n_edges, m->vertex_label, &r->arena, &r->w,
+                        &g->vertices, e);
+    return rc < 0 ? rc : PENDING;
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
 /* Every request type: (oneof case, Request field, handler). One list, expanded in dispatch. */
@@ -1049,7 +1514,16 @@ static void write_done(struct ops_write *w)
     X(DELETE_DOCUMENT, delete_document, op_delete_document)                                        \
     X(PATCH_DOCUMENT, patch_document, op_patch_document)                                           \
     X(SQL, sql, op_sql)                                                                            \
-    X(WRITE_DOCUMENTS, write_documents, op_write_documents)
+    X(WRITE_DOCUMENTS, write_documents, op_write_documents)                                        \
+    X(CREATE_GRAPH, create_graph, op_create_graph)                                                 \
+    X(DROP_GRAPH, drop_graph, op_drop_graph)                                                       \
+    X(GET_GRAPH, get_graph, op_get_graph)                                                          \
+    X(LIST_GRAPHS, list_graphs, op_list_graphs)                                                    \
+    X(GREMLIN, gremlin, op_gremlin)                                                                \
+    X(NEIGHBORS, neighbors, op_neighbors)                                                          \
+    X(KHOP, khop, op_khop)                                                                         \
+    X(SHORTEST_PATH, shortest_path, op_shortest_path)                                              \
+    X(LOAD_EDGES, load_edges, op_load_edges)
 
 static int dispatch(struct native_req *r, Cirrus__Request *req, Cirrus__Response *resp,
                     struct errmsg *e)

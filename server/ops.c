@@ -5,6 +5,7 @@
  * and must not lock on the read path.
  */
 #include "server/ops.h"
+#include "server/ops_int.h"
 
 #include "common/error.h"
 #include "common/hash.h"
@@ -76,7 +77,7 @@ void ops_conn_close(struct ops_conn *c)
 }
 
 /* Makes a snapshot live (renewing the connection's txn). */
-static int snapshot(struct ops_conn *c, struct errmsg *e)
+int ops_snapshot(struct ops_conn *c, struct errmsg *e)
 {
     int rc = 0;
 
@@ -115,8 +116,8 @@ static int not_leader(struct log *l, const char *what, struct errmsg *e)
  * is served by the leader after a ReadIndex round and the apply of that index (a follower
  * refuses it), the others by any node from its local snapshot (BOUNDED_STALENESS does not yet
  * forward or wait). */
-static int read_begin(struct ops_conn *c, const struct ops_read_opts *ro,
-                      struct ops_read_info *info, struct errmsg *e)
+int ops_read_begin(struct ops_conn *c, const struct ops_read_opts *ro, struct ops_read_info *info,
+                   struct errmsg *e)
 {
     static const struct ops_read_opts strong = {OPS_STRONG, 0, 0, 0};
     struct node_status st;
@@ -139,7 +140,7 @@ static int read_begin(struct ops_conn *c, const struct ops_read_opts *ro,
         if (rc < 0)
             return errmsg_set(e, rc, "cannot start a strong read: %s", cr_strerror(rc));
     }
-    rc = snapshot(c, e);
+    rc = ops_snapshot(c, e);
     if (rc < 0)
         return rc;
     rc = storage_applied_index(c->txn, &info->applied_index);
@@ -177,7 +178,7 @@ int ops_describe_table(struct ops_conn *c, const struct ops_read_opts *ro, const
                        size_t table_len, struct table_def *def, struct table_stats *stats,
                        struct ops_read_info *info, struct errmsg *e)
 {
-    int rc = read_begin(c, ro, info, e);
+    int rc = ops_read_begin(c, ro, info, e);
 
     if (rc == 0)
         rc = table_get(c, table, table_len, def, e);
@@ -194,7 +195,7 @@ int ops_describe_indexes(struct ops_conn *c, const struct table_def *def, struct
                          struct index_def **idx, struct table_stats **stats, size_t *n,
                          struct errmsg *e)
 {
-    int rc = snapshot(c, e);
+    int rc = ops_snapshot(c, e);
 
     *n = 0;
     if (rc < 0)
@@ -215,7 +216,7 @@ int ops_describe_indexes(struct ops_conn *c, const struct table_def *def, struct
 int ops_describe_tags(struct ops_conn *c, const struct table_def *def, struct cr_arena *a,
                       struct table_tag **tags, size_t *n, struct errmsg *e)
 {
-    int rc = snapshot(c, e);
+    int rc = ops_snapshot(c, e);
 
     *n = 0;
     if (rc == 0)
@@ -258,7 +259,7 @@ int ops_list_tables(struct ops_conn *c, const struct ops_read_opts *ro, const ch
         return errmsg_set(e, CR_EINVAL, "limit %u exceeds %d", limit, CR_LIST_TABLES_MAX);
     if (limit == 0)
         limit = CR_LIST_TABLES_DEFAULT;
-    rc = read_begin(c, ro, info, e);
+    rc = ops_read_begin(c, ro, info, e);
     if (rc < 0)
         return rc;
     *defs = cr_arena_alloc(a, limit * sizeof **defs);
@@ -339,7 +340,7 @@ int ops_get_item(struct ops_conn *c, const struct ops_read_opts *ro, const char 
     int rc;
 
     *found = false;
-    rc = read_begin(c, ro, info, e);
+    rc = ops_read_begin(c, ro, info, e);
     if (rc == 0)
         rc = table_get(c, table, table_len, &def, e);
     if (rc == 0)
@@ -387,7 +388,7 @@ int ops_query(struct ops_conn *c, const struct ops_read_opts *ro, const struct o
     memset(out, 0, sizeof *out);
     if ((int)q->op < SK_ANY || q->op > SK_BEGINS_WITH)
         return errmsg_set(e, CR_EINVAL, "sort key condition %d is unknown", (int)q->op);
-    rc = read_begin(c, ro, info, e);
+    rc = ops_read_begin(c, ro, info, e);
     if (rc == 0)
         rc = table_get(c, q->table, q->table_len, &table, e);
     if (rc == 0 && q->index)
@@ -447,7 +448,7 @@ int ops_scan(struct ops_conn *c, const struct ops_read_opts *ro, const struct op
     if (s->segment >= (s->total_segments > 1 ? s->total_segments : 1))
         return errmsg_set(e, CR_EINVAL, "segment %u is not below total_segments %u", s->segment,
                           s->total_segments);
-    rc = read_begin(c, ro, info, e);
+    rc = ops_read_begin(c, ro, info, e);
     if (rc == 0)
         rc = table_get(c, s->table, s->table_len, &def, e);
     if (rc == 0 && s->index)
@@ -486,7 +487,7 @@ int ops_get_collection(struct ops_conn *c, const struct ops_read_opts *ro, const
                        const char *name, struct cr_arena *a, struct coll_def *out,
                        struct table_stats *stats, struct ops_read_info *info, struct errmsg *e)
 {
-    int rc = read_begin(c, ro, info, e);
+    int rc = ops_read_begin(c, ro, info, e);
 
     if (rc == 0)
         rc = coll_get(c, db, name, a, out, e);
@@ -508,7 +509,7 @@ int ops_list_collections(struct ops_conn *c, const struct ops_read_opts *ro, con
         return errmsg_set(e, CR_EINVAL, "limit %u exceeds %d", limit, OPS_LIST_COLLECTIONS_MAX);
     if (limit == 0)
         limit = OPS_LIST_COLLECTIONS_DEFAULT;
-    rc = read_begin(c, ro, info, e);
+    rc = ops_read_begin(c, ro, info, e);
     if (rc < 0)
         return rc;
     *out = cr_arena_alloc(a, limit * sizeof **out);
@@ -546,7 +547,7 @@ int ops_get_doc(struct ops_conn *c, const struct ops_read_opts *ro, const char *
                 struct ops_read_info *info, struct errmsg *e)
 {
     struct coll_def def;
-    int rc = read_begin(c, ro, info, e);
+    int rc = ops_read_begin(c, ro, info, e);
 
     if (rc == 0)
         rc = coll_get(c, db, coll, a, &def, e);
@@ -950,7 +951,7 @@ int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops
         return errmsg_set(e, CR_ENOCOLL, "collection '%.64s...' not found", from);
     memcpy(name, from, from_len);
     name[from_len] = 0;
-    rc = read_begin(c, ro, info, e);
+    rc = ops_read_begin(c, ro, info, e);
     if (rc == 0)
         rc = coll_get(c, q->db, name, a, &coll, e);
     if (rc < 0)
@@ -1038,7 +1039,7 @@ int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e)
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = read_begin(c, &local, &info, e); /* any node tells its own state */
+    rc = ops_read_begin(c, &local, &info, e); /* any node tells its own state */
     if (rc < 0)
         return rc;
     while (more) {
@@ -1196,6 +1197,8 @@ static int check_mutation(struct ops_conn *c, const struct mutation *m, struct t
         return check_create(c, &m->table, e);
     if (m->type >= MUT_CREATE_COLLECTION && m->type <= MUT_DOC_PATCH)
         return check_doc_mutation(c, m, a, e);
+    if (m->type >= MUT_CREATE_GRAPH && m->type <= MUT_GRAPH_DROP_EDGE)
+        return ops_check_graph_mutation(c, m, e);
     if (m->type != MUT_DELETE_TABLE && m->type != MUT_PUT && m->type != MUT_DELETE &&
         m->type != MUT_UPDATE && m->type != MUT_CHECK && m->type != MUT_UPDATE_TABLE)
         return errmsg_set(e, CR_EINVAL, "mutation type %d is unknown", (int)m->type);
@@ -1255,7 +1258,7 @@ int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, c
     if (n > CR_MAX_BATCH_MUTATIONS)
         return errmsg_set(e, CR_ETOOMANY, "%zu operations in one write; the limit is %d", n,
                           CR_MAX_BATCH_MUTATIONS);
-    rc = snapshot(c, e);
+    rc = ops_snapshot(c, e);
     if (rc < 0)
         return rc;
     cached.name[0] = 0;

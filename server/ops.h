@@ -23,6 +23,7 @@
 
 #include "common/arena.h"
 #include "server/errmsg.h"
+#include "query/gremlin.h"
 #include "query/sql.h"
 #include "server/repl/log.h"
 #include "storage/storage.h"
@@ -298,5 +299,107 @@ int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct 
  * (mutation_result.token; storage.h, struct log_batch). */
 int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, const char *token,
                     size_t token_len, uint64_t request_hash, struct ops_write *w, struct errmsg *e);
+
+/* ---- graphs (ops_graph.c) --------------------------------------------------------------------
+ *
+ * Graph writes are struct mutations (MUT_CREATE_GRAPH ... MUT_GRAPH_DROP_EDGE, operands in
+ * `graph`) proposed with ops_write, whose check asks the snapshot what it can tell (the name,
+ * CR_EEXISTS for a graph that exists, CR_ENOCOLL for one that does not, id and label types);
+ * apply decides the rest. Reads
+ * (Gremlin, neighbours, k-hop, shortest path) are served from the connection's snapshot at the
+ * asked consistency; a missing graph is CR_ENOCOLL. */
+
+#define OPS_LIST_GRAPHS_DEFAULT 100
+#define OPS_LIST_GRAPHS_MAX 1000          /* CR_EINVAL beyond */
+#define OPS_NEIGHBORS_DEFAULT 1000        /* ops_graph_neighbors limit 0 */
+#define OPS_NEIGHBORS_MAX 100000          /* CR_EINVAL beyond */
+#define OPS_KHOP_DEFAULT 100000           /* ops_graph_khop limit 0: vertices */
+#define OPS_KHOP_MAX 1000000              /* CR_EINVAL beyond */
+#define OPS_PATH_DEFAULT_NODES 1000000    /* ops_graph_shortest_path max_nodes 0 */
+#define OPS_GRAPH_MAX_SCANNED 50000000ull /* adjacency entries one traversal reads: CR_EBUDGET */
+#define OPS_GRAPH_DEFAULT_VLABEL "vertex" /* ops_graph_load: vertices created on first sight */
+#define OPS_GRAPH_DEFAULT_ELABEL "edge"   /* ops_graph_load: edges given no label */
+#define OPS_GREMLIN_PROPOSED 1            /* ops_gremlin: a write is in flight */
+#define OPS_GREMLIN_MAX_BINDINGS 1024     /* CR_ETOOMANY beyond */
+
+/* name NUL-terminated. CR_ENOCOLL. */
+int ops_graph_get(struct ops_conn *c, const struct ops_read_opts *ro, const char *name,
+                  struct graph_def *out, struct ops_read_info *info, struct errmsg *e);
+/* Graphs in name order strictly after `after` (NULL/empty: the first); limit 0 means
+ * OPS_LIST_GRAPHS_DEFAULT, above OPS_LIST_GRAPHS_MAX is CR_EINVAL. *out arena-allocated. */
+int ops_graph_list(struct ops_conn *c, const struct ops_read_opts *ro, const char *after,
+                   uint32_t limit, struct cr_arena *a, struct graph_def **out, size_t *n,
+                   bool *more, struct ops_read_info *info, struct errmsg *e);
+
+struct ops_gremlin {
+    const char *graph; /* NUL-terminated */
+    const char *text;
+    size_t len;
+    const struct gremlin_binding *bindings;
+    size_t n_bindings;
+    uint64_t budget; /* 0: GREMLIN_DEFAULT_BUDGET */
+};
+
+struct ops_gremlin_out {
+    struct value *results; /* arena-allocated, Cosmos DB shapes (query/gremlin.h) */
+    size_t n;
+    size_t n_mutations; /* proposed as one entry */
+    unsigned line, col; /* an error's position in the script; 0 when it has none */
+};
+
+/*
+ * Runs a script over the graph's snapshot (gremlin_storage). Returns 0 when it wrote nothing:
+ * *out holds the results. OPS_GREMLIN_PROPOSED when it collected mutations: they were proposed
+ * as one entry through w (whose arena must be a, set by the caller with its done), the results
+ * are in *out already, and w->done runs once the entry is applied (its results say whether it
+ * was). Errors: gremlin_parse's and gremlin_exec's (CR_EINVAL with the position, CR_ETOOLONG,
+ * CR_ENESTING, CR_ETOOMANY, CR_EBUDGET, CR_ENOTFOUND, CR_EEXISTS), CR_ENOCOLL, CR_ETOOMANY
+ * (more than CR_MAX_BATCH_MUTATIONS mutations), ops_write's.
+ */
+int ops_gremlin(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops_gremlin *q,
+                struct cr_arena *a, struct ops_gremlin_out *out, struct ops_write *w,
+                struct ops_read_info *info, struct errmsg *e);
+
+struct ops_graph_walk {
+    const char *graph; /* NUL-terminated */
+    struct value vertex;
+    enum graph_dir dir;
+    const struct value *labels; /* edge labels; n_labels 0: every one */
+    size_t n_labels;
+    uint32_t limit; /* neighbours, or k-hop vertices; 0: the default */
+};
+
+/* The adjacency entries of one vertex (a missing vertex has none), at most limit; *more when
+ * the limit cut them. CR_ENOCOLL, CR_EINVAL (limit), graph_expand's errors. */
+int ops_graph_neighbors(struct ops_conn *c, const struct ops_read_opts *ro,
+                        const struct ops_graph_walk *q, struct cr_arena *a, struct graph_adj **out,
+                        size_t *n, bool *more, struct ops_read_info *info, struct errmsg *e);
+
+/* The distinct vertices within k hops of q->vertex (itself excluded), in BFS order, with their
+ * depths. CR_ETOOMANY when more than the limit; CR_EBUDGET past OPS_GRAPH_MAX_SCANNED entries. */
+int ops_graph_khop(struct ops_conn *c, const struct ops_read_opts *ro,
+                   const struct ops_graph_walk *q, uint32_t k, struct cr_arena *a,
+                   struct value **out, uint32_t **depths, size_t *n, struct ops_read_info *info,
+                   struct errmsg *e);
+
+/* An unweighted shortest path from q->vertex to `to` by bidirectional BFS (the backward search
+ * follows edges the other way); *n 0 when there is none. CR_EBUDGET when more than max_nodes
+ * (0: OPS_PATH_DEFAULT_NODES) vertices were visited. *visited: how many were. */
+int ops_graph_shortest_path(struct ops_conn *c, const struct ops_read_opts *ro,
+                            const struct ops_graph_walk *q, const struct value *to,
+                            uint64_t max_nodes, struct cr_arena *a, struct value **path, size_t *n,
+                            uint64_t *visited, struct ops_read_info *info, struct errmsg *e);
+
+struct ops_load_edge {
+    struct value src, dst; /* STRING ids */
+    struct value label;    /* VT_NULL: OPS_GRAPH_DEFAULT_ELABEL */
+};
+
+/* Adds edges[0..n) as one entry, first adding (with vlabel, NULL: OPS_GRAPH_DEFAULT_VLABEL)
+ * every endpoint the snapshot does not hold; *vertices: how many. CR_ETOOMANY beyond
+ * CR_MAX_BATCH_MUTATIONS mutations in all; as ops_write otherwise. */
+int ops_graph_load(struct ops_conn *c, const char *graph, const struct ops_load_edge *edges,
+                   size_t n, const char *vlabel, struct cr_arena *a, struct ops_write *w,
+                   uint32_t *vertices, struct errmsg *e);
 
 #endif

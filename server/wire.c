@@ -1314,6 +1314,199 @@ static bool is_doc_type(Cirrus__MutationType t)
     return false;
 }
 
+/* ---- graphs in the log ---- */
+
+static const struct {
+    enum mut_type mut;
+    Cirrus__MutationType pb;
+} graph_types[] = {
+    {MUT_CREATE_GRAPH, CIRRUS__MUTATION_TYPE__MUTATION_CREATE_GRAPH},
+    {MUT_DROP_GRAPH, CIRRUS__MUTATION_TYPE__MUTATION_DROP_GRAPH},
+    {MUT_GRAPH_ADD_VERTEX, CIRRUS__MUTATION_TYPE__MUTATION_GRAPH_ADD_VERTEX},
+    {MUT_GRAPH_ADD_EDGE, CIRRUS__MUTATION_TYPE__MUTATION_GRAPH_ADD_EDGE},
+    {MUT_GRAPH_SET_PROPERTY, CIRRUS__MUTATION_TYPE__MUTATION_GRAPH_SET_PROPERTY},
+    {MUT_GRAPH_REMOVE_PROPERTY, CIRRUS__MUTATION_TYPE__MUTATION_GRAPH_REMOVE_PROPERTY},
+    {MUT_GRAPH_DROP_VERTEX, CIRRUS__MUTATION_TYPE__MUTATION_GRAPH_DROP_VERTEX},
+    {MUT_GRAPH_DROP_EDGE, CIRRUS__MUTATION_TYPE__MUTATION_GRAPH_DROP_EDGE},
+};
+#define N_GRAPH_TYPES (sizeof graph_types / sizeof graph_types[0])
+
+/* A present value (VT_NULL: absent) as a Value, or NULL. */
+static int opt_value_to_pb(const struct value *v, struct cr_arena *a, Cirrus__Value **out)
+{
+    *out = NULL;
+    return v->type == VT_NULL ? 0 : wire_value_to_pb(v, a, out);
+}
+
+static int graph_mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
+{
+    const struct graph_mut *g = &m->graph;
+    Cirrus__GraphMutation *d = cr_arena_alloc(a, sizeof *d);
+    size_t i = 0;
+    int rc;
+
+    while (i < N_GRAPH_TYPES && graph_types[i].mut != m->type)
+        i++;
+    if (i == N_GRAPH_TYPES)
+        return CR_EINVAL;
+    if (!d)
+        return CR_ENOMEM;
+    cirrus__graph_mutation__init(d);
+    pb->type = graph_types[i].pb;
+    pb->graph = d;
+    d->graph = cr_arena_strndup(a, g->name, strnlen(g->name, sizeof g->name));
+    if (!d->graph)
+        return CR_ENOMEM;
+    d->edge = g->edge;
+    d->list = g->list;
+    if ((rc = opt_value_to_pb(&g->id, a, &d->id)) < 0 ||
+        (rc = opt_value_to_pb(&g->label, a, &d->label)) < 0 ||
+        (rc = opt_value_to_pb(&g->out_v, a, &d->out_v)) < 0 ||
+        (rc = opt_value_to_pb(&g->in_v, a, &d->in_v)) < 0 ||
+        (rc = opt_value_to_pb(&g->key, a, &d->key)) < 0 ||
+        (rc = opt_value_to_pb(&g->value, a, &d->value)) < 0 ||
+        (rc = opt_value_to_pb(&g->prop_id, a, &d->prop_id)) < 0)
+        return rc;
+    if (g->n_props > CR_MAX_GRAPH_PROPS)
+        return CR_EINVAL;
+    if (g->n_props) {
+        d->properties = cr_arena_alloc(a, g->n_props * sizeof *d->properties);
+        if (!d->properties)
+            return CR_ENOMEM;
+    }
+    for (size_t j = 0; j < g->n_props; j++) {
+        Cirrus__GraphProperty *p = cr_arena_alloc(a, sizeof *p);
+
+        if (!p)
+            return CR_ENOMEM;
+        cirrus__graph_property__init(p);
+        if ((rc = wire_value_to_pb(&g->props[j].key, a, &p->key)) < 0 ||
+            (rc = wire_value_to_pb(&g->props[j].value, a, &p->value)) < 0)
+            return rc;
+        d->properties[j] = p;
+    }
+    d->n_properties = g->n_props;
+    return 0;
+}
+
+/* A Value that must be a non-empty string (an id, label or key), or absent when optional. */
+static int graph_str_from_pb(const Cirrus__Value *pb, bool required, const char *what,
+                             struct cr_arena *a, struct value *out, struct errmsg *e)
+{
+    int rc;
+
+    out->type = VT_NULL;
+    if (!pb) {
+        if (required)
+            return errmsg_set(e, CR_EPROTO, "graph mutation without its %s", what);
+        return 0;
+    }
+    rc = wire_value_from_pb(pb, a, out, e);
+    if (rc < 0)
+        return rc;
+    if (out->type != VT_STRING)
+        return errmsg_set(e, CR_ETYPE, "a graph %s must be a string, not %s", what,
+                          value_type_name(out->type));
+    if (out->u.s.len == 0)
+        return errmsg_set(e, CR_EINVAL, "a graph %s must not be empty", what);
+    return 0;
+}
+
+static int graph_props_from_pb(const Cirrus__GraphMutation *d, struct cr_arena *a,
+                               struct graph_mut *g, struct errmsg *e)
+{
+    struct graph_prop *props = NULL;
+    int rc;
+
+    if (d->n_properties > CR_MAX_GRAPH_PROPS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu properties; the limit is %d", d->n_properties,
+                          CR_MAX_GRAPH_PROPS);
+    if (d->n_properties && !(props = cr_arena_alloc(a, d->n_properties * sizeof *props)))
+        return errmsg_set(e, CR_ENOMEM, "out of memory decoding graph properties");
+    for (size_t i = 0; i < d->n_properties; i++) {
+        const Cirrus__GraphProperty *p = d->properties[i];
+
+        rc = graph_str_from_pb(p->key, true, "property key", a, &props[i].key, e);
+        if (rc < 0)
+            return rc;
+        if (!p->value)
+            return errmsg_set(e, CR_EPROTO, "graph property without a value");
+        rc = wire_value_from_pb(p->value, a, &props[i].value, e);
+        if (rc < 0)
+            return rc;
+        if (props[i].value.type == VT_NULL)
+            return errmsg_set(e, CR_ETYPE, "a graph property value must not be null");
+        props[i].id.type = VT_NULL;
+    }
+    g->props = props;
+    g->n_props = d->n_properties;
+    return 0;
+}
+
+static int graph_mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a,
+                                  struct mutation *m, struct errmsg *e)
+{
+    const Cirrus__GraphMutation *d = pb->graph;
+    struct graph_mut *g = &m->graph;
+    size_t i = 0, len;
+    int rc = 0;
+
+    while (i < N_GRAPH_TYPES && graph_types[i].pb != pb->type)
+        i++;
+    m->type = graph_types[i].mut;
+    if (!d)
+        return errmsg_set(e, CR_EPROTO, "graph mutation without its graph");
+    len = strlen(d->graph);
+    if (len == 0 || len > CR_MAX_NAME_LEN)
+        return errmsg_set(e, CR_ENAME, "a graph name must be 1..%d bytes", CR_MAX_NAME_LEN);
+    memcpy(g->name, d->graph, len + 1);
+    g->id.type = g->label.type = g->out_v.type = g->in_v.type = VT_NULL;
+    g->key.type = g->value.type = g->prop_id.type = VT_NULL;
+    g->edge = d->edge;
+    g->list = d->list;
+    switch (m->type) {
+    case MUT_CREATE_GRAPH:
+    case MUT_DROP_GRAPH:
+        return 0;
+    case MUT_GRAPH_ADD_EDGE:
+    case MUT_GRAPH_ADD_VERTEX:
+        if (m->type == MUT_GRAPH_ADD_EDGE &&
+            ((rc = graph_str_from_pb(d->out_v, true, "edge's out-vertex", a, &g->out_v, e)) < 0 ||
+             (rc = graph_str_from_pb(d->in_v, true, "edge's in-vertex", a, &g->in_v, e)) < 0))
+            return rc;
+        if ((rc = graph_str_from_pb(d->id, false, "element id", a, &g->id, e)) < 0 ||
+            (rc = graph_str_from_pb(d->label, true, "label", a, &g->label, e)) < 0)
+            return rc;
+        return graph_props_from_pb(d, a, g, e);
+    case MUT_GRAPH_SET_PROPERTY:
+    case MUT_GRAPH_REMOVE_PROPERTY:
+        if ((rc = graph_str_from_pb(d->id, true, "element id", a, &g->id, e)) < 0 ||
+            (rc = graph_str_from_pb(d->key, true, "property key", a, &g->key, e)) < 0)
+            return rc;
+        if (m->type == MUT_GRAPH_REMOVE_PROPERTY) {
+            if (d->prop_id)
+                rc = wire_value_from_pb(d->prop_id, a, &g->prop_id, e);
+            return rc;
+        }
+        if (!d->value)
+            return errmsg_set(e, CR_EPROTO, "set-property mutation without a value");
+        rc = wire_value_from_pb(d->value, a, &g->value, e);
+        if (rc == 0 && g->value.type == VT_NULL)
+            return errmsg_set(e, CR_ETYPE, "a graph property value must not be null");
+        return rc;
+    default: /* MUT_GRAPH_DROP_VERTEX, MUT_GRAPH_DROP_EDGE */
+        return graph_str_from_pb(d->id, true, "element id", a, &g->id, e);
+    }
+}
+
+static bool is_graph_type(Cirrus__MutationType t)
+{
+    for (size_t i = 0; i < N_GRAPH_TYPES; i++)
+        if (graph_types[i].pb == t)
+            return true;
+    return false;
+}
+
 static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__Mutation *pb)
 {
     int rc;
@@ -1354,6 +1547,8 @@ static int mutation_to_pb(const struct mutation *m, struct cr_arena *a, Cirrus__
             return rc;
         break;
     default:
+        if (m->type >= MUT_CREATE_GRAPH && m->type <= MUT_GRAPH_DROP_EDGE)
+            return graph_mutation_to_pb(m, a, pb);
         return doc_mutation_to_pb(m, a, pb);
     }
     pb->table = cr_arena_strndup(a, m->table.name, strlen(m->table.name));
@@ -1589,6 +1784,8 @@ static int mutation_from_pb(const Cirrus__Mutation *pb, struct cr_arena *a, stru
     default:
         if (is_doc_type(pb->type))
             return doc_mutation_from_pb(pb, a, m, e);
+        if (is_graph_type(pb->type))
+            return graph_mutation_from_pb(pb, a, m, e);
         return errmsg_set(e, CR_EPROTO, "mutation type %d is unknown", (int)pb->type);
     }
     if (rc == 0)

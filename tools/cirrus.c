@@ -60,6 +60,16 @@ static const char HELP[] =
     "  explain 'SELECT ... FROM COLL ...' [--param @x=JSON ...]   the plan: index, ranges, sort\n"
     "        one JSON result a line, every page (--max-items: the page size)\n"
     "        collections, documents and queries take --db DB (default \"default\")\n"
+    "  create-graph NAME                       a graph: vertices, edges, adjacency lists\n"
+    "  graphs                                  one JSON line per graph\n"
+    "  drop-graph NAME\n"
+    "  gremlin GRAPH SCRIPT [--bind name=JSON ...]   one JSON result a line (Cosmos DB\n"
+    "        shapes); the script's writes are applied as one entry\n"
+    "  graph neighbors GRAPH V [--dir out|in|both] [--label L ...] [--limit N]\n"
+    "  graph khop GRAPH V K [--dir D] [--label L ...]   vertices within K hops, with depths\n"
+    "  graph shortest-path GRAPH A B [--dir D] [--label L ...]   the vertex ids, a line each\n"
+    "  graph load GRAPH FILE                   an edge list: 'src dst' or src,dst[,label] a\n"
+    "        line; vertices created on first sight; bad lines reported by number\n"
     "  stats\n"
     "  ping\n"
     "  shell                                   read commands from stdin (the default on a TTY)\n"
@@ -117,8 +127,9 @@ struct opts {
     int create;
     int strict;
     long max_items;
-    const char *params[MAX_PARAMS];
+    const char *params[MAX_PARAMS]; /* --param, --bind or --label: a command takes one kind */
     int n_params;
+    const char *dir;
 };
 
 /* The connection and what a session remembers between commands. */
@@ -158,6 +169,9 @@ enum opt_id {
     O_PARAM,
     O_MAX_ITEMS,
     O_STRICT,
+    O_BIND,
+    O_DIR,
+    O_LABEL,
 };
 
 #define OPT_BIT(id) (1u << (id))
@@ -192,6 +206,9 @@ static const struct {
     {"param", O_PARAM, 1},
     {"max-items", O_MAX_ITEMS, 1},
     {"strict", O_STRICT, 0},
+    {"bind", O_BIND, 1},
+    {"dir", O_DIR, 1},
+    {"label", O_LABEL, 1},
 };
 
 static int usage(const char *fmt, const char *arg)
@@ -320,12 +337,17 @@ static int set_opt(struct opts *o, enum opt_id id, const char *arg)
         o->strict = 1;
         return 0;
     case O_PARAM:
+    case O_BIND:
+    case O_LABEL:
         if (o->n_params == MAX_PARAMS)
-            return usage("more than %s --param options", "32");
+            return usage("more than %s --param, --bind or --label options", "32");
         o->params[o->n_params++] = arg;
         return 0;
     case O_MAX_ITEMS:
         return parse_long(arg, 1, 10000, &o->max_items) ? usage("bad --max-items '%s'", arg) : 0;
+    case O_DIR:
+        o->dir = arg;
+        return 0;
     }
     return EXIT_USAGE;
 }
@@ -1454,6 +1476,424 @@ static int cmd_import(struct cli *cli, struct opts *o)
     return rc;
 }
 
+/* ---- graphs ---- */
+
+static void print_graph(const struct cirrus_graph_desc *g)
+{
+    print_json(json_pack("{s:s, s:i, s:I, s:I}", "name", g->name, "id", (json_int_t)g->id,
+                         "created_index", (json_int_t)g->created_index, "created_ms",
+                         (json_int_t)g->created_ms));
+}
+
+static int graph_simple(struct cli *cli, struct opts *o,
+                        int (*fn)(struct cirrus *, const char *, struct cirrus_result *))
+{
+    struct cirrus_result r;
+    int rc;
+
+    if ((rc = ensure_connected(cli)) != 0)
+        return rc;
+    rc = fn(cli->c, o->pos[1], &r);
+    if (rc == 0)
+        print_graph(&r.graph);
+    cirrus_result_free(&r);
+    return rc != 0 ? report(cli, rc) : 0;
+}
+
+static int cmd_create_graph(struct cli *cli, struct opts *o)
+{
+    return graph_simple(cli, o, cirrus_create_graph);
+}
+
+static int cmd_drop_graph(struct cli *cli, struct opts *o)
+{
+    return graph_simple(cli, o, cirrus_drop_graph);
+}
+
+static int cmd_graphs(struct cli *cli, struct opts *o)
+{
+    struct cirrus_read_opts ro;
+    struct cirrus_result r;
+    char *after = NULL;
+    int rc;
+
+    if ((rc = ensure_connected(cli)) != 0)
+        return rc;
+    read_opts(cli, o, &ro);
+    do {
+        rc = cirrus_list_graphs(cli->c, after, 0, &ro, &r);
+        for (size_t i = 0; rc == 0 && i < r.n_graphs; i++)
+            print_graph(&r.graphs[i]);
+        free(after);
+        after = r.last_evaluated;
+        r.last_evaluated = NULL;
+        cirrus_result_free(&r);
+    } while (rc == 0 && after != NULL);
+    free(after);
+    return rc != 0 ? report(cli, rc) : 0;
+}
+
+static int cmd_gremlin(struct cli *cli, struct opts *o)
+{
+    struct cirrus_binding binds[MAX_PARAMS];
+    struct cirrus_value vals[MAX_PARAMS];
+    char *names[MAX_PARAMS];
+    struct cirrus_read_opts ro;
+    struct cirrus_result r;
+    int rc = 0, n = 0;
+
+    for (; rc == 0 && n < o->n_params; n++) {
+        const char *eq = strchr(o->params[n], '=');
+
+        if (eq == NULL || eq == o->params[n]) {
+            rc = usage("--bind must be name=JSON, not '%s'", o->params[n]);
+            break;
+        }
+        if ((rc = parse_value(eq + 1, o->params[n], &vals[n])) != 0)
+            break;
+        if ((names[n] = strndup(o->params[n], (size_t)(eq - o->params[n]))) == NULL) {
+            cirrus_value_clear(&vals[n]);
+            rc = EXIT_FAIL;
+            break;
+        }
+        binds[n] = (struct cirrus_binding){names[n], &vals[n]};
+    }
+    if (rc == 0 && (rc = ensure_connected(cli)) == 0) {
+        read_opts(cli, o, &ro);
+        rc = cirrus_gremlin(cli->c, o->pos[1], o->pos[2], binds, (size_t)n, 0, &ro, &r);
+        for (size_t i = 0; rc == 0 && i < r.n_items; i++)
+            print_value(&r.items[i]);
+        cirrus_result_free(&r);
+        rc = rc != 0 ? report(cli, rc) : 0;
+    }
+    for (int i = 0; i < n && i < o->n_params; i++) {
+        cirrus_value_clear(&vals[i]);
+        free(names[i]);
+    }
+    return rc;
+}
+
+static const char *dir_name(enum cirrus_dir d)
+{
+    return d == CIRRUS_DIR_IN ? "in" : d == CIRRUS_DIR_BOTH ? "both" : "out";
+}
+
+/* The walk of a graph command: --dir, --label (repeatable), --limit. 0 or EXIT_USAGE. */
+static int graph_walk(const struct opts *o, struct cirrus_walk *w)
+{
+    memset(w, 0, sizeof(*w));
+    if (o->dir == NULL || strcmp(o->dir, "out") == 0)
+        w->dir = CIRRUS_DIR_OUT;
+    else if (strcmp(o->dir, "in") == 0)
+        w->dir = CIRRUS_DIR_IN;
+    else if (strcmp(o->dir, "both") == 0)
+        w->dir = CIRRUS_DIR_BOTH;
+    else
+        return usage("--dir is out, in or both, not '%s'", o->dir);
+    w->labels = o->params;
+    w->n_labels = (size_t)o->n_params;
+    w->limit = (uint32_t)o->limit;
+    return 0;
+}
+
+static int graph_neighbors(struct cli *cli, struct opts *o, const struct cirrus_walk *w,
+                           const struct cirrus_read_opts *ro)
+{
+    struct cirrus_result r;
+    int rc = cirrus_neighbors(cli->c, o->pos[2], o->pos[3], w, ro, &r);
+
+    for (size_t i = 0; rc == 0 && i < r.n_neighbors; i++) {
+        const struct cirrus_neighbor *x = &r.neighbors[i];
+        json_t *j = json_object();
+        char *v = jsonv_dumps(&x->vertex), *vl = jsonv_dumps(&x->vertex_label),
+             *e = jsonv_dumps(&x->edge), *el = jsonv_dumps(&x->edge_label);
+
+        if (j != NULL && v != NULL && vl != NULL && e != NULL && el != NULL) {
+            json_object_set_new(j, "id", json_loads(v, JSON_DECODE_ANY, NULL));
+            json_object_set_new(j, "label", json_loads(vl, JSON_DECODE_ANY, NULL));
+            json_object_set_new(j, "edge", json_loads(e, JSON_DECODE_ANY, NULL));
+            json_object_set_new(j, "edgeLabel", json_loads(el, JSON_DECODE_ANY, NULL));
+            json_object_set_new(j, "direction", json_string(dir_name(x->dir)));
+        }
+        print_json(j);
+        free(v);
+        free(vl);
+        free(e);
+        free(el);
+    }
+    if (rc == 0 && r.more)
+        fprintf(stderr, "cirrus: more neighbours than --limit\n");
+    cirrus_result_free(&r);
+    return rc;
+}
+
+static int graph_khop(struct cli *cli, struct opts *o, const struct cirrus_walk *w,
+                      const struct cirrus_read_opts *ro)
+{
+    struct cirrus_result r;
+    long k;
+    int rc;
+
+    if (parse_long(o->pos[4], 0, 1000000, &k) != 0)
+        return usage("K must be a number of hops, not '%s'", o->pos[4]);
+    rc = cirrus_khop(cli->c, o->pos[2], o->pos[3], (uint32_t)k, w, ro, &r);
+    for (size_t i = 0; rc == 0 && i < r.n_items; i++) {
+        char *id = jsonv_dumps(&r.items[i]);
+
+        if (id != NULL)
+            printf("{\"id\":%s,\"depth\":%u}\n", id, r.depths[i]);
+        free(id);
+    }
+    cirrus_result_free(&r);
+    return rc;
+}
+
+static int graph_path(struct cli *cli, struct opts *o, const struct cirrus_walk *w,
+                      const struct cirrus_read_opts *ro)
+{
+    struct cirrus_result r;
+    int rc = cirrus_shortest_path(cli->c, o->pos[2], o->pos[3], o->pos[4], w, 0, ro, &r);
+
+    for (size_t i = 0; rc == 0 && i < r.n_items; i++)
+        print_value(&r.items[i]);
+    if (rc == 0 && r.n_items == 0) {
+        fprintf(stderr, "cirrus: no path from %s to %s\n", o->pos[3], o->pos[4]);
+        rc = EXIT_FAIL;
+    }
+    cirrus_result_free(&r);
+    return rc;
+}
+
+/* ---- graph load ---- */
+
+#define LOAD_BATCH_EDGES 300 /* with up to two new vertices each: inside one entry's 1000 */
+#define LOAD_MAX_FIELD 1024  /* bytes of an id or a label: far above what storage takes */
+
+struct gload {
+    struct cli *cli;
+    const char *graph;
+    struct cirrus_edge edges[LOAD_BATCH_EDGES];
+    char *text[LOAD_BATCH_EDGES]; /* each edge's line, split in place */
+    size_t lines[LOAD_BATCH_EDGES];
+    size_t n;
+    size_t edges_loaded, vertices, failed;
+    int progress;
+    long total_bytes;
+};
+
+static void gload_bad(struct gload *g, size_t line, const char *why)
+{
+    if (g->progress)
+        fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "cirrus: graph load: line %zu: %s\n", line, why);
+    g->failed++;
+}
+
+static void gload_clear(struct gload *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->text[i]);
+    g->n = 0;
+}
+
+/* Loads the batch in one entry; when it fails, each edge alone, so every bad line is named.
+ * 0, or 1 when the connection failed. */
+static int gload_flush(struct gload *g)
+{
+    struct cirrus_result r;
+    int rc;
+
+    if (g->n == 0)
+        return 0;
+    rc = cirrus_load_edges(g->cli->c, g->graph, g->edges, g->n, NULL, &r);
+    if (rc == 0) {
+        g->edges_loaded += g->n;
+        g->vertices += r.vertices_created;
+    }
+    cirrus_result_free(&r);
+    if (rc == CR_ECLOSED || rc == CR_EPROTO || rc == CR_ETIMEOUT || rc == CR_ENOCOLL) {
+        gload_clear(g);
+        return report(g->cli, rc);
+    }
+    for (size_t i = 0; rc != 0 && i < g->n; i++) {
+        int one = cirrus_load_edges(g->cli->c, g->graph, &g->edges[i], 1, NULL, &r);
+
+        if (one == 0) {
+            g->edges_loaded++;
+            g->vertices += r.vertices_created;
+        }
+        cirrus_result_free(&r);
+        if (one == CR_ECLOSED || one == CR_EPROTO || one == CR_ETIMEOUT) {
+            gload_clear(g);
+            return report(g->cli, one);
+        }
+        if (one != 0)
+            gload_bad(g, g->lines[i], cirrus_errmsg(g->cli->c));
+    }
+    gload_clear(g);
+    return 0;
+}
+
+static void gload_progress(struct gload *g, long done, size_t lines)
+{
+    int width = 30, filled;
+
+    if (!g->progress)
+        return;
+    filled = g->total_bytes > 0 ? (int)((double)done / (double)g->total_bytes * width) : 0;
+    if (filled > width)
+        filled = width;
+    fprintf(stderr, "\r[%.*s%*s] %zu lines, %zu edges, %zu vertices, %zu bad", filled,
+            "##############################", width - filled, "", lines, g->edges_loaded,
+            g->vertices, g->failed);
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        *--e = '\0';
+    return s;
+}
+
+/* Splits one line into an edge (pointing into text): "src dst" or "src,dst[,label]". NULL, or
+ * why the line is bad. */
+static const char *parse_edge(char *text, struct cirrus_edge *e)
+{
+    char *f[4];
+    int n = 0;
+
+    if (strchr(text, ',') != NULL) {
+        char *p = text;
+
+        while (n < 4) {
+            char *c = strchr(p, ',');
+
+            if (c != NULL)
+                *c = '\0';
+            f[n++] = trim(p);
+            if (c == NULL)
+                break;
+            p = c + 1;
+        }
+        if (n < 2 || n > 3)
+            return "expected src,dst or src,dst,label";
+    } else {
+        char *save = NULL, *t;
+
+        for (t = strtok_r(text, " \t", &save); t != NULL && n < 4; t = strtok_r(NULL, " \t", &save))
+            f[n++] = t;
+        if (n != 2)
+            return "expected 'src dst' (two fields) or src,dst[,label]";
+    }
+    for (int i = 0; i < n; i++) {
+        if (f[i][0] == '\0' && i < 2)
+            return "an empty vertex id";
+        if (strlen(f[i]) > LOAD_MAX_FIELD)
+            return "a field longer than 1024 bytes";
+    }
+    e->src = f[0];
+    e->dst = f[1];
+    e->label = n == 3 && f[2][0] ? f[2] : NULL;
+    return NULL;
+}
+
+static int graph_load(struct cli *cli, struct opts *o)
+{
+    struct gload *g;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t len;
+    FILE *f;
+    int rc = 0;
+
+    if ((f = strcmp(o->pos[3], "-") == 0 ? stdin : fopen(o->pos[3], "r")) == NULL) {
+        fprintf(stderr, "cirrus: graph load: %s: %s\n", o->pos[3], strerror(errno));
+        return EXIT_FAIL;
+    }
+    if ((g = calloc(1, sizeof(*g))) == NULL || (rc = ensure_connected(cli)) != 0) {
+        if (f != stdin)
+            fclose(f);
+        free(g);
+        return g == NULL ? EXIT_FAIL : rc;
+    }
+    g->cli = cli;
+    g->graph = o->pos[2];
+    g->progress = isatty(STDERR_FILENO);
+    if (f != stdin && fseek(f, 0, SEEK_END) == 0) {
+        g->total_bytes = ftell(f);
+        rewind(f);
+    }
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        const char *why;
+        char *t;
+
+        lineno++;
+        t = trim(line);
+        if (*t == '\0' || *t == '#')
+            continue;
+        if ((g->text[g->n] = strdup(t)) == NULL) {
+            rc = EXIT_FAIL;
+            break;
+        }
+        if ((why = parse_edge(g->text[g->n], &g->edges[g->n])) != NULL) {
+            free(g->text[g->n]);
+            gload_bad(g, lineno, why);
+            continue;
+        }
+        g->lines[g->n++] = lineno;
+        if (g->n == LOAD_BATCH_EDGES) {
+            rc = gload_flush(g);
+            gload_progress(g, f != stdin ? ftell(f) : 0, lineno);
+        }
+    }
+    if (rc == 0)
+        rc = gload_flush(g);
+    gload_clear(g);
+    if (g->progress) {
+        gload_progress(g, g->total_bytes, lineno);
+        fprintf(stderr, "\n");
+    }
+    if (rc == 0) {
+        printf("{\"lines\":%zu,\"edges\":%zu,\"vertices\":%zu,\"failed\":%zu}\n", lineno,
+               g->edges_loaded, g->vertices, g->failed);
+        rc = g->failed ? EXIT_FAIL : 0;
+    }
+    free(line);
+    free(g);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+static int cmd_graph(struct cli *cli, struct opts *o)
+{
+    const char *act = o->npos > 1 ? o->pos[1] : "";
+    int nb = strcmp(act, "neighbors") == 0, kh = strcmp(act, "khop") == 0,
+        sp = strcmp(act, "shortest-path") == 0, ld = strcmp(act, "load") == 0, rc;
+    struct cirrus_read_opts ro;
+    struct cirrus_walk w;
+
+    if ((!nb && !kh && !sp && !ld) || o->npos != (nb ? 4 : 5 - ld))
+        return usage("%s", "usage: cirrus graph neighbors|khop|shortest-path|load GRAPH ... "
+                           "(see help)");
+    if (ld && (o->dir != NULL || o->n_params > 0 || o->limit))
+        return usage("%s", "graph load takes no --dir, --label or --limit");
+    if (ld)
+        return graph_load(cli, o);
+    if ((rc = graph_walk(o, &w)) != 0 || (rc = ensure_connected(cli)) != 0)
+        return rc;
+    read_opts(cli, o, &ro);
+    rc = nb   ? graph_neighbors(cli, o, &w, &ro)
+         : kh ? graph_khop(cli, o, &w, &ro)
+              : graph_path(cli, o, &w, &ro);
+    return rc > 0 ? rc : rc < 0 ? report(cli, rc) : 0;
+}
+
 /* ---- sql ---- */
 
 /* Runs the query through every page; explain: its plan instead, printed as text. */
@@ -1603,6 +2043,12 @@ static const struct command {
      "sql 'SELECT ... FROM COLLECTION ...' [--db DB] [--param @x=JSON ...] [--max-items N]"},
     {"explain", 1, OPT_BIT(O_DB) | OPT_BIT(O_PARAM), cmd_explain,
      "explain 'SELECT ... FROM COLLECTION ...' [--db DB] [--param @x=JSON ...]"},
+    {"create-graph", 1, 0, cmd_create_graph, "create-graph NAME"},
+    {"drop-graph", 1, 0, cmd_drop_graph, "drop-graph NAME"},
+    {"graphs", 0, 0, cmd_graphs, "graphs"},
+    {"gremlin", 2, OPT_BIT(O_BIND), cmd_gremlin, "gremlin GRAPH SCRIPT [--bind name=JSON ...]"},
+    {"graph", -1, OPT_BIT(O_DIR) | OPT_BIT(O_LABEL) | OPT_BIT(O_LIMIT), cmd_graph,
+     "graph neighbors|khop|shortest-path|load GRAPH ..."},
     {"stats", 0, 0, cmd_stats, "stats"},
     {"ping", 0, 0, cmd_ping, "ping"},
 };

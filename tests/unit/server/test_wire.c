@@ -742,6 +742,120 @@ static void test_log_entry_documents(void **state)
     }
 }
 
+static void test_log_entry_graphs(void **state)
+{
+    struct mutation m[8];
+    struct graph_prop props[2];
+    struct log_batch b;
+    struct errmsg e;
+    uint8_t *bytes;
+    size_t len;
+    static const enum mut_type types[8] = {MUT_CREATE_GRAPH,          MUT_GRAPH_ADD_VERTEX,
+                                           MUT_GRAPH_ADD_EDGE,        MUT_GRAPH_SET_PROPERTY,
+                                           MUT_GRAPH_REMOVE_PROPERTY, MUT_GRAPH_DROP_EDGE,
+                                           MUT_GRAPH_DROP_VERTEX,     MUT_DROP_GRAPH};
+
+    (void)state;
+    memset(m, 0, sizeof m);
+    for (size_t i = 0; i < 8; i++) {
+        m[i].type = types[i];
+        strcpy(m[i].graph.name, "social");
+    }
+    props[0] = (struct graph_prop){str("name"), {.type = VT_NULL}, str("alice")};
+    props[1] = (struct graph_prop){str("age"), {.type = VT_NULL}, value_int(30)};
+    m[1].graph.id = str("a");
+    m[1].graph.label = str("person");
+    m[1].graph.props = props;
+    m[1].graph.n_props = 2;
+    m[2].graph.label = str("knows"); /* no id: apply generates one */
+    m[2].graph.out_v = str("a");
+    m[2].graph.in_v = str("b");
+    m[3].graph.id = str("a");
+    m[3].graph.key = str("nick");
+    m[3].graph.value = str("al");
+    m[3].graph.list = true;
+    m[4].graph.id = str("e1");
+    m[4].graph.edge = true;
+    m[4].graph.key = str("since");
+    m[5].graph.id = str("e1");
+    m[6].graph.id = str("a");
+
+    assert_int_equal(wire_log_entry_encode(3, m, 8, &arena, &bytes, &len), 0);
+    assert_int_equal(wire_log_entry_decode(bytes, len, &arena, &b, &e), 0);
+    assert_int_equal(b.n, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal(b.muts[i].type, types[i]);
+        assert_string_equal(b.muts[i].graph.name, "social");
+    }
+    assert_true(value_equal(&b.muts[1].graph.id, &m[1].graph.id));
+    assert_true(value_equal(&b.muts[1].graph.label, &m[1].graph.label));
+    assert_int_equal(b.muts[1].graph.n_props, 2);
+    assert_true(value_equal(&b.muts[1].graph.props[0].key, &props[0].key));
+    assert_true(value_equal(&b.muts[1].graph.props[1].value, &props[1].value));
+    assert_int_equal(b.muts[2].graph.id.type, VT_NULL);
+    assert_true(value_equal(&b.muts[2].graph.out_v, &m[2].graph.out_v));
+    assert_true(value_equal(&b.muts[2].graph.in_v, &m[2].graph.in_v));
+    assert_true(b.muts[3].graph.list);
+    assert_true(value_equal(&b.muts[3].graph.value, &m[3].graph.value));
+    assert_true(b.muts[4].graph.edge);
+    assert_int_equal(b.muts[4].graph.prop_id.type, VT_NULL);
+    assert_true(value_equal(&b.muts[5].graph.id, &m[5].graph.id));
+
+    /* decode validates: an edge without its in-vertex, a non-string id, an empty label, a null
+     * property value, no graph message, an empty graph name */
+    {
+        Cirrus__LogEntry entry = CIRRUS__LOG_ENTRY__INIT;
+        Cirrus__Mutation mu = CIRRUS__MUTATION__INIT, *mus[1] = {&mu};
+        Cirrus__GraphMutation gm = CIRRUS__GRAPH_MUTATION__INIT;
+        Cirrus__Value out_v = CIRRUS__VALUE__INIT, label = CIRRUS__VALUE__INIT;
+        Cirrus__Value num = CIRRUS__VALUE__INIT, nul = CIRRUS__VALUE__INIT;
+        Cirrus__GraphProperty p = CIRRUS__GRAPH_PROPERTY__INIT, *pp[1] = {&p};
+        uint8_t buf[512];
+
+        entry.mutations = mus;
+        entry.n_mutations = 1;
+        mu.graph = &gm;
+        mu.type = CIRRUS__MUTATION_TYPE__MUTATION_GRAPH_ADD_EDGE;
+        gm.graph = "social";
+        out_v.kind_case = CIRRUS__VALUE__KIND_STRING_VALUE;
+        out_v.string_value = (ProtobufCBinaryData){1, (uint8_t *)"a"};
+        label.kind_case = CIRRUS__VALUE__KIND_STRING_VALUE;
+        label.string_value = (ProtobufCBinaryData){5, (uint8_t *)"knows"};
+        num.kind_case = CIRRUS__VALUE__KIND_INT_VALUE;
+        num.int_value = 7;
+        nul.kind_case = CIRRUS__VALUE__KIND_NULL_VALUE;
+        gm.out_v = &out_v;
+        gm.label = &label;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EPROTO);
+        gm.in_v = &out_v;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), 0);
+        assert_int_equal(b.muts[0].type, MUT_GRAPH_ADD_EDGE);
+        gm.id = &num;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_ETYPE);
+        gm.id = NULL;
+        label.string_value.len = 0;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EINVAL);
+        label.string_value.len = 5;
+        gm.properties = pp;
+        gm.n_properties = 1;
+        p.key = &label;
+        p.value = &nul;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_ETYPE);
+        gm.n_properties = 0;
+        gm.graph = "";
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_ENAME);
+        mu.graph = NULL;
+        len = cirrus__log_entry__pack(&entry, buf);
+        assert_int_equal(wire_log_entry_decode(buf, len, &arena, &b, &e), CR_EPROTO);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_log_entry_indexes),
         cmocka_unit_test(test_log_entry_token),
         cmocka_unit_test(test_log_entry_documents),
+        cmocka_unit_test(test_log_entry_graphs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
