@@ -839,6 +839,10 @@ static int take_graph(struct cirrus *c, const Cirrus__Response *r, struct cirrus
     case CIRRUS__RESPONSE__RESULT_LOAD_EDGES:
         out->vertices_created = r->load_edges->vertices;
         return 0;
+    case CIRRUS__RESPONSE__RESULT_LOAD_GRAPH:
+        out->vertices_created = r->load_graph->vertices;
+        out->edges_created = r->load_graph->edges;
+        return 0;
     default:
         return 0;
     }
@@ -1819,4 +1823,73 @@ int cirrus_recv(struct cirrus *c, uint64_t *id, int *code)
     *code = response_code(c, r);
     cirrus__response__free_unpacked(r, NULL);
     return 0;
+}
+
+/* One vertex (edge 0) or edge as its wire form, in the call's arena. */
+static int load_element(struct cirrus *c, const struct cirrus_load_element *x, int edge,
+                        Cirrus__LoadProperty ***props, size_t *n_props)
+{
+    int rc;
+
+    if (x->id == NULL && !edge)
+        return bad_arg(c, CR_EINVAL, "a vertex needs an id");
+    if (edge && (x->src == NULL || x->dst == NULL))
+        return bad_arg(c, CR_EINVAL, "an edge needs both ends");
+    *n_props = x->n_props;
+    if (x->n_props > 0 && (*props = alloc(c, x->n_props * sizeof(**props))) == NULL)
+        return set_err(c, CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < x->n_props; i++) {
+        Cirrus__LoadProperty *p;
+
+        NEW(c, Cirrus__LoadProperty, CIRRUS__LOAD_PROPERTY__INIT, p);
+        if (x->props[i].name == NULL)
+            return bad_arg(c, CR_EINVAL, "a property needs a key");
+        p->key = x->props[i].name;
+        if ((rc = pbvalue_encode(&c->arena, &x->props[i].value, &p->value)) != 0)
+            return set_err(c, rc, "property '%s': bad value", x->props[i].name);
+        (*props)[i] = p;
+    }
+    return 0;
+}
+
+int cirrus_load_graph(struct cirrus *c, const char *graph,
+                      const struct cirrus_load_element *vertices, size_t nv,
+                      const struct cirrus_load_element *edges, size_t ne, struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__LoadGraphRequest g = CIRRUS__LOAD_GRAPH_REQUEST__INIT;
+    int rc;
+
+    start(c, out);
+    g.graph = str_or_empty(graph);
+    if ((nv > 0 && (g.vertices = alloc(c, nv * sizeof(*g.vertices))) == NULL) ||
+        (ne > 0 && (g.edges = alloc(c, ne * sizeof(*g.edges))) == NULL))
+        return set_err(c, CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nv; i++) {
+        Cirrus__LoadVertex *v;
+
+        NEW(c, Cirrus__LoadVertex, CIRRUS__LOAD_VERTEX__INIT, v);
+        if ((rc = load_element(c, &vertices[i], 0, &v->properties, &v->n_properties)) != 0)
+            return rc;
+        v->id = (char *)vertices[i].id;
+        v->label = str_or_empty(vertices[i].label);
+        g.vertices[i] = v;
+        g.n_vertices = i + 1;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        Cirrus__LoadGraphEdge *e;
+
+        NEW(c, Cirrus__LoadGraphEdge, CIRRUS__LOAD_GRAPH_EDGE__INIT, e);
+        if ((rc = load_element(c, &edges[i], 1, &e->properties, &e->n_properties)) != 0)
+            return rc;
+        e->src = (char *)edges[i].src;
+        e->dst = (char *)edges[i].dst;
+        e->id = str_or_empty(edges[i].id);
+        e->label = str_or_empty(edges[i].label);
+        g.edges[i] = e;
+        g.n_edges = i + 1;
+    }
+    req.op_case = CIRRUS__REQUEST__OP_LOAD_GRAPH;
+    req.load_graph = &g;
+    return graph_name_call(c, &req, CIRRUS__RESPONSE__RESULT_LOAD_GRAPH, out);
 }

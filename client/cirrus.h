@@ -343,6 +343,16 @@ struct cirrus_edge {
 
 #define CIRRUS_LOAD_MAX_EDGES 1000 /* edges with their new vertices in one cirrus_load_edges */
 
+/* A vertex (src and dst NULL) or an edge to cirrus_load_graph. id: a vertex's, required; an
+ * edge's, NULL or "": generated. label NULL or "": "vertex" / "edge". props: scalar values
+ * (name: the key, not empty); an edge key may not repeat. */
+struct cirrus_load_element {
+    const char *id, *label;
+    const char *src, *dst;
+    const struct cirrus_field *props;
+    size_t n_props;
+};
+
 /* ---- results ---- */
 
 struct cirrus_table_desc {
@@ -412,7 +422,8 @@ struct cirrus_result {
     size_t n_neighbors;                /* neighbors */
     int more;                          /* neighbors: the limit cut the list */
     uint32_t *depths;                  /* khop: one per item */
-    uint32_t vertices_created;         /* load_edges */
+    uint32_t vertices_created;         /* load_edges, load_graph (vertices added) */
+    uint32_t edges_created;            /* load_graph */
 };
 
 void cirrus_result_free(struct cirrus_result *r);
@@ -563,6 +574,15 @@ int cirrus_shortest_path(struct cirrus *c, const char *graph, const char *from, 
  * all (CR_ETOOMANY). */
 int cirrus_load_edges(struct cirrus *c, const char *graph, const struct cirrus_edge *edges,
                       size_t n, const char *vertex_label, struct cirrus_result *out);
+/* Adds vertices[0..nv), then edges[0..ne), with their properties, in one log entry (all or
+ * nothing): out->vertices_created, out->edges_created. A vertex id the graph holds is
+ * CR_EEXISTS; an edge whose endpoints are missing (neither in the graph nor in this call) is
+ * CR_ENOTFOUND. At most CIRRUS_LOAD_MAX_EDGES elements in all (CR_ETOOMANY); CR_EINVAL for an
+ * empty id or key, or a property value that is not a scalar. */
+int cirrus_load_graph(struct cirrus *c, const char *graph,
+                      const struct cirrus_load_element *vertices, size_t nv,
+                      const struct cirrus_load_element *edges, size_t ne,
+                      struct cirrus_result *out);
 
 /* ---- pipelined calls ---- */
 /*

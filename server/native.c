@@ -1150,6 +1150,7 @@ static int graph_write_result(struct graph_req *g, Cirrus__Response *resp, struc
 {
     struct native_req *r = g->r;
     Cirrus__LoadEdgesResponse *l;
+    Cirrus__LoadGraphResponse *lg;
     int rc;
 
     if (r->w.n < 1)
@@ -1171,6 +1172,15 @@ static int graph_write_result(struct graph_req *g, Cirrus__Response *resp, struc
         l->edges = g->edges;
         resp->result_case = CIRRUS__RESPONSE__RESULT_LOAD_EDGES;
         resp->load_edges = l;
+        return 0;
+    case CIRRUS__REQUEST__OP_LOAD_GRAPH:
+        lg = PB_NEW(&r->arena, Cirrus__LoadGraphResponse, CIRRUS__LOAD_GRAPH_RESPONSE__INIT);
+        if (!lg)
+            return nomem(e);
+        lg->vertices = g->vertices;
+        lg->edges = g->edges;
+        resp->result_case = CIRRUS__RESPONSE__RESULT_LOAD_GRAPH;
+        resp->load_graph = lg;
         return 0;
     default:
         return errmsg_set(e, CR_EINTERNAL, "graph write completion for another request");
@@ -1489,6 +1499,85 @@ static int op_load_edges(struct native_req *r, Cirrus__LoadEdgesRequest *m, Cirr
     return rc < 0 ? rc : PENDING;
 }
 
+/* A string field as an id or label: empty is VT_NULL (the default). */
+static struct value str_or_null(const char *s)
+{
+    struct value v;
+
+    if (s[0])
+        return value_string(s, strlen(s));
+    v.type = VT_NULL;
+    return v;
+}
+
+/* The wire form of one vertex or edge: its properties decoded (each value checked by
+ * wire_value_from_pb), the rest as str_or_null; ops_graph_load_elements checks what remains. */
+static int element_from_pb(struct native_req *r, Cirrus__LoadProperty *const *props, size_t n,
+                           struct ops_load_element *x, struct errmsg *e)
+{
+    struct graph_prop *p = NULL;
+    int rc;
+
+    if (n && !(p = cr_arena_calloc(&r->arena, n * sizeof *p)))
+        return nomem(e);
+    for (size_t i = 0; i < n; i++) {
+        if (!props[i]->value)
+            return errmsg_set(e, CR_EINVAL, "property '%s' has no value", props[i]->key);
+        rc = wire_value_from_pb(props[i]->value, &r->arena, &p[i].value, e);
+        if (rc < 0)
+            return rc;
+        p[i].key = value_string(props[i]->key, strlen(props[i]->key));
+        p[i].id.type = VT_NULL;
+    }
+    x->props = p;
+    x->n_props = n;
+    return 0;
+}
+
+static int op_load_graph(struct native_req *r, Cirrus__LoadGraphRequest *m, Cirrus__Response *resp,
+                         struct errmsg *e)
+{
+    struct graph_req *g = graph_req_new(r, m->graph);
+    struct ops_load_element *v = NULL, *ed = NULL;
+    int rc;
+
+    (void)resp;
+    if (!g)
+        return nomem(e);
+    if (m->n_vertices + m->n_edges > CR_MAX_BATCH_MUTATIONS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu vertices and edges in one load; the limit is %d",
+                          m->n_vertices + m->n_edges, CR_MAX_BATCH_MUTATIONS);
+    if ((m->n_vertices && !(v = cr_arena_calloc(&r->arena, m->n_vertices * sizeof *v))) ||
+        (m->n_edges && !(ed = cr_arena_calloc(&r->arena, m->n_edges * sizeof *ed))))
+        return nomem(e);
+    for (size_t i = 0; i < m->n_vertices; i++) {
+        const Cirrus__LoadVertex *x = m->vertices[i];
+
+        v[i].id = str_or_null(x->id);
+        v[i].label = str_or_null(x->label);
+        v[i].src.type = v[i].dst.type = VT_NULL;
+        rc = element_from_pb(r, x->properties, x->n_properties, &v[i], e);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < m->n_edges; i++) {
+        const Cirrus__LoadGraphEdge *x = m->edges[i];
+
+        ed[i].id = str_or_null(x->id);
+        ed[i].label = str_or_null(x->label);
+        ed[i].src = str_or_null(x->src);
+        ed[i].dst = str_or_null(x->dst);
+        rc = element_from_pb(r, x->properties, x->n_properties, &ed[i], e);
+        if (rc < 0)
+            return rc;
+    }
+    g->vertices = (uint32_t)m->n_vertices;
+    g->edges = (uint32_t)m->n_edges;
+    rc = ops_graph_load_elements(&r->nc->oc, m->graph, v, m->n_vertices, ed, m->n_edges, &r->arena,
+                                 &r->w, e);
+    return rc < 0 ? rc : PENDING;
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
 /* Every request type: (oneof case, Request field, handler). One list, expanded in dispatch. */
@@ -1523,7 +1612,8 @@ static int op_load_edges(struct native_req *r, Cirrus__LoadEdgesRequest *m, Cirr
     X(NEIGHBORS, neighbors, op_neighbors)                                                          \
     X(KHOP, khop, op_khop)                                                                         \
     X(SHORTEST_PATH, shortest_path, op_shortest_path)                                              \
-    X(LOAD_EDGES, load_edges, op_load_edges)
+    X(LOAD_EDGES, load_edges, op_load_edges)                                                       \
+    X(LOAD_GRAPH, load_graph, op_load_graph)
 
 static int dispatch(struct native_req *r, Cirrus__Request *req, Cirrus__Response *resp,
                     struct errmsg *e)

@@ -402,4 +402,24 @@ int ops_graph_load(struct ops_conn *c, const char *graph, const struct ops_load_
                    size_t n, const char *vlabel, struct cr_arena *a, struct ops_write *w,
                    uint32_t *vertices, struct errmsg *e);
 
+/* A vertex or an edge of ops_graph_load_elements: STRING id (VT_NULL: generated, edges only),
+ * label (VT_NULL: OPS_GRAPH_DEFAULT_VLABEL / _ELABEL), src and dst (edges), and properties
+ * (scalar values; an edge key may not repeat). */
+struct ops_load_element {
+    struct value id, label;
+    struct value src, dst;
+    const struct graph_prop *props;
+    size_t n_props;
+};
+
+/* Adds vertices[0..nv), then edges[0..ne), as one entry (all or nothing). A vertex id the graph
+ * holds fails it at apply (CR_EEXISTS), and so does an edge whose endpoints are missing
+ * (CR_ENOTFOUND): the CSV loader names its vertices, it never creates them. CR_EINVAL (nothing
+ * to load, an empty or non-string id, label or key, a property that is not a scalar),
+ * CR_ETOOMANY (nv + ne > CR_MAX_BATCH_MUTATIONS), CR_ENOCOLL; as ops_write otherwise. */
+int ops_graph_load_elements(struct ops_conn *c, const char *graph,
+                            const struct ops_load_element *vertices, size_t nv,
+                            const struct ops_load_element *edges, size_t ne, struct cr_arena *a,
+                            struct ops_write *w, struct errmsg *e);
+
 #endif

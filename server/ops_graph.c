@@ -683,3 +683,80 @@ int ops_graph_load(struct ops_conn *c, const char *graph, const struct ops_load_
         *vertices = (uint32_t)nv;
     return rc;
 }
+
+/* Why element x (a vertex or an edge) cannot be loaded: 0, or the error set in e. */
+static int check_element(const struct ops_load_element *x, bool edge, struct errmsg *e)
+{
+    int rc;
+
+    if ((rc = check_str(&x->id, !edge, "id", e)) < 0 ||
+        (rc = check_str(&x->label, false, "label", e)) < 0)
+        return rc;
+    if (edge && ((rc = check_str(&x->src, true, "edge's out-vertex", e)) < 0 ||
+                 (rc = check_str(&x->dst, true, "edge's in-vertex", e)) < 0))
+        return rc;
+    for (size_t i = 0; i < x->n_props; i++) {
+        const struct value *v = &x->props[i].value;
+
+        if ((rc = check_str(&x->props[i].key, true, "property key", e)) < 0)
+            return rc;
+        if (v->type == VT_NULL || v->type >= VT_ARRAY)
+            return errmsg_set(e, CR_EINVAL, "property '%.*s' must be a scalar",
+                              (int)x->props[i].key.u.s.len, x->props[i].key.u.s.ptr);
+        for (size_t j = 0; edge && j < i; j++)
+            if (value_equal(&x->props[j].key, &x->props[i].key))
+                return errmsg_set(e, CR_EINVAL, "an edge property key repeats");
+    }
+    return 0;
+}
+
+int ops_graph_load_elements(struct ops_conn *c, const char *graph,
+                            const struct ops_load_element *vertices, size_t nv,
+                            const struct ops_load_element *edges, size_t ne, struct cr_arena *a,
+                            struct ops_write *w, struct errmsg *e)
+{
+    struct graph_def def;
+    struct mutation *muts;
+    int rc;
+
+    if (nv + ne == 0)
+        return errmsg_set(e, CR_EINVAL, "a load needs at least one vertex or edge");
+    if (nv + ne > CR_MAX_BATCH_MUTATIONS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu vertices and edges in one load; the limit is %d",
+                          nv + ne, CR_MAX_BATCH_MUTATIONS);
+    rc = ops_snapshot(c, e);
+    if (rc == 0)
+        rc = graph_get(c, graph, &def, e);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < nv + ne; i++) {
+        struct errmsg why;
+
+        rc = check_element(i < nv ? &vertices[i] : &edges[i - nv], i >= nv, &why);
+        if (rc < 0)
+            return errmsg_set(e, rc, "%s %zu: %s", i < nv ? "vertex" : "edge", i < nv ? i : i - nv,
+                              why.text);
+    }
+    muts = cr_arena_calloc(a, (nv + ne) * sizeof *muts);
+    if (!muts)
+        return errmsg_set(e, CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nv + ne; i++) {
+        const struct ops_load_element *x = i < nv ? &vertices[i] : &edges[i - nv];
+        const char *dl = i < nv ? OPS_GRAPH_DEFAULT_VLABEL : OPS_GRAPH_DEFAULT_ELABEL;
+        struct graph_mut *g = &muts[i].graph;
+
+        muts[i].type = i < nv ? MUT_GRAPH_ADD_VERTEX : MUT_GRAPH_ADD_EDGE;
+        memcpy(g->name, def.name, sizeof def.name);
+        g->id = x->id;
+        g->label = x->label.type == VT_NULL ? value_string(dl, strlen(dl)) : x->label;
+        g->out_v.type = g->in_v.type = VT_NULL;
+        if (i >= nv) {
+            g->out_v = x->src;
+            g->in_v = x->dst;
+        }
+        g->props = x->props;
+        g->n_props = x->n_props;
+        g->key.type = g->value.type = g->prop_id.type = VT_NULL;
+    }
+    return ops_write(c, muts, nv + ne, w, e);
+}

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "client/cirrus.h"
+#include "tools/csv.h"
 #include "tools/json.h"
 
 #define EXIT_FAIL 1
@@ -70,6 +72,11 @@ static const char HELP[] =
     "  graph shortest-path GRAPH A B [--dir D] [--label L ...]   the vertex ids, a line each\n"
     "  graph load GRAPH FILE                   an edge list: 'src dst' or src,dst[,label] a\n"
     "        line; vertices created on first sight; bad lines reported by number\n"
+    "  graph load GRAPH --vertices V.csv [--edges E.csv] [--strict]   CSV with a header:\n"
+    "        vertices id (or ~id), label, then property columns; edges src, dst (or ~from,\n"
+    "        ~to), label, id, then properties; a column name:int|double|bool|string is typed;\n"
+    "        an empty field sets nothing. Vertices must be new, edge endpoints must exist;\n"
+    "        bad lines reported as FILE:LINE (--strict: stop); exit 1 if any\n"
     "  stats\n"
     "  ping\n"
     "  shell                                   read commands from stdin (the default on a TTY)\n"
@@ -130,6 +137,7 @@ struct opts {
     const char *params[MAX_PARAMS]; /* --param, --bind or --label: a command takes one kind */
     int n_params;
     const char *dir;
+    const char *vertices, *edges; /* graph load's CSV files */
 };
 
 /* The connection and what a session remembers between commands. */
@@ -172,6 +180,8 @@ enum opt_id {
     O_BIND,
     O_DIR,
     O_LABEL,
+    O_VERTICES,
+    O_EDGES,
 };
 
 #define OPT_BIT(id) (1u << (id))
@@ -209,6 +219,8 @@ static const struct {
     {"bind", O_BIND, 1},
     {"dir", O_DIR, 1},
     {"label", O_LABEL, 1},
+    {"vertices", O_VERTICES, 1},
+    {"edges", O_EDGES, 1},
 };
 
 static int usage(const char *fmt, const char *arg)
@@ -347,6 +359,12 @@ static int set_opt(struct opts *o, enum opt_id id, const char *arg)
         return parse_long(arg, 1, 10000, &o->max_items) ? usage("bad --max-items '%s'", arg) : 0;
     case O_DIR:
         o->dir = arg;
+        return 0;
+    case O_VERTICES:
+        o->vertices = arg;
+        return 0;
+    case O_EDGES:
+        o->edges = arg;
         return 0;
     }
     return EXIT_USAGE;
@@ -1870,6 +1888,415 @@ static int graph_load(struct cli *cli, struct opts *o)
     return rc;
 }
 
+/* ---- graph load from CSV ---- */
+
+#define CSV_BATCH 500             /* elements in one entry: half of CR_MAX_BATCH_MUTATIONS */
+#define CSV_BATCH_BYTES (1 << 20) /* field bytes in one entry */
+
+enum col_kind { COL_ID, COL_LABEL, COL_SRC, COL_DST, COL_PROP };
+enum col_type { CT_STRING, CT_INT, CT_DOUBLE, CT_BOOL };
+
+struct csv_col {
+    enum col_kind kind;
+    enum col_type type;
+    char *name; /* a property's key, without its type */
+};
+
+/* One file: its reader and its header. */
+struct csv_file {
+    const char *path;
+    FILE *f;
+    int edges;
+    struct csv_reader r;
+    struct csv_col *cols;
+    size_t n_cols;
+    long size;
+};
+
+/* A record kept until its batch is sent: el's strings point into mem. */
+struct csv_rec {
+    char *mem;
+    struct cirrus_field *props;
+    size_t line;
+};
+
+struct gcsv {
+    struct cli *cli;
+    const char *graph;
+    struct csv_file *file; /* being read */
+    struct cirrus_load_element els[CSV_BATCH];
+    struct csv_rec recs[CSV_BATCH];
+    size_t n, bytes;
+    size_t records[2], loaded[2], failed; /* [0] vertices, [1] edges */
+    int strict, stop, progress;
+    long total, base; /* bytes of both files; of the file read before this one */
+    char why[256];
+};
+
+static void gcsv_bad(struct gcsv *g, size_t line, const char *why)
+{
+    if (g->progress)
+        fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "cirrus: graph load: %s:%zu: %s\n", g->file->path, line, why);
+    g->failed++;
+    if (g->strict)
+        g->stop = 1;
+}
+
+static void gcsv_clear(struct gcsv *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->recs[i].mem);
+        free(g->recs[i].props);
+    }
+    g->n = g->bytes = 0;
+}
+
+static int gcsv_send(struct gcsv *g, size_t from, size_t n)
+{
+    struct cirrus_result r;
+    int e = g->file->edges, rc;
+
+    rc = cirrus_load_graph(g->cli->c, g->graph, e ? NULL : &g->els[from], e ? 0 : n,
+                           e ? &g->els[from] : NULL, e ? n : 0, &r);
+    if (rc == 0)
+        g->loaded[e] += n;
+    cirrus_result_free(&r);
+    return rc;
+}
+
+static bool fatal(int rc)
+{
+    return rc == CR_ECLOSED || rc == CR_EPROTO || rc == CR_ETIMEOUT || rc == CR_ENOCOLL;
+}
+
+/* Sends the batch in one entry; when that fails, each record alone, so every bad line is named
+ * (with --strict, up to the first). 0, or 1 when the load cannot go on. */
+static int gcsv_flush(struct gcsv *g)
+{
+    int rc = g->n ? gcsv_send(g, 0, g->n) : 0;
+
+    if (fatal(rc)) {
+        gcsv_clear(g);
+        return report(g->cli, rc);
+    }
+    for (size_t i = 0; rc != 0 && i < g->n; i++) {
+        int one = gcsv_send(g, i, 1);
+
+        if (fatal(one)) {
+            gcsv_clear(g);
+            return report(g->cli, one);
+        }
+        if (one != 0) {
+            const struct cirrus_load_element *el = &g->els[i];
+
+            if (one == CR_EEXISTS && !g->file->edges)
+                snprintf(g->why, sizeof(g->why), "vertex '%s' exists already", el->id);
+            else if (one == CR_ENOTFOUND && g->file->edges)
+                snprintf(g->why, sizeof(g->why), "no vertex '%s' or no vertex '%s'", el->src,
+                         el->dst);
+            else
+                snprintf(g->why, sizeof(g->why), "%s", cirrus_errmsg(g->cli->c));
+            gcsv_bad(g, g->recs[i].line, g->why);
+            if (g->strict)
+                break;
+        }
+    }
+    gcsv_clear(g);
+    return 0;
+}
+
+static void gcsv_progress(struct gcsv *g, long done)
+{
+    int width = 30, filled;
+
+    if (!g->progress)
+        return;
+    filled = g->total > 0 ? (int)((double)done / (double)g->total * width) : 0;
+    if (filled > width)
+        filled = width;
+    fprintf(stderr, "\r[%.*s%*s] %zu vertices, %zu edges, %zu bad", filled,
+            "##############################", width - filled, "", g->loaded[0], g->loaded[1],
+            g->failed);
+}
+
+/* The column a header name makes: ~id and id, ~label and label, and for edges ~from/src and
+ * ~to/dst (Neptune's bulk-load names beside plain ones); any other is a property. */
+static enum col_kind col_kind(const char *name, int edges)
+{
+    if (strcmp(name, "id") == 0 || strcmp(name, "~id") == 0)
+        return COL_ID;
+    if (strcmp(name, "label") == 0 || strcmp(name, "~label") == 0)
+        return COL_LABEL;
+    if (edges && (strcmp(name, "src") == 0 || strcmp(name, "~from") == 0))
+        return COL_SRC;
+    if (edges && (strcmp(name, "dst") == 0 || strcmp(name, "~to") == 0))
+        return COL_DST;
+    return COL_PROP;
+}
+
+/* Reads and checks the header of cf. NULL, or why it is bad. */
+static const char *csv_header(struct gcsv *g, struct csv_file *cf)
+{
+    static const struct {
+        const char *name;
+        enum col_type type;
+    } types[] = {{"string", CT_STRING}, {"int", CT_INT},      {"long", CT_INT},
+                 {"double", CT_DOUBLE}, {"float", CT_DOUBLE}, {"bool", CT_BOOL},
+                 {"boolean", CT_BOOL}};
+    int rc = csv_next(&cf->r), seen[COL_PROP] = {0};
+
+    if (rc == 0)
+        return "the file is empty: a header line is needed";
+    if (rc < 0)
+        return rc == CR_EINVAL ? cf->r.why : "out of memory";
+    if ((cf->cols = calloc(cf->r.n, sizeof(*cf->cols))) == NULL)
+        return "out of memory";
+    cf->n_cols = cf->r.n;
+    for (size_t i = 0; i < cf->r.n; i++) {
+        struct csv_col *c = &cf->cols[i];
+        char *colon;
+        size_t t;
+
+        /* a byte order mark, as spreadsheets write, is not part of the first name */
+        const char *text =
+            cf->r.fields[i] + (i == 0 && strncmp(cf->r.fields[0], "\xEF\xBB\xBF", 3) == 0 ? 3 : 0);
+
+        if ((c->name = strdup(text)) == NULL)
+            return "out of memory";
+        c->type = CT_STRING;
+        if ((colon = strrchr(c->name, ':')) != NULL) {
+            *colon++ = '\0';
+            for (t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+                if (strcasecmp(colon, types[t].name) == 0)
+                    break;
+            if (t == sizeof(types) / sizeof(types[0])) {
+                snprintf(g->why, sizeof(g->why),
+                         "column %zu: type '%s' is not int, double, bool or string", i + 1, colon);
+                return g->why;
+            }
+            c->type = types[t].type;
+        }
+        if (c->name[0] == '\0') {
+            snprintf(g->why, sizeof(g->why), "column %zu has no name", i + 1);
+            return g->why;
+        }
+        c->kind = col_kind(c->name, cf->edges);
+        for (size_t j = 0; cf->edges && c->kind == COL_PROP && j < i; j++) {
+            if (cf->cols[j].kind == COL_PROP && strcmp(cf->cols[j].name, c->name) == 0) {
+                snprintf(g->why, sizeof(g->why), "edge property '%s' appears twice", c->name);
+                return g->why;
+            }
+        }
+        if (c->kind != COL_PROP && (seen[c->kind]++ || c->type != CT_STRING)) {
+            snprintf(g->why, sizeof(g->why), "column '%s' %s", c->name,
+                     seen[c->kind] > 1 ? "appears twice" : "is a string: it takes no type");
+            return g->why;
+        }
+    }
+    if (!cf->edges && !seen[COL_ID])
+        return "a vertex file needs an id (or ~id) column";
+    if (cf->edges && (!seen[COL_SRC] || !seen[COL_DST]))
+        return "an edge file needs src and dst (or ~from and ~to) columns";
+    return NULL;
+}
+
+/* A field as a value of its column's type into v (text borrowed). NULL, or why it is bad. */
+static const char *typed_value(struct gcsv *g, const struct csv_col *c, char *text,
+                               struct cirrus_value *v)
+{
+    char *end;
+
+    errno = 0;
+    switch (c->type) {
+    case CT_INT:
+        v->type = CIRRUS_INT;
+        v->u.i = strtoll(text, &end, 10);
+        if (errno == 0 && *end == '\0' && end != text)
+            return NULL;
+        break;
+    case CT_DOUBLE:
+        v->type = CIRRUS_DOUBLE;
+        v->u.d = strtod(text, &end);
+        if (errno == 0 && *end == '\0' && end != text && isfinite(v->u.d))
+            return NULL;
+        break;
+    case CT_BOOL:
+        v->type = CIRRUS_BOOL;
+        v->u.b = strcasecmp(text, "true") == 0;
+        if (v->u.b || strcasecmp(text, "false") == 0)
+            return NULL;
+        break;
+    case CT_STRING:
+        v->type = CIRRUS_STRING;
+        v->u.str.ptr = text;
+        v->u.str.len = strlen(text);
+        return NULL;
+    }
+    snprintf(g->why, sizeof(g->why), "column '%s': '%.64s' is not %s", c->name, text,
+             c->type == CT_INT      ? "an int"
+             : c->type == CT_DOUBLE ? "a double"
+                                    : "true or false");
+    return g->why;
+}
+
+/* The reader's record as the batch's next element. NULL, or why the line is bad. */
+static const char *csv_element(struct gcsv *g)
+{
+    struct csv_file *cf = g->file;
+    struct cirrus_load_element *el = &g->els[g->n];
+    struct csv_rec *rec = &g->recs[g->n];
+    struct cirrus_field *props;
+    const char *why = NULL;
+    size_t np = 0;
+    char *mem;
+
+    if (cf->r.n != cf->n_cols) {
+        snprintf(g->why, sizeof(g->why), "%zu fields; the header has %zu", cf->r.n, cf->n_cols);
+        return g->why;
+    }
+    mem = malloc(cf->r.bytes);
+    props = calloc(cf->n_cols, sizeof(*props));
+    if (mem == NULL || props == NULL) {
+        free(mem);
+        free(props);
+        return "out of memory";
+    }
+    memcpy(mem, cf->r.fields[0], cf->r.bytes);
+    memset(el, 0, sizeof(*el));
+    for (size_t i = 0; why == NULL && i < cf->n_cols; i++) {
+        const struct csv_col *c = &cf->cols[i];
+        char *f = mem + (cf->r.fields[i] - cf->r.fields[0]), *name = c->name;
+
+        if (c->kind == COL_PROP && f[0] != '\0') {
+            props[np].name = name;
+            why = typed_value(g, c, f, &props[np++].value);
+        } else if (c->kind != COL_PROP && f[0] == '\0' && c->kind != COL_LABEL &&
+                   !(c->kind == COL_ID && cf->edges)) {
+            snprintf(g->why, sizeof(g->why), "column '%s' is empty", c->name);
+            why = g->why;
+        } else if (f[0] != '\0') {
+            *(c->kind == COL_ID      ? &el->id
+              : c->kind == COL_LABEL ? &el->label
+              : c->kind == COL_SRC   ? &el->src
+                                     : &el->dst) = f;
+        }
+    }
+    if (why != NULL) {
+        free(mem);
+        free(props);
+        return why;
+    }
+    el->props = props;
+    el->n_props = np;
+    rec->mem = mem;
+    rec->props = props;
+    rec->line = cf->r.line;
+    g->bytes += cf->r.bytes;
+    g->n++;
+    return NULL;
+}
+
+/* Loads one file's records in batches. 0, or 1 when the load cannot go on. */
+static int gcsv_file(struct gcsv *g, struct csv_file *cf)
+{
+    int rc = 0, got;
+
+    g->file = cf;
+    while (rc == 0 && !g->stop && (got = csv_next(&cf->r)) != 0) {
+        const char *why;
+
+        if (got == CR_ENOMEM) {
+            fprintf(stderr, "cirrus: graph load: out of memory\n");
+            return EXIT_FAIL;
+        }
+        g->records[cf->edges]++;
+        why = got < 0 ? cf->r.why : csv_element(g);
+        if (why != NULL)
+            gcsv_bad(g, cf->r.line, why);
+        if (g->n == CSV_BATCH || g->bytes >= CSV_BATCH_BYTES || g->stop) {
+            rc = gcsv_flush(g);
+            gcsv_progress(g, g->base + ftell(cf->f));
+        }
+    }
+    if (rc == 0)
+        rc = gcsv_flush(g);
+    g->base += cf->size;
+    return rc;
+}
+
+static int csv_open(struct gcsv *g, struct csv_file *cf, const char *path, int edges)
+{
+    const char *why;
+
+    cf->path = path;
+    cf->edges = edges;
+    if ((cf->f = fopen(path, "r")) == NULL) {
+        fprintf(stderr, "cirrus: graph load: %s: %s\n", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (fseek(cf->f, 0, SEEK_END) == 0) {
+        cf->size = ftell(cf->f);
+        rewind(cf->f);
+    }
+    g->total += cf->size;
+    csv_init(&cf->r, cf->f);
+    if ((why = csv_header(g, cf)) != NULL) {
+        fprintf(stderr, "cirrus: graph load: %s:%zu: %s\n", path, cf->r.line ? cf->r.line : 1, why);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+static void csv_file_close(struct csv_file *cf)
+{
+    for (size_t i = 0; i < cf->n_cols; i++)
+        free(cf->cols[i].name);
+    free(cf->cols);
+    csv_close(&cf->r);
+    if (cf->f != NULL)
+        fclose(cf->f);
+}
+
+/* graph load GRAPH --vertices V.csv [--edges E.csv]: both headers are checked before anything
+ * is sent; vertices load before edges. */
+static int graph_load_csv(struct cli *cli, struct opts *o)
+{
+    struct csv_file files[2];
+    struct gcsv *g = calloc(1, sizeof(*g));
+    int rc = g == NULL ? EXIT_FAIL : 0;
+
+    memset(files, 0, sizeof(files));
+    for (int i = 0; rc == 0 && i < 2; i++)
+        if ((i ? o->edges : o->vertices) != NULL)
+            rc = csv_open(g, &files[i], i ? o->edges : o->vertices, i);
+    if (rc == 0)
+        rc = ensure_connected(cli);
+    if (rc == 0) {
+        g->cli = cli;
+        g->graph = o->pos[2];
+        g->strict = o->strict;
+        g->progress = isatty(STDERR_FILENO);
+    }
+    for (int i = 0; rc == 0 && !g->stop && i < 2; i++)
+        if (files[i].f != NULL)
+            rc = gcsv_file(g, &files[i]);
+    if (g != NULL && g->progress) {
+        gcsv_progress(g, g->total);
+        fprintf(stderr, "\n");
+    }
+    if (rc == 0) {
+        printf("{\"vertex_records\":%zu,\"edge_records\":%zu,\"vertices\":%zu,\"edges\":%zu,"
+               "\"failed\":%zu}\n",
+               g->records[0], g->records[1], g->loaded[0], g->loaded[1], g->failed);
+        rc = g->failed ? EXIT_FAIL : 0;
+    }
+    for (int i = 0; i < 2; i++)
+        csv_file_close(&files[i]);
+    free(g);
+    return rc;
+}
+
 static int cmd_graph(struct cli *cli, struct opts *o)
 {
     const char *act = o->npos > 1 ? o->pos[1] : "";
@@ -1878,6 +2305,12 @@ static int cmd_graph(struct cli *cli, struct opts *o)
     struct cirrus_read_opts ro;
     struct cirrus_walk w;
 
+    if (ld && (o->vertices != NULL || o->edges != NULL)) {
+        if (o->npos != 3 || o->dir != NULL || o->n_params > 0 || o->limit)
+            return usage("%s", "usage: cirrus graph load GRAPH --vertices V.csv [--edges E.csv] "
+                               "[--strict]");
+        return graph_load_csv(cli, o);
+    }
     if ((!nb && !kh && !sp && !ld) || o->npos != (nb ? 4 : 5 - ld))
         return usage("%s", "usage: cirrus graph neighbors|khop|shortest-path|load GRAPH ... "
                            "(see help)");
@@ -2047,8 +2480,10 @@ static const struct command {
     {"drop-graph", 1, 0, cmd_drop_graph, "drop-graph NAME"},
     {"graphs", 0, 0, cmd_graphs, "graphs"},
     {"gremlin", 2, OPT_BIT(O_BIND), cmd_gremlin, "gremlin GRAPH SCRIPT [--bind name=JSON ...]"},
-    {"graph", -1, OPT_BIT(O_DIR) | OPT_BIT(O_LABEL) | OPT_BIT(O_LIMIT), cmd_graph,
-     "graph neighbors|khop|shortest-path|load GRAPH ..."},
+    {"graph", -1,
+     OPT_BIT(O_DIR) | OPT_BIT(O_LABEL) | OPT_BIT(O_LIMIT) | OPT_BIT(O_VERTICES) | OPT_BIT(O_EDGES) |
+         OPT_BIT(O_STRICT),
+     cmd_graph, "graph neighbors|khop|shortest-path|load GRAPH ..."},
     {"stats", 0, 0, cmd_stats, "stats"},
     {"ping", 0, 0, cmd_ping, "ping"},
 };

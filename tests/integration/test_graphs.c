@@ -2,7 +2,7 @@
  * Graphs end to end: libcirrus against a real cirrusd. Graph definitions, Gremlin reads and
  * writes with their Cosmos DB result shapes, bindings and named errors, and the traversal
  * helpers (neighbours, k-hop, shortest path) on a small known graph and on a random graph of a
- * few hundred vertices checked against a plain BFS written here.
+ * few hundred vertices checked against a plain BFS written here; load_graph with properties.
  */
 #include "client/cirrus.h"
 #include "harness.h"
@@ -502,6 +502,90 @@ static void random_graph(void **state)
     assert_true(long_paths >= 5); /* the graph is neither trivial nor disconnected */
 }
 
+static struct cirrus_field field(const char *name, enum cirrus_type type, int64_t i, double d,
+                                 const char *text)
+{
+    struct cirrus_field f;
+
+    memset(&f, 0, sizeof(f));
+    f.name = (char *)name;
+    f.value.type = type;
+    if (type == CIRRUS_INT)
+        f.value.u.i = i;
+    else if (type == CIRRUS_DOUBLE)
+        f.value.u.d = d;
+    else if (type == CIRRUS_STRING) {
+        f.value.u.str.ptr = (char *)text;
+        f.value.u.str.len = strlen(text);
+    }
+    return f;
+}
+
+static int64_t count(const char *script)
+{
+    struct cirrus_result r;
+    int64_t n;
+
+    assert_int_equal(gremlin("lg", script, &r), 0);
+    assert_int_equal(r.n_items, 1);
+    n = r.items[0].u.i;
+    cirrus_result_free(&r);
+    return n;
+}
+
+/* load_graph: vertices and edges with typed properties in one entry; each failure applies
+ * nothing of its entry. */
+static void load_graph_elements(void **state)
+{
+    struct cirrus_field vp[] = {field("age", CIRRUS_INT, 42, 0, NULL),
+                                field("tag", CIRRUS_STRING, 0, 0, "x"),
+                                field("tag", CIRRUS_STRING, 0, 0, "y")};
+    struct cirrus_field ep[] = {field("w", CIRRUS_DOUBLE, 0, 2.5, NULL),
+                                field("w", CIRRUS_DOUBLE, 0, 1.0, NULL)};
+    struct cirrus_load_element v[] = {{"v1", "person", NULL, NULL, vp, 3},
+                                      {"v2", NULL, NULL, NULL, NULL, 0}};
+    struct cirrus_load_element e[] = {{"e1", "knows", "v1", "v2", ep, 1}};
+    struct cirrus_load_element nv[] = {{"v3", NULL, NULL, NULL, NULL, 0},
+                                       {"v1", NULL, NULL, NULL, NULL, 0}};
+    struct cirrus_load_element ne[] = {{NULL, NULL, "v1", "ghost", NULL, 0}};
+    struct cirrus_load_element twice[] = {{NULL, NULL, "v1", "v2", ep, 2}};
+    struct cirrus_load_element empty[] = {{NULL, NULL, "", "v2", NULL, 0}};
+    struct cirrus_load_element *many = calloc(1001, sizeof(*many));
+    struct cirrus_result r;
+
+    (void)state;
+    create_graph("lg");
+    assert_int_equal(cirrus_load_graph(cx, "lg", v, 2, e, 1, &r), 0);
+    assert_int_equal(r.vertices_created, 2);
+    assert_int_equal(r.edges_created, 1);
+    cirrus_result_free(&r);
+    assert_int_equal(count("g.V('v1').has('age', 42).count()"), 1);
+    assert_int_equal(count("g.V('v1').values('tag').count()"), 2);
+    assert_int_equal(count("g.V('v2').hasLabel('vertex').count()"), 1);
+    assert_int_equal(count("g.E('e1').has('w', 2.5).hasLabel('knows').inV().hasId('v2').count()"),
+                     1);
+    assert_int_equal(cirrus_load_graph(cx, "lg", nv, 2, NULL, 0, &r), CR_EEXISTS);
+    cirrus_result_free(&r);
+    assert_int_equal(count("g.V('v3').count()"), 0);
+    assert_int_equal(cirrus_load_graph(cx, "lg", NULL, 0, ne, 1, &r), CR_ENOTFOUND);
+    cirrus_result_free(&r);
+    assert_int_equal(cirrus_load_graph(cx, "lg", NULL, 0, twice, 1, &r), CR_EINVAL);
+    cirrus_result_free(&r);
+    assert_int_equal(cirrus_load_graph(cx, "lg", NULL, 0, empty, 1, &r), CR_EINVAL);
+    cirrus_result_free(&r);
+    assert_int_equal(cirrus_load_graph(cx, "lg", NULL, 0, NULL, 0, &r), CR_EINVAL);
+    cirrus_result_free(&r);
+    assert_non_null(many);
+    for (size_t i = 0; i < 1001; i++)
+        many[i].id = "m";
+    assert_int_equal(cirrus_load_graph(cx, "lg", many, 1001, NULL, 0, &r), CR_ETOOMANY);
+    cirrus_result_free(&r);
+    free(many);
+    assert_int_equal(cirrus_load_graph(cx, "nograph", v, 1, NULL, 0, &r), CR_ENOCOLL);
+    cirrus_result_free(&r);
+    assert_int_equal(count("g.E().count()"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +595,7 @@ int main(void)
         cmocka_unit_test(neighbors),
         cmocka_unit_test(khop_and_paths),
         cmocka_unit_test(random_graph),
+        cmocka_unit_test(load_graph_elements),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
