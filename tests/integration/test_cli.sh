@@ -5,37 +5,8 @@
 set -u
 CIRRUSD=$1
 CLI=$2
-dir=$(mktemp -d /tmp/cirrus-cli-XXXXXX)
-pass=0
-fail=0
-
-cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-"$CIRRUSD" --data "$dir/data" --listen 127.0.0.1:0 --port-file "$dir/port" --log-level warn &
-pid=$!
-for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
-export CIRRUS_HOST="127.0.0.1:$(cat "$dir/port")"
-
-# check NAME WANT_EXIT WANT_STDOUT_REGEX -- command...
-check() {
-  local name=$1 want_rc=$2 want_out=$3
-  shift 3
-  local out rc
-  out=$("$@" 2>"$dir/err")
-  rc=$?
-  if [ "$rc" -ne "$want_rc" ] || ! grep -Eq -- "$want_out" <<<"$out$(cat "$dir/err")"; then
-    echo "FAIL $name: exit $rc (want $want_rc), output:"
-    echo "$out"
-    cat "$dir/err"
-    fail=$((fail + 1))
-  else
-    pass=$((pass + 1))
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
+cli_start cli
 
 check ping 0 '' "$CLI" ping
 check create 0 'users' "$CLI" create-table users --pk id:S --sk ts:N
@@ -68,5 +39,4 @@ check shell 0 'Eve' bash -c "printf '%s\n' 'get users {\"id\":\"a\",\"ts\":1}' q
 check stats 0 'applied_index' "$CLI" stats
 check delete-table 0 '' "$CLI" delete-table users
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -6,37 +6,8 @@
 set -u
 CIRRUSD=$1
 CLI=$2
-dir=$(mktemp -d /tmp/cirrus-cli-graph-csv-XXXXXX)
-pass=0
-fail=0
-
-cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-"$CIRRUSD" --data "$dir/data" --listen 127.0.0.1:0 --port-file "$dir/port" --log-level warn &
-pid=$!
-for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
-export CIRRUS_HOST="127.0.0.1:$(cat "$dir/port")"
-
-# check NAME WANT_EXIT WANT_OUTPUT_REGEX -- command...
-check() {
-  local name=$1 want_rc=$2 want_out=$3
-  shift 3
-  local out rc
-  out=$(timeout 60 "$@" 2>"$dir/err")
-  rc=$?
-  if [ "$rc" -ne "$want_rc" ] || ! grep -Eq -- "$want_out" <<<"$out$(cat "$dir/err")"; then
-    echo "FAIL $name: exit $rc (want $want_rc), output:"
-    echo "$out"
-    cat "$dir/err"
-    fail=$((fail + 1))
-  else
-    pass=$((pass + 1))
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
+cli_start cli-graph-csv
 
 # 203 vertices: quoted fields with commas, doubled quotes and a line break (alice spans lines
 # 2-3), typed columns, empty fields (no property; an empty label: "vertex"), CRLF on one line
@@ -117,5 +88,4 @@ check nothing-loaded 0 '^0$' "$CLI" gremlin g "g.V('x').count()"
 check missing-file 1 'nofile\.csv' "$CLI" graph load g --vertices "$dir/nofile.csv"
 check usage 2 '' "$CLI" graph load g extra --vertices "$dir/v.csv"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish
