@@ -177,39 +177,109 @@ static int cb_expand(void *ctx, const struct value *vid, enum gremlin_dir dir,
     return rc < 0 ? rc : 0;
 }
 
+static bool added(const struct gremlin_storage *gs, enum mut_type type, const struct value *id);
+
+/* Whether mutation m writes the properties of element e (or drops it). */
+static bool targets(const struct mutation *m, const struct gremlin_elem *e)
+{
+    bool edge = e->kind == GREMLIN_EDGE;
+
+    switch (m->type) {
+    case MUT_GRAPH_SET_PROPERTY:
+    case MUT_GRAPH_REMOVE_PROPERTY:
+        return m->graph.edge == edge && value_equal(&m->graph.id, &e->id);
+    case MUT_GRAPH_DROP_VERTEX:
+        return !edge && value_equal(&m->graph.id, &e->id);
+    case MUT_GRAPH_DROP_EDGE:
+        return edge && value_equal(&m->graph.id, &e->id);
+    default:
+        return false;
+    }
+}
+
+/* Removes the values of key (all of them, or only prop_id's when it is not VT_NULL). */
+static void remove_key(struct gremlin_prop *p, size_t *n, const struct value *key,
+                       const struct value *prop_id)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < *n; i++) {
+        struct value pk = value_string(p[i].key.p, p[i].key.len);
+
+        if (value_equal(&pk, key) && (prop_id->type == VT_NULL || value_equal(&p[i].id, prop_id)))
+            continue;
+        p[k++] = p[i];
+    }
+    *n = k;
+}
+
+/*
+ * The properties of e as they will be once the script's entry applies: what the snapshot holds
+ * (nothing for an element the script adds), then the script's own property writes to e in order.
+ * A script reads its writes, as Cosmos DB's answers show them; values it adds have no property id
+ * yet (apply chooses them), so they carry VT_NULL.
+ */
 static int cb_properties(void *ctx, const struct gremlin_elem *e, struct cr_arena *a,
                          const struct gremlin_prop **props, size_t *n)
 {
     struct gremlin_storage *gs = ctx;
-    struct graph_prop *gp;
-    struct gremlin_prop *out;
-    size_t np;
-    int rc;
+    bool edge = e->kind == GREMLIN_EDGE;
+    struct graph_prop *gp = NULL;
+    struct gremlin_prop *out = NULL;
+    size_t np = 0, cap = 0, k = 0;
+    int rc = 0;
 
-    if (e->kind == GREMLIN_VERTEX) {
-        struct graph_vertex v;
-
-        rc = graph_get_vertex(gs->t, &gs->g, &e->id, a, &v);
-        gp = v.props;
-        np = v.n_props;
-    } else {
-        struct graph_edge x;
-
-        rc = graph_get_edge(gs->t, &gs->g, &e->id, a, &x);
-        gp = x.props;
-        np = x.n_props;
-    }
     *props = NULL;
     *n = 0;
-    if (rc)
-        return no_such_name(rc);
-    out = cr_arena_alloc(a, (np + 1) * sizeof *out);
-    if (!out)
-        return CR_ENOMEM;
-    for (size_t i = 0; i < np; i++)
-        out[i] = (struct gremlin_prop){gstr(&gp[i].key), gp[i].id, gp[i].value};
+    if (!added(gs, edge ? MUT_GRAPH_ADD_EDGE : MUT_GRAPH_ADD_VERTEX, &e->id)) {
+        if (!edge) {
+            struct graph_vertex v;
+
+            rc = graph_get_vertex(gs->t, &gs->g, &e->id, a, &v);
+            gp = v.props;
+            np = v.n_props;
+        } else {
+            struct graph_edge x;
+
+            rc = graph_get_edge(gs->t, &gs->g, &e->id, a, &x);
+            gp = x.props;
+            np = x.n_props;
+        }
+        if (rc)
+            return no_such_name(rc);
+    }
+    for (size_t i = 0; i < np; i++) {
+        struct gremlin_prop *slot = cr_arena_push(a, (void **)&out, &k, &cap, sizeof *out);
+
+        if (!slot)
+            return CR_ENOMEM;
+        *slot = (struct gremlin_prop){gstr(&gp[i].key), gp[i].id, gp[i].value};
+    }
+    for (size_t i = 0; i < gs->n; i++) {
+        const struct mutation *m = &gs->muts[i];
+        struct gremlin_prop *slot;
+
+        if (!targets(m, e))
+            continue;
+        if (m->type == MUT_GRAPH_DROP_VERTEX || m->type == MUT_GRAPH_DROP_EDGE) {
+            k = 0;
+            continue;
+        }
+        if (m->type == MUT_GRAPH_REMOVE_PROPERTY) {
+            remove_key(out, &k, &m->graph.key, &m->graph.prop_id);
+            continue;
+        }
+        if (edge || !m->graph.list) {
+            struct value all = value_null();
+
+            remove_key(out, &k, &m->graph.key, &all);
+        }
+        if (!(slot = cr_arena_push(a, (void **)&out, &k, &cap, sizeof *out)))
+            return CR_ENOMEM;
+        *slot = (struct gremlin_prop){gstr(&m->graph.key), value_null(), m->graph.value};
+    }
     *props = out;
-    *n = np;
+    *n = k;
     return 0;
 }
 
