@@ -26,7 +26,7 @@ check lines 0 '^"a"
 check parse-error 1 'CR_EINVAL.*1:' "$CLI" gremlin social "g.V('a').out("
 check bad-bind 2 '' "$CLI" gremlin social "g.V(x)" --bind 'x'
 check budget 0 '' "$CLI" gremlin social "g.V('c').addE('knows').to(g.V('a'))"
-check runaway 1 'CR_EBUDGET' "$CLI" gremlin social "g.V('a').repeat(out()).times(1000000000)"
+check runaway 1 'CR_EBUDGET' "$CLI" --timeout 60000 gremlin social "g.V('a').repeat(out()).times(1000000000)"
 check drop-vertex 0 '' "$CLI" gremlin social "g.V('c').drop()"
 check count 0 '^2$' "$CLI" gremlin social "g.V().count()"
 
