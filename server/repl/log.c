@@ -530,24 +530,16 @@ void log_leader(struct log *l, struct log_leader *out)
         snprintf(out->addr, sizeof out->addr, "%s:%u", peer->host, (unsigned)peer->port);
 }
 
-int log_strong_read(struct log *l, struct log_leader *out)
+int log_wait_applied(struct log *l, uint64_t index, unsigned timeout_ms)
 {
     struct timespec deadline;
-    uint64_t index;
-    int rc;
+    int rc = 0;
 
-    if (!l->node)
-        return 0;
-    rc = node_read_index(l->node, LOG_STRONG_WAIT_MS, &index);
-    if (rc == CR_ENOTLEADER)
-        log_leader(l, out);
-    if (rc < 0)
-        return rc;
     if (atomic_load(&l->applied_index) >= index)
         return 0;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += LOG_STRONG_WAIT_MS / 1000;
-    deadline.tv_nsec += (long)(LOG_STRONG_WAIT_MS % 1000) * 1000000L;
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
@@ -558,6 +550,21 @@ int log_strong_read(struct log *l, struct log_leader *out)
             rc = CR_ETIMEOUT;
     pthread_mutex_unlock(&l->mu);
     return rc;
+}
+
+int log_strong_read(struct log *l, struct log_leader *out)
+{
+    uint64_t index;
+    int rc;
+
+    if (!l->node)
+        return 0;
+    rc = node_read_index(l->node, LOG_STRONG_WAIT_MS, &index);
+    if (rc == CR_ENOTLEADER)
+        log_leader(l, out);
+    if (rc < 0)
+        return rc;
+    return log_wait_applied(l, index, LOG_STRONG_WAIT_MS);
 }
 
 void log_close(struct log *l)

@@ -163,6 +163,10 @@ void log_leader(struct log *l, struct log_leader *out);
  */
 int log_strong_read(struct log *l, struct log_leader *out);
 
+/* Waits until the writer has applied index (at once when it has). 0, or CR_ETIMEOUT after
+ * timeout_ms. Thread-safe; blocks the caller. */
+int log_wait_applied(struct log *l, uint64_t index, unsigned timeout_ms);
+
 /* Refuses new proposals (CR_ESHUTDOWN), lets the writer apply and complete everything already
  * queued, joins it. The completers of those proposals must still be served afterwards. */
 void log_close(struct log *l);

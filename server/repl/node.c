@@ -61,6 +61,7 @@ struct node {
     size_t pend_head, n_pend, cap_pend;
     enum raft_role last_role;
     uint64_t last_leader;
+    uint64_t contact_ms; /* the last message from the leader followed */
     /* shared, under mu */
     pthread_mutex_t mu;
     struct log_proposal *in_head, *in_tail;
@@ -69,6 +70,14 @@ struct node {
     bool stopping;
     struct node_status st;
 };
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void wake(struct node *n)
 {
@@ -169,6 +178,7 @@ static void publish(struct node *n)
     n->st.leader = leader;
     n->st.commit = raft_commit(&n->core);
     n->st.applied = raft_applied(&n->core);
+    n->st.leader_contact_ms = role == RAFT_LEADER ? mono_ms() : n->contact_ms;
     pthread_mutex_unlock(&n->mu);
     if (role != n->last_role || leader != n->last_leader) {
         cr_log(CR_LOG_INFO, "raft: node %llu is %s in term %llu, leader %llu",
@@ -265,6 +275,8 @@ static void on_recv(void *data, const struct raft_msg *m)
     struct node *n = data;
 
     raft_step(&n->core, m);
+    if (m->from == raft_leader(&n->core))
+        n->contact_ms = mono_ms();
     schedule_ready(n);
 }
 

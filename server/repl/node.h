@@ -79,6 +79,9 @@ struct node_status {
     uint64_t id;
     enum raft_role role;
     uint64_t term, leader, commit, applied; /* applied: handed to the sink */
+    /* CLOCK_MONOTONIC ms when this node last heard from the leader it follows (a leader: its
+     * last ready); 0 when it never has */
+    uint64_t leader_contact_ms;
 };
 
 /*
