@@ -9,8 +9,9 @@
  * (wire.c) and calls storage_apply once for the whole group: one write transaction and one fsync
  * however many proposals arrived together (group commit).
  *
- * Clustered (issue 6, phase 1): a Raft node (node.h) orders the entries. log_propose hands a
- * proposal to the node when it is the leader and fails at once with CR_ENOTLEADER otherwise. The
+ * Clustered (issue 6): a Raft node (node.h) orders the entries. log_propose hands a proposal to
+ * the node, which proposes it when it leads and forwards it to the leader otherwise; it fails at
+ * once with CR_ENOTLEADER only when no leader is known. The
  * node hands committed entries back; the same writer thread applies everything queued with one
  * storage_apply, each entry at its Raft index, and completes the proposals whose entries they
  * are. A proposal completes only once its entry is committed and applied; one whose index went
@@ -74,7 +75,8 @@ struct log_proposal {
     /* set before done() runs */
     int code;                        /* 0: applied, results valid; else the entry's failure
                                         (CR_EIO, CR_EFULL, CR_ESHUTDOWN, CR_EPROTO; clustered:
-                                        CR_ENOTLEADER, lost to a leader change, not applied) */
+                                        CR_ENOTLEADER, lost to a leader change, not applied;
+                                        CR_ETIMEOUT, a forward unanswered: maybe applied) */
     uint64_t index;                  /* the entry's log index when code == 0 */
     struct mutation_result *results; /* n_results entries when code == 0 */
     size_t n_results;
@@ -137,9 +139,8 @@ int log_init(struct log *l, struct storage *s, const struct log_options *opt);
 
 /*
  * Queues p. Returns 0 (p->done will run on p->completer's thread), CR_EOVERLOAD (the queue is
- * full), CR_ESHUTDOWN (log_close has begun), CR_ENOTLEADER (clustered: this node is not the
- * leader; log_leader tells where it is). On an error done() is never called.
- * Thread-safe.
+ * full), CR_ESHUTDOWN (log_close has begun), CR_ENOTLEADER (clustered: no leader is known). On an
+ * error done() is never called. Thread-safe.
  */
 int log_propose(struct log *l, struct log_proposal *p);
 
@@ -157,8 +158,9 @@ void log_leader(struct log *l, struct log_leader *out);
 /*
  * Before a STRONG read (clustered; a cluster of one returns 0 at once): a ReadIndex round
  * (node_read_index), then a wait until the writer has applied that index; 0 when the read may
- * be served from a snapshot taken now. CR_ENOTLEADER (this node does not lead: out tells the
- * leader), CR_ETIMEOUT (either step took more than LOG_STRONG_WAIT_MS), CR_ESHUTDOWN, CR_ENOMEM.
+ * be served from a snapshot taken now (on a follower too: the read index comes from the leader).
+ * CR_ENOTLEADER (no leader known, or it changed during the round: out tells the leader),
+ * CR_ETIMEOUT (either step took more than LOG_STRONG_WAIT_MS), CR_ESHUTDOWN, CR_ENOMEM.
  * Thread-safe; blocks the caller for a heartbeat round trip and the apply.
  */
 int log_strong_read(struct log *l, struct log_leader *out);

@@ -30,11 +30,18 @@
 struct read_waiter {
     struct read_waiter *next;
     uint64_t ctx;
-    bool asked; /* handed to raft_read_index */
+    bool asked;      /* handed to raft_read_index */
+    uint64_t leader; /* the leader it was asked of (itself, or the one a follower forwarded to) */
     bool done;
     int code;
     uint64_t index;
     pthread_cond_t cond;
+};
+
+/* A write forwarded to the leader, waiting for its answer (where the entry went). */
+struct forwarded {
+    uint64_t seq, tick;     /* tick: when it was sent */
+    struct log_proposal *p; /* NULL once answered or given up */
 };
 
 /* A proposal handed to the core, waiting for the entry at its index to commit. */
@@ -61,7 +68,11 @@ struct node {
     size_t pend_head, n_pend, cap_pend;
     enum raft_role last_role;
     uint64_t last_leader;
-    uint64_t contact_ms; /* the last message from the leader followed */
+    uint64_t contact_ms;    /* the last message from the leader followed */
+    uint64_t ticks, handed; /* handed: the last index handed to the sink */
+    struct forwarded *fwd;  /* by seq; [fwd_head, n_fwd) live */
+    size_t fwd_head, n_fwd, cap_fwd;
+    uint64_t fwd_seq;
     /* shared, under mu */
     pthread_mutex_t mu;
     struct log_proposal *in_head, *in_tail;
@@ -138,6 +149,121 @@ static struct log_proposal *pend_match(struct node *n, const struct raft_entry *
     return mine;
 }
 
+/* ---- forwarding: a follower's writes go to the leader ---- */
+
+/* Sends p to the leader; its answer (on_forward) says at which (index, term) to wait for it. A
+ * forward that never reached the leader fails with CR_ENOTLEADER (nothing applied, safe to
+ * retry); one whose answer does not come within NODE_FORWARD_TICKS with CR_ETIMEOUT (it may or
+ * may not be applied). */
+static int forward(struct node *n, struct log_proposal *p)
+{
+    uint64_t leader = raft_leader(&n->core);
+    struct raftwire_frame f = {.kind = RAFTWIRE_FORWARD};
+
+    if (!leader || leader == n->id)
+        return CR_ENOTLEADER;
+    if (n->fwd_head > 0 && n->n_fwd == n->cap_fwd) {
+        memmove(n->fwd, n->fwd + n->fwd_head, (n->n_fwd - n->fwd_head) * sizeof *n->fwd);
+        n->n_fwd -= n->fwd_head;
+        n->fwd_head = 0;
+    }
+    if (n->n_fwd == n->cap_fwd) {
+        size_t cap = n->cap_fwd ? 2 * n->cap_fwd : 64;
+        struct forwarded *grown = realloc(n->fwd, cap * sizeof *grown);
+
+        if (!grown)
+            return CR_ENOMEM;
+        n->fwd = grown;
+        n->cap_fwd = cap;
+    }
+    f.fwd = (struct raftwire_forward){
+        .from = n->id, .to = leader, .seq = ++n->fwd_seq, .data = p->entry, .len = p->len};
+    if (transport_send_forward(n->tp, &f) < 0)
+        return CR_ENOTLEADER;
+    n->fwd[n->n_fwd++] = (struct forwarded){f.fwd.seq, n->ticks, p};
+    return 0;
+}
+
+/* Drops the answered and given-up forwards at the head. */
+static void forward_trim(struct node *n)
+{
+    while (n->fwd_head < n->n_fwd && !n->fwd[n->fwd_head].p)
+        n->fwd_head++;
+    if (n->fwd_head == n->n_fwd)
+        n->fwd_head = n->n_fwd = 0;
+}
+
+/* The leader's answer: wait for the entry at (index, term) like a proposal of our own. */
+static void forward_answered(struct node *n, const struct raftwire_forward *r)
+{
+    size_t lo = n->fwd_head, hi = n->n_fwd;
+    struct log_proposal *p;
+    int rc = r->code;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (n->fwd[mid].seq < r->seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n->n_fwd || n->fwd[lo].seq != r->seq || !n->fwd[lo].p)
+        return; /* given up already, or a duplicate */
+    p = n->fwd[lo].p;
+    n->fwd[lo].p = NULL;
+    forward_trim(n);
+    /* The entry travels after this answer on the same connection, so it is never handed out
+     * before; if it was (a later leader sent it first), whether it is p's is not known here. */
+    if (rc == 0 && r->index <= n->handed)
+        rc = CR_ETIMEOUT;
+    if (rc == 0)
+        rc = pend_add(n, r->index, r->term, p);
+    if (rc < 0)
+        n->sink.failed(n->sink.data, p, rc);
+}
+
+/* Forwards unanswered for too long: lost on the way, or their answer was. */
+static void forward_expire(struct node *n)
+{
+    for (size_t i = n->fwd_head; i < n->n_fwd && n->fwd[i].tick + NODE_FORWARD_TICKS <= n->ticks;
+         i++) {
+        if (n->fwd[i].p)
+            n->sink.failed(n->sink.data, n->fwd[i].p, CR_ETIMEOUT);
+        n->fwd[i].p = NULL;
+    }
+    forward_trim(n);
+}
+
+/* On the leader: propose a follower's entry and tell it where the entry went. The answer is
+ * queued before the APPEND that carries the entry, on the same connection. */
+static void forward_propose(struct node *n, const struct raftwire_forward *q)
+{
+    struct raftwire_frame f = {.kind = RAFTWIRE_FORWARD_RESULT};
+    uint64_t index = 0;
+    int rc = raft_propose(&n->core, q->data, q->len, &index);
+
+    f.fwd = (struct raftwire_forward){.from = n->id, .to = q->from, .seq = q->seq};
+    if (rc == 0) {
+        f.fwd.index = index;
+        f.fwd.term = raft_term(&n->core);
+    } else {
+        f.fwd.code = rc == CR_EINVAL ? CR_ENOTLEADER : rc;
+    }
+    transport_send_forward(n->tp, &f); /* lost: the follower times the write out */
+    schedule_ready(n);
+}
+
+static void on_forward(void *data, const struct raftwire_frame *f)
+{
+    struct node *n = data;
+
+    if (f->kind == RAFTWIRE_FORWARD)
+        forward_propose(n, &f->fwd);
+    else
+        forward_answered(n, &f->fwd);
+}
+
 static struct node_batch *copy_committed(struct node *n, const struct raft_ready *rd)
 {
     size_t bytes = sizeof(struct node_batch) + rd->n_committed * sizeof(struct node_entry);
@@ -163,6 +289,7 @@ static struct node_batch *copy_committed(struct node *n, const struct raft_ready
             memcpy(data, e->data, e->len);
         data += e->len;
         b->e[i].proposal = pend_match(n, e);
+        n->handed = e->index;
     }
     return b;
 }
@@ -208,8 +335,9 @@ static void serve_reads(struct node *n, const struct raft_ready *rd)
     pthread_mutex_unlock(&n->mu);
 }
 
-/* Hands the reads not yet asked to the core. One the leader cannot answer yet (no entry of its
- * term committed) waits for the next tick; on a node that no longer leads every read fails. */
+/* Hands the reads not yet asked to the core (a follower's core forwards them to the leader). One
+ * the leader cannot answer yet (no entry of its term committed) waits for the next tick; with no
+ * leader known, or another leader than the one asked, a read fails. */
 static void ask_reads(struct node *n)
 {
     pthread_mutex_lock(&n->mu);
@@ -218,16 +346,17 @@ static void ask_reads(struct node *n)
 
         if (w->done)
             continue;
-        if (raft_role(&n->core) != RAFT_LEADER) {
-            finish_read(w, CR_ENOTLEADER, 0); /* asked or not: a deposed leader never answers */
+        if (!raft_leader(&n->core) || (w->asked && w->leader != raft_leader(&n->core))) {
+            finish_read(w, CR_ENOTLEADER, 0); /* the leader asked is gone: it never answers */
             continue;
         }
         if (w->asked)
             continue;
         rc = raft_read_index(&n->core, w->ctx);
-        if (rc == 0)
+        if (rc == 0) {
             w->asked = true;
-        else if (rc != CR_EOVERLOAD)
+            w->leader = raft_leader(&n->core);
+        } else if (rc != CR_EOVERLOAD)
             finish_read(w, CR_ENOTLEADER, 0);
     }
     pthread_mutex_unlock(&n->mu);
@@ -266,6 +395,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     raft_tick(&n->core);
+    n->ticks++;
+    forward_expire(n);
     ask_reads(n);
     schedule_ready(n);
 }
@@ -301,8 +432,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
         next = p->next;
         p->next = NULL;
-        rc = stopping ? CR_ESHUTDOWN : raft_propose(&n->core, p->entry, p->len, &index);
-        if (rc == 0)
+        if (stopping)
+            rc = CR_ESHUTDOWN;
+        else if (raft_role(&n->core) != RAFT_LEADER)
+            rc = forward(n, p);
+        else if ((rc = raft_propose(&n->core, p->entry, p->len, &index)) == 0)
             rc = pend_add(n, index, raft_term(&n->core), p);
         else if (rc == CR_EINVAL)
             rc = CR_ENOTLEADER;
@@ -401,7 +535,7 @@ static int start_events(struct node *n, const struct node_options *opt)
 {
     const struct node_peer *self = node_peer(n, n->id);
     struct transport_options to;
-    struct transport_callbacks cb = {on_recv, NULL, n};
+    struct transport_callbacks cb = {on_recv, NULL, on_forward, n};
     struct timeval tv = {0, (suseconds_t)n->tick_ms * 1000};
     int rc;
 
@@ -457,6 +591,7 @@ static void free_node(struct node *n)
     raftlog_close(&n->store);
     pthread_mutex_destroy(&n->mu);
     free(n->pend);
+    free(n->fwd);
     free(n);
 }
 
@@ -537,6 +672,9 @@ void node_stop(struct node *n)
     }
     for (size_t i = n->pend_head; i < n->n_pend; i++)
         n->sink.failed(n->sink.data, n->pend[i].p, CR_ESHUTDOWN);
+    for (size_t i = n->fwd_head; i < n->n_fwd; i++)
+        if (n->fwd[i].p)
+            n->sink.failed(n->sink.data, n->fwd[i].p, CR_ESHUTDOWN);
     n->pend_head = n->n_pend = 0;
     free_node(n);
 }
@@ -549,7 +687,7 @@ int node_propose(struct node *n, struct log_proposal *p)
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
         rc = CR_ESHUTDOWN;
-    } else if (n->st.role != RAFT_LEADER) {
+    } else if (n->st.role != RAFT_LEADER && !n->st.leader) {
         rc = CR_ENOTLEADER;
     } else {
         if (n->in_tail)
@@ -583,7 +721,7 @@ int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index)
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
         rc = CR_ESHUTDOWN;
-    } else if (n->st.role != RAFT_LEADER) {
+    } else if (!n->st.leader) {
         rc = CR_ENOTLEADER;
     } else {
         w.ctx = ++n->read_ctx;

@@ -27,6 +27,7 @@
 #define NODE_DEFAULT_TICK_MS 10
 #define NODE_DEFAULT_ELECTION_TICKS 30 /* 300..600 ms with the default tick */
 #define NODE_DEFAULT_HEARTBEAT_TICKS 3
+#define NODE_FORWARD_TICKS 300 /* a forwarded write's answer waited for: 3 s by default */
 
 struct log_proposal;
 struct node;
@@ -59,8 +60,9 @@ struct node_sink {
     void *data;
     /* Committed entries to apply in order; the sink owns b. May block (backpressure). */
     void (*committed)(void *data, struct node_batch *b);
-    /* A proposal that will never be applied: code CR_ENOTLEADER (lost to a leader change, or
-     * this node stopped leading before proposing it), CR_EOVERLOAD, CR_ESHUTDOWN. */
+    /* A proposal that will not be applied here: code CR_ENOTLEADER (lost to a leader change, or
+     * no leader took it), CR_EOVERLOAD, CR_ESHUTDOWN; or whose fate is unknown: CR_ETIMEOUT (a
+     * forward not answered). */
     void (*failed)(void *data, struct log_proposal *p, int code);
 };
 
@@ -97,17 +99,22 @@ int node_start(const struct node_options *opt, const struct node_sink *sink, str
  * with CR_ESHUTDOWN. Frees everything. */
 void node_stop(struct node *n);
 
-/* Queues p for the core. Returns 0 (p comes back through the sink), CR_ENOTLEADER (this node
- * is not the leader as of its last ready; nothing queued). Thread-safe. */
+/* Queues p. On the leader it goes to the core; on a follower it is forwarded to the leader
+ * (RAFTWIRE_FORWARD), whose answer names the (index, term) the follower then waits for like a
+ * proposal of its own: p comes back through the sink when that entry is applied here, so its
+ * results are this node's apply of it. A forward that cannot be sent fails with CR_ENOTLEADER
+ * (nothing applied); one not answered within NODE_FORWARD_TICKS with CR_ETIMEOUT (its outcome is
+ * unknown). Returns 0 (p comes back through the sink), CR_ENOTLEADER (no leader known as of the
+ * last ready; nothing queued), CR_ESHUTDOWN. Thread-safe. */
 int node_propose(struct node *n, struct log_proposal *p);
 
 /*
  * A linearizable read index (ReadIndex: the leader's commit index confirmed by a heartbeat
- * quorum): once the state machine has applied *index, a read sees every write acknowledged
- * before this call. Blocks the caller for that round trip. Returns 0; CR_ENOTLEADER (this node
- * does not lead, or stopped leading); CR_ETIMEOUT (no answer within timeout_ms: messages lost,
- * or a new leader that has not yet committed an entry of its term); CR_ESHUTDOWN; CR_ENOMEM.
- * Thread-safe.
+ * quorum; a follower's core asks the leader for it): once the state machine has applied *index,
+ * a read sees every write acknowledged before this call. Blocks the caller for that round trip.
+ * Returns 0; CR_ENOTLEADER (no leader known, or the leader asked is no longer the leader);
+ * CR_ETIMEOUT (no answer within timeout_ms: messages lost, or a new leader that has not yet
+ * committed an entry of its term); CR_ESHUTDOWN; CR_ENOMEM. Thread-safe.
  */
 int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index);
 

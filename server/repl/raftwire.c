@@ -199,6 +199,18 @@ static bool chunk_valid(const struct raftwire_chunk *c)
            cr_hash64(c->data, c->len) == c->checksum;
 }
 
+static bool forward_valid(enum raftwire_kind k, const struct raftwire_forward *f)
+{
+    if (!f->from || !f->to || f->from == f->to)
+        return false;
+    if (k == RAFTWIRE_FORWARD)
+        return f->len > 0 && f->len <= RAFTWIRE_MAX_FORWARD && f->data && !f->index && !f->term &&
+               !f->code;
+    if (f->code == 0)
+        return f->index > 0 && f->term > 0 && !f->len;
+    return f->code < 0 && f->code > -1000 && !f->index && !f->term && !f->len;
+}
+
 static bool hello_valid(const struct raftwire_hello *h)
 {
     return h->node_id != 0 && h->version == RAFTWIRE_VERSION;
@@ -232,6 +244,29 @@ static int frame_from_pb(const Cirrus__RaftFrame *pb, struct cr_arena *a,
                                              .data = c->data.len ? c->data.data : NULL,
                                              .len = c->data.len};
         return chunk_valid(&out->chunk) ? 0 : CR_EPROTO;
+    }
+    case CIRRUS__RAFT_FRAME__BODY_FORWARD: {
+        const Cirrus__RaftForward *f = pb->forward;
+
+        out->kind = RAFTWIRE_FORWARD;
+        out->fwd = (struct raftwire_forward){.from = f->from,
+                                             .to = f->to,
+                                             .seq = f->seq,
+                                             .data = f->data.len ? f->data.data : NULL,
+                                             .len = f->data.len};
+        return forward_valid(out->kind, &out->fwd) ? 0 : CR_EPROTO;
+    }
+    case CIRRUS__RAFT_FRAME__BODY_FORWARD_RESULT: {
+        const Cirrus__RaftForwardResult *f = pb->forward_result;
+
+        out->kind = RAFTWIRE_FORWARD_RESULT;
+        out->fwd = (struct raftwire_forward){.from = f->from,
+                                             .to = f->to,
+                                             .seq = f->seq,
+                                             .index = f->index,
+                                             .term = f->term,
+                                             .code = f->code};
+        return forward_valid(out->kind, &out->fwd) ? 0 : CR_EPROTO;
     }
     default:
         return CR_EPROTO;
@@ -285,6 +320,8 @@ int raftwire_encode(const struct raftwire_frame *f, struct cr_buf *out)
     Cirrus__RaftFrame pb = CIRRUS__RAFT_FRAME__INIT;
     Cirrus__RaftHello hello = CIRRUS__RAFT_HELLO__INIT;
     Cirrus__RaftSnapshotChunk chunk = CIRRUS__RAFT_SNAPSHOT_CHUNK__INIT;
+    Cirrus__RaftForward fwd = CIRRUS__RAFT_FORWARD__INIT;
+    Cirrus__RaftForwardResult res = CIRRUS__RAFT_FORWARD_RESULT__INIT;
     struct cr_arena a;
     size_t len = 0, start = out->len;
     int rc = 0;
@@ -317,6 +354,29 @@ int raftwire_encode(const struct raftwire_frame *f, struct cr_buf *out)
         chunk.data.len = f->chunk.len;
         pb.body_case = CIRRUS__RAFT_FRAME__BODY_CHUNK;
         pb.chunk = &chunk;
+        break;
+    case RAFTWIRE_FORWARD:
+        if (!forward_valid(f->kind, &f->fwd))
+            return CR_EINVAL;
+        fwd.from = f->fwd.from;
+        fwd.to = f->fwd.to;
+        fwd.seq = f->fwd.seq;
+        fwd.data.data = (uint8_t *)f->fwd.data;
+        fwd.data.len = f->fwd.len;
+        pb.body_case = CIRRUS__RAFT_FRAME__BODY_FORWARD;
+        pb.forward = &fwd;
+        break;
+    case RAFTWIRE_FORWARD_RESULT:
+        if (!forward_valid(f->kind, &f->fwd))
+            return CR_EINVAL;
+        res.from = f->fwd.from;
+        res.to = f->fwd.to;
+        res.seq = f->fwd.seq;
+        res.index = f->fwd.index;
+        res.term = f->fwd.term;
+        res.code = f->fwd.code;
+        pb.body_case = CIRRUS__RAFT_FRAME__BODY_FORWARD_RESULT;
+        pb.forward_result = &res;
         break;
     default:
         return CR_EINVAL;

@@ -30,13 +30,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RAFTWIRE_HDR 12                /* u32 length | u64 checksum */
-#define RAFTWIRE_MAX_FRAME (64u << 20) /* payload bytes: CR_EFRAMETOOBIG beyond */
-#define RAFTWIRE_MAX_ENTRIES 1024      /* per APPEND: the core's own batch bound */
-#define RAFTWIRE_MAX_CHUNK (1u << 20)  /* snapshot data bytes per chunk */
-#define RAFTWIRE_VERSION 1u            /* of the peer protocol, in the hello */
+#define RAFTWIRE_HDR 12                  /* u32 length | u64 checksum */
+#define RAFTWIRE_MAX_FRAME (64u << 20)   /* payload bytes: CR_EFRAMETOOBIG beyond */
+#define RAFTWIRE_MAX_ENTRIES 1024        /* per APPEND: the core's own batch bound */
+#define RAFTWIRE_MAX_CHUNK (1u << 20)    /* snapshot data bytes per chunk */
+#define RAFTWIRE_MAX_FORWARD (16u << 20) /* entry bytes in a RAFTWIRE_FORWARD */
+#define RAFTWIRE_VERSION 1u              /* of the peer protocol, in the hello */
 
-enum raftwire_kind { RAFTWIRE_HELLO = 1, RAFTWIRE_MESSAGE = 2, RAFTWIRE_CHUNK = 3 };
+enum raftwire_kind {
+    RAFTWIRE_HELLO = 1,
+    RAFTWIRE_MESSAGE = 2,
+    RAFTWIRE_CHUNK = 3,
+    RAFTWIRE_FORWARD = 4,       /* a follower's write, sent to the leader */
+    RAFTWIRE_FORWARD_RESULT = 5 /* the leader's answer */
+};
 
 struct raftwire_hello {
     uint64_t cluster_id, node_id;
@@ -50,11 +57,23 @@ struct raftwire_chunk {
     size_t len;
 };
 
+/* RAFTWIRE_FORWARD: from, to, seq and the entry (data, len: nonempty, at most
+ * RAFTWIRE_MAX_FORWARD bytes). RAFTWIRE_FORWARD_RESULT: from, to, seq, and either code 0 with
+ * the entry's index and term (both nonzero), or a negative CR_E* code with both zero. */
+struct raftwire_forward {
+    uint64_t from, to, seq;
+    const uint8_t *data;
+    size_t len;
+    uint64_t index, term;
+    int code;
+};
+
 struct raftwire_frame {
     enum raftwire_kind kind;
     struct raftwire_hello hello; /* RAFTWIRE_HELLO */
     struct raft_msg msg;         /* RAFTWIRE_MESSAGE */
     struct raftwire_chunk chunk; /* RAFTWIRE_CHUNK */
+    struct raftwire_forward fwd; /* RAFTWIRE_FORWARD, RAFTWIRE_FORWARD_RESULT */
 };
 
 /*

@@ -354,6 +354,14 @@ static int in_deliver(struct inconn *c, const struct raftwire_frame *f)
         if (t->cb.chunk)
             t->cb.chunk(t->cb.data, c->node, &f->chunk);
         return 0;
+    case RAFTWIRE_FORWARD:
+    case RAFTWIRE_FORWARD_RESULT:
+        if (f->fwd.from != c->node || f->fwd.to != t->opt.node_id)
+            return CR_EPROTO;
+        t->stats.received++;
+        if (t->cb.forward)
+            t->cb.forward(t->cb.data, f);
+        return 0;
     default:
         return CR_EPROTO; /* a second hello */
     }
@@ -607,6 +615,19 @@ int transport_send_chunk(struct transport *t, uint64_t to, const struct raftwire
     if (!p)
         return CR_ENOTFOUND;
     return enqueue(t, p, &f);
+}
+
+int transport_send_forward(struct transport *t, const struct raftwire_frame *f)
+{
+    struct peer *p;
+
+    if ((f->kind != RAFTWIRE_FORWARD && f->kind != RAFTWIRE_FORWARD_RESULT) ||
+        f->fwd.from != t->opt.node_id)
+        return CR_EINVAL;
+    p = peer_find(t, f->fwd.to);
+    if (!p)
+        return CR_ENOTFOUND;
+    return enqueue(t, p, f);
 }
 
 void transport_get_stats(const struct transport *t, struct transport_stats *out)

@@ -55,6 +55,9 @@ struct transport_callbacks {
     void (*recv)(void *data, const struct raft_msg *m);
     /* A snapshot chunk from node `from` (borrowed for the call); NULL: chunks are ignored. */
     void (*chunk)(void *data, uint64_t from, const struct raftwire_chunk *c);
+    /* A RAFTWIRE_FORWARD or RAFTWIRE_FORWARD_RESULT frame from its sender, addressed to this
+     * node (borrowed for the call); NULL: such frames are ignored. */
+    void (*forward)(void *data, const struct raftwire_frame *f);
     void *data;
 };
 
@@ -120,6 +123,9 @@ int transport_send(struct transport *t, const struct raft_msg *m);
 /* The same for a snapshot chunk to peer `to`. */
 int transport_send_chunk(struct transport *t, uint64_t to, const struct raftwire_chunk *c);
 
+/* The same for a RAFTWIRE_FORWARD or RAFTWIRE_FORWARD_RESULT frame to peer f->fwd.to; CR_EINVAL
+ * also for another kind or a sender that is not this node. */
+int transport_send_forward(struct transport *t, const struct raftwire_frame *f);
 void transport_get_stats(const struct transport *t, struct transport_stats *out);
 /* CR_ENOTFOUND when id is not a peer. */
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *out);

@@ -84,10 +84,11 @@ read_on() { # read_on NODE: the follower serves item a
         2>/dev/null | grep -q '"n":1'
 }
 wait_for 5 "item readable on follower $F" read_on "$F"
-# a follower refuses writes
-if "$CIRRUS" --host "127.0.0.1:$((BASE + F))" put users '{"id":"b"}' 2>/dev/null; then
-    fail "follower $F accepted a write"
-fi
+# a follower forwards a write to the leader, and a STRONG read on the leader sees it
+"$CIRRUS" --host "127.0.0.1:$((BASE + F))" put users '{"id":"b","n":2}' >/dev/null ||
+    fail "follower $F did not take a write"
+"$CIRRUS" --host "127.0.0.1:$((BASE + L))" --consistency strong get users '{"id":"b"}' |
+    grep -q '"n":2' || fail "the forwarded write is not on the leader"
 
 # errors: bad node numbers, no cluster, ports in use
 cc kill 4 2>/dev/null; [ $? -eq 2 ] || fail "kill 4 on 3 nodes: exit code not 2"

@@ -46,6 +46,14 @@ static void same_frame(const struct raftwire_frame *a, const struct raftwire_fra
         CR_ASSERT(a->msg.snapshot.index == b->msg.snapshot.index);
         CR_ASSERT(a->msg.snapshot.conf.n == b->msg.snapshot.conf.n);
         break;
+    case RAFTWIRE_FORWARD:
+    case RAFTWIRE_FORWARD_RESULT:
+        CR_ASSERT(a->fwd.from == b->fwd.from && a->fwd.to == b->fwd.to);
+        CR_ASSERT(a->fwd.seq == b->fwd.seq && a->fwd.index == b->fwd.index);
+        CR_ASSERT(a->fwd.term == b->fwd.term && a->fwd.code == b->fwd.code);
+        CR_ASSERT(a->fwd.len == b->fwd.len &&
+                  (a->fwd.len == 0 || memcmp(a->fwd.data, b->fwd.data, a->fwd.len) == 0));
+        break;
     }
 }
 

@@ -37,7 +37,8 @@ struct node {
     uint64_t last_ctx[MAX_ID];
     bool out_of_order;
     size_t entries_ok;
-    size_t chunks_ok; /* chunks whose bytes and fields arrived intact */
+    size_t chunks_ok;               /* chunks whose bytes and fields arrived intact */
+    size_t forwards_ok, results_ok; /* forward frames, each after message 150 of its sender */
 };
 
 static struct event_base *base;
@@ -98,6 +99,19 @@ static bool run_until(bool (*pred)(void *), void *arg, int ms)
     return ok;
 }
 
+static void on_forward(void *data, const struct raftwire_frame *f)
+{
+    struct node *n = data;
+
+    assert_int_equal(f->fwd.to, n->id);
+    if (f->fwd.from >= MAX_ID || n->last_ctx[f->fwd.from] != 150 || f->fwd.seq != f->fwd.from)
+        return;
+    if (f->kind == RAFTWIRE_FORWARD && f->fwd.len == 5 && memcmp(f->fwd.data, "write", 5) == 0)
+        n->forwards_ok++;
+    if (f->kind == RAFTWIRE_FORWARD_RESULT && f->fwd.index == 77 && f->fwd.term == 2)
+        n->results_ok++;
+}
+
 static bool never(void *arg)
 {
     (void)arg;
@@ -108,7 +122,8 @@ static void node_start(struct node *n, uint64_t id, uint64_t cluster, uint16_t p
                        const struct transport_options *extra)
 {
     struct transport_options opt = {0};
-    struct transport_callbacks cb = {.recv = on_recv, .chunk = on_chunk, .data = n};
+    struct transport_callbacks cb = {
+        .recv = on_recv, .chunk = on_chunk, .forward = on_forward, .data = n};
 
     if (extra)
         opt = *extra;
@@ -173,7 +188,8 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Three nodes, every one sending to both others, messages delivered in order. */
+/* Three nodes, every one sending to both others, messages delivered in order (a forward and a
+ * forward result among them). */
 static void test_all_directions(void **state)
 {
     struct node n[3];
@@ -213,6 +229,25 @@ static void test_all_directions(void **state)
                     m.n_entries = 2;
                 }
                 assert_int_equal(transport_send(n[i].t, &m), 0);
+                if (k == 150) {
+                    struct raftwire_frame f = {.kind = RAFTWIRE_FORWARD};
+
+                    f.fwd = (struct raftwire_forward){.from = n[i].id,
+                                                      .to = n[j].id,
+                                                      .seq = n[i].id,
+                                                      .data = (const uint8_t *)"write",
+                                                      .len = 5};
+                    assert_int_equal(transport_send_forward(n[i].t, &f), 0);
+                    f.kind = RAFTWIRE_FORWARD_RESULT;
+                    f.fwd = (struct raftwire_forward){
+                        .from = n[i].id, .to = n[j].id, .seq = n[i].id, .index = 77, .term = 2};
+                    assert_int_equal(transport_send_forward(n[i].t, &f), 0);
+                    f.fwd.from = n[j].id; /* not from this node */
+                    assert_int_equal(transport_send_forward(n[i].t, &f), CR_EINVAL);
+                    f.fwd.from = n[i].id;
+                    f.kind = RAFTWIRE_HELLO; /* not a forward */
+                    assert_int_equal(transport_send_forward(n[i].t, &f), CR_EINVAL);
+                }
             }
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) {
@@ -226,9 +261,11 @@ static void test_all_directions(void **state)
 
         assert_false(n[i].out_of_order);
         assert_int_equal(n[i].entries_ok, 2);
+        assert_int_equal(n[i].forwards_ok, 2);
+        assert_int_equal(n[i].results_ok, 2);
         transport_get_stats(n[i].t, &st);
-        assert_int_equal(st.received, 400);
-        assert_int_equal(st.sent, 400);
+        assert_int_equal(st.received, 404);
+        assert_int_equal(st.sent, 404);
         assert_int_equal(st.bad_frames + st.dropped_full + st.dropped_down, 0);
         assert_int_equal(st.connects, 2);
         assert_int_equal(st.accepted, 2);
