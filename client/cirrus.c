@@ -700,6 +700,13 @@ static int take_writes(struct cirrus *c, const Cirrus__BatchWriteResponse *b,
     return b == NULL ? 0 : take_results_of(c, b->results, b->n_results, out);
 }
 
+static void take_voters(const uint64_t *v, size_t n, struct cirrus_stats *out)
+{
+    out->n_voters = n < CIRRUS_MAX_VOTERS ? n : CIRRUS_MAX_VOTERS;
+    if (out->n_voters)
+        memcpy(out->voters, v, out->n_voters * sizeof *v);
+}
+
 static void take_stats(const Cirrus__StatsResponse *s, struct cirrus_stats *out)
 {
     if (s == NULL)
@@ -718,6 +725,7 @@ static void take_stats(const Cirrus__StatsResponse *s, struct cirrus_stats *out)
     out->term = s->term;
     out->leader_id = s->leader_id;
     out->commit_index = s->commit_index;
+    take_voters(s->voters, s->n_voters, out);
 }
 
 /*
@@ -896,6 +904,10 @@ static int finish(struct cirrus *c, int rc, Cirrus__Response *r, Cirrus__Respons
             break;
         case CIRRUS__RESPONSE__RESULT_STATS:
             take_stats(r->stats, &out->stats);
+            break;
+        case CIRRUS__RESPONSE__RESULT_CLUSTER_MEMBER:
+            out->change_index = r->cluster_member->index;
+            take_voters(r->cluster_member->voters, r->cluster_member->n_voters, &out->stats);
             break;
         case CIRRUS__RESPONSE__RESULT_CREATE_COLLECTION:
             trc = take_collection(c, r->create_collection->collection, &out->collection);
@@ -1198,6 +1210,24 @@ int cirrus_stats(struct cirrus *c, struct cirrus_result *out)
     req.stats = &st;
     rc = call(c, &req, &r);
     return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_STATS, out);
+}
+
+int cirrus_cluster_member(struct cirrus *c, int remove, uint64_t node_id, const char *address,
+                          struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__ClusterMemberRequest m = CIRRUS__CLUSTER_MEMBER_REQUEST__INIT;
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    m.remove = remove != 0;
+    m.node_id = node_id;
+    m.address = (char *)(address ? address : "");
+    req.op_case = CIRRUS__REQUEST__OP_CLUSTER_MEMBER;
+    req.cluster_member = &m;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_CLUSTER_MEMBER, out);
 }
 
 /* ---- collections and documents ---- */

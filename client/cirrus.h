@@ -373,6 +373,8 @@ struct cirrus_write_result {
     struct cirrus_value old_item; /* CIRRUS_NULL unless return_old found one */
 };
 
+#define CIRRUS_MAX_VOTERS 16
+
 struct cirrus_stats {
     uint64_t applied_index;
     uint32_t tables;
@@ -388,6 +390,8 @@ struct cirrus_stats {
     uint64_t node_id;
     uint32_t role;
     uint64_t term, leader_id, commit_index;
+    uint64_t voters[CIRRUS_MAX_VOTERS]; /* the configuration as the node has applied it */
+    size_t n_voters;
 };
 
 /*
@@ -408,7 +412,8 @@ struct cirrus_result {
     struct cirrus_table_desc table;     /* create_table, delete_table, describe_table */
     struct cirrus_write_result *writes; /* batch_write, write_docs: one per op, in order */
     size_t n_writes;                    /* batch_write, write_docs */
-    struct cirrus_stats stats;          /* stats */
+    struct cirrus_stats stats;          /* stats; cluster_member: voters, n_voters */
+    uint64_t change_index;              /* cluster_member: the change's log entry */
     struct cirrus_collection_desc collection;   /* create/drop/get_collection */
     struct cirrus_collection_desc *collections; /* list_collections (last_evaluated too) */
     size_t n_collections;                       /* list_collections */
@@ -489,6 +494,14 @@ int cirrus_batch_write(struct cirrus *c, const struct cirrus_write_op *ops, size
                        struct cirrus_result *out);
 /* Fills out->stats. */
 int cirrus_stats(struct cirrus *c, struct cirrus_result *out);
+
+/* Adds node_id as a voter whose Raft peer address is address ("HOST:PORT"; the node was started
+ * with --join), or removes voter node_id (address unused), on the leader; returns once the
+ * change is applied there. Fills out->change_index and out->stats.voters. CR_ENOTLEADER (the
+ * message names the leader), CR_EINVAL (a cluster of one, a bad address, adding a voter,
+ * removing a non-voter or the last one), CR_ETIMEOUT (not applied in time). */
+int cirrus_cluster_member(struct cirrus *c, int remove, uint64_t node_id, const char *address,
+                          struct cirrus_result *out);
 
 /* Collections. CR_EEXISTS, CR_ENAME, CR_EINVAL (a bad path or pattern), CR_ETOOMANY. Fills
  * out->collection. pk_path NULL: no partition key; ix NULL: every path indexed. */

@@ -41,7 +41,8 @@
     X("peers", "LIST",                                                                             \
       "every voter as ID=HOST:PORT,... (Raft peer addresses, this node's own listener "            \
       "included); none: a single node")                                                            \
-    X("cluster-id", "NAME", "the cluster's name; peers of another are refused (default cirrus)")
+    X("cluster-id", "NAME", "the cluster's name; peers of another are refused (default cirrus)")   \
+    X("join", "", "first start of a node added to a running cluster: wait for the leader to add it")
 
 void config_defaults(struct config *out)
 {
@@ -243,13 +244,12 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
         return set_path(c->credentials, sizeof c->credentials, key, value, e);
     if (strcmp(key, "access-key") == 0)
         return add_access_key(c, value, e);
-    if (strcmp(key, "auth") == 0) {
-        if (strcmp(value, "on") == 0)
-            c->auth = true;
-        else if (strcmp(value, "off") == 0)
-            c->auth = false;
-        else
-            return errmsg_set(e, CR_EINVAL, "--auth: '%s' is not on or off", value);
+    if (strcmp(key, "auth") == 0 || strcmp(key, "join") == 0) {
+        bool *flag = key[0] == 'a' ? &c->auth : &c->join;
+
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return errmsg_set(e, CR_EINVAL, "--%s: '%s' is not on or off", key, value);
+        *flag = strcmp(value, "on") == 0;
         return 0;
     }
     if (strcmp(key, "sync") == 0) {
@@ -505,6 +505,8 @@ int config_parse(int argc, char **argv, struct config *out, enum config_action *
             return errmsg_set(e, CR_EINVAL, "--node-id %llu is not among --peers",
                               (unsigned long long)out->node_id);
     }
+    if (out->join && !out->n_peers)
+        return errmsg_set(e, CR_EINVAL, "--join needs --peers (the nodes to hear from)");
     if (out->auth && !out->credentials[0] && out->n_access_keys == 0)
         return errmsg_set(e, CR_EINVAL,
                           "--auth needs --credentials FILE or --access-key ID:SECRET");

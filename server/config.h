@@ -88,6 +88,7 @@ struct config {
     } peers[CR_CONFIG_MAX_PEERS];
     unsigned n_peers;
     char cluster_id[CR_CONFIG_CLUSTER_MAX + 1]; /* --cluster-id NAME */
+    bool join; /* --join: an empty log that waits to be added, not a bootstrap from --peers */
 };
 
 enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };

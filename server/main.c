@@ -169,6 +169,7 @@ int main(int argc, char **argv)
         memset(&node_opt, 0, sizeof node_opt);
         node_opt.id = cfg.node_id;
         node_opt.cluster_name = cfg.cluster_id;
+        node_opt.join = cfg.join;
         node_opt.peers = peers;
         node_opt.n_peers = cfg.n_peers;
         node_opt.data_dir = cfg.data_dir;
@@ -253,8 +254,9 @@ int main(int argc, char **argv)
            cfg.host, (unsigned)net_port(net), http_addr, cfg.data_dir, sync_names[cfg.sync],
            (unsigned long long)log_applied_index(&log), elapsed_ms(&started));
     if (cfg.n_peers)
-        cr_log(CR_LOG_INFO, "raft: node %llu of cluster '%s', %u voters",
-               (unsigned long long)cfg.node_id, cfg.cluster_id, cfg.n_peers);
+        cr_log(CR_LOG_INFO, "raft: node %llu of cluster '%s', %u peers given%s",
+               (unsigned long long)cfg.node_id, cfg.cluster_id, cfg.n_peers,
+               cfg.join ? ", waiting to be added" : "");
 
     while (sigwait(&sigs, &sig) != 0)
         ;

@@ -40,6 +40,18 @@ static void *pb_new(struct cr_arena *a, const void *init, size_t size)
 }
 #define PB_NEW(a, T, INIT) ((T *)pb_new((a), &(const T)INIT, sizeof(T)))
 
+/* A repeated uint64 field's copy of v[0..n) in the arena: false when it cannot allocate. */
+static bool pb_u64s(struct cr_arena *a, const uint64_t *v, size_t n, uint64_t **out, size_t *n_out)
+{
+    *out = n ? cr_arena_alloc(a, n * sizeof *v) : NULL;
+    if (n && !*out)
+        return false;
+    if (n)
+        memcpy(*out, v, n * sizeof *v);
+    *n_out = n;
+    return true;
+}
+
 static int nomem(struct errmsg *e)
 {
     return errmsg_set(e, CR_ENOMEM, "out of memory building the response");
@@ -369,8 +381,32 @@ static int op_stats(struct native_req *r, Cirrus__StatsRequest *m, Cirrus__Respo
     s->term = st.term;
     s->leader_id = st.leader_id;
     s->commit_index = st.commit_index;
+    if (!pb_u64s(&r->arena, st.voters, st.n_voters, &s->voters, &s->n_voters))
+        return nomem(e);
     resp->result_case = CIRRUS__RESPONSE__RESULT_STATS;
     resp->stats = s;
+    return 0;
+}
+
+static int op_cluster_member(struct native_req *r, Cirrus__ClusterMemberRequest *m,
+                             Cirrus__Response *resp, struct errmsg *e)
+{
+    Cirrus__ClusterMemberResponse *out;
+    uint64_t voters[OPS_MAX_VOTERS], index = 0;
+    size_t n = 0;
+    int rc =
+        ops_change_member(&r->nc->oc, m->remove, m->node_id, m->address, &index, voters, &n, e);
+
+    if (rc < 0)
+        return rc;
+    out = PB_NEW(&r->arena, Cirrus__ClusterMemberResponse, CIRRUS__CLUSTER_MEMBER_RESPONSE__INIT);
+    if (!out)
+        return nomem(e);
+    out->index = index;
+    if (!pb_u64s(&r->arena, voters, n, &out->voters, &out->n_voters))
+        return nomem(e);
+    resp->result_case = CIRRUS__RESPONSE__RESULT_CLUSTER_MEMBER;
+    resp->cluster_member = out;
     return 0;
 }
 
@@ -1613,7 +1649,8 @@ static int op_load_graph(struct native_req *r, Cirrus__LoadGraphRequest *m, Cirr
     X(KHOP, khop, op_khop)                                                                         \
     X(SHORTEST_PATH, shortest_path, op_shortest_path)                                              \
     X(LOAD_EDGES, load_edges, op_load_edges)                                                       \
-    X(LOAD_GRAPH, load_graph, op_load_graph)
+    X(LOAD_GRAPH, load_graph, op_load_graph)                                                       \
+    X(CLUSTER_MEMBER, cluster_member, op_cluster_member)
 
 static int dispatch(struct native_req *r, Cirrus__Request *req, Cirrus__Response *resp,
                     struct errmsg *e)

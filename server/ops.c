@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -1066,7 +1067,56 @@ int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e)
         out->term = cs.term;
         out->leader_id = cs.leader;
         out->commit_index = cs.commit;
+        out->n_voters = cs.n_voters;
+        memcpy(out->voters, cs.voters, cs.n_voters * sizeof *cs.voters);
     }
+    return 0;
+}
+
+_Static_assert(OPS_MAX_VOTERS == RAFT_MAX_VOTERS, "ops_stats holds every voter");
+
+int ops_change_member(struct ops_conn *c, bool remove, uint64_t id, const char *addr,
+                      uint64_t *index, uint64_t voters[OPS_MAX_VOTERS], size_t *n_voters,
+                      struct errmsg *e)
+{
+    char host[NODE_HOST_MAX];
+    const char *colon = remove ? NULL : strrchr(addr, ':');
+    unsigned long port = 0;
+    char *end = NULL;
+    struct node_status cs;
+    int rc;
+
+    if (!log_cluster_status(c->ops->log, &cs))
+        return errmsg_set(e, CR_EINVAL, "this server is not part of a cluster (no --peers)");
+    if (id == 0)
+        return errmsg_set(e, CR_EINVAL, "node id 0 is not a node");
+    if (!remove) {
+        if (colon)
+            port = strtoul(colon + 1, &end, 10);
+        if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof host || !end || *end ||
+            port == 0 || port > 65535)
+            return errmsg_set(e, CR_EINVAL, "peer address '%s' is not HOST:PORT", addr);
+        memcpy(host, addr, (size_t)(colon - addr));
+        host[colon - addr] = 0;
+    }
+    rc = log_change_member(c->ops->log, !remove, id, remove ? NULL : host, (uint16_t)port, index);
+    if (rc == CR_ENOTLEADER)
+        return not_leader(c->ops->log, "membership changes", e);
+    if (rc == CR_EINVAL)
+        return errmsg_set(e, rc,
+                          remove ? "node %llu is not a voter, or is the last one"
+                                 : "node %llu is already a voter, or the cluster is full",
+                          (unsigned long long)id);
+    if (rc == CR_ETIMEOUT)
+        return errmsg_set(e, rc,
+                          "the change was not applied within %d ms (a previous change still "
+                          "pending, or no quorum)",
+                          LOG_CHANGE_WAIT_MS);
+    if (rc < 0)
+        return errmsg_set(e, rc, "changing the membership: %s", cr_strerror(rc));
+    log_cluster_status(c->ops->log, &cs);
+    *n_voters = cs.n_voters;
+    memcpy(voters, cs.voters, cs.n_voters * sizeof *cs.voters);
     return 0;
 }
 

@@ -233,6 +233,8 @@ int ops_sql(struct ops_conn *c, const struct ops_read_opts *ro, const struct ops
             struct cr_arena *a, struct ops_sql_page *out, struct ops_read_info *info,
             struct errmsg *e);
 
+#define OPS_MAX_VOTERS 16 /* RAFT_MAX_VOTERS */
+
 struct ops_stats {
     uint64_t applied_index;
     uint32_t tables;
@@ -247,6 +249,8 @@ struct ops_stats {
     uint64_t node_id;
     uint32_t role;
     uint64_t term, leader_id, commit_index;
+    uint64_t voters[OPS_MAX_VOTERS]; /* the configuration as applied here */
+    size_t n_voters;
 };
 
 /* ops_stats.role, as StatsResponse.role: enum raft_role + 1, 0 for a cluster of one. */
@@ -254,6 +258,15 @@ struct ops_stats {
 #define OPS_ROLE_FOLLOWER 1 /* then PRE_CANDIDATE 2, CANDIDATE 3, LEADER 4 */
 
 int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e);
+
+/* Adds voter id at its Raft peer address addr ("HOST:PORT", numeric host) or removes voter id;
+ * on the leader, answered once applied there. *index: the change's entry; voters (*n_voters of
+ * them) as after it.
+ * CR_EINVAL (a cluster of one, a bad address, adding a voter, removing a non-voter or the last
+ * one), CR_ENOTLEADER (naming the leader), CR_ETIMEOUT. Blocks the calling thread. */
+int ops_change_member(struct ops_conn *c, bool remove, uint64_t id, const char *addr,
+                      uint64_t *index, uint64_t voters[OPS_MAX_VOTERS], size_t *n_voters,
+                      struct errmsg *e);
 
 /* ---- writes ------------------------------------------------------------------------------ */
 

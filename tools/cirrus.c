@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -78,6 +79,9 @@ static const char HELP[] =
     "        an empty field sets nothing. Vertices must be new, edge endpoints must exist;\n"
     "        bad lines reported as FILE:LINE (--strict: stop); exit 1 if any\n"
     "  stats\n"
+    "  add-node NODE_ID HOST:PORT              add a voter (started with --join) at its Raft peer\n"
+    "                                          address; on the leader\n"
+    "  remove-node NODE_ID                     remove a voter; on the leader\n"
     "  ping\n"
     "  shell                                   read commands from stdin (the default on a TTY)\n"
     "  help\n"
@@ -2396,6 +2400,36 @@ static int cmd_explain(struct cli *cli, struct opts *o)
     return run_sql(cli, o, true);
 }
 
+static json_t *voters_json(const struct cirrus_stats *s)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < s->n_voters; i++)
+        json_array_append_new(a, json_integer((json_int_t)s->voters[i]));
+    return a;
+}
+
+/* add-node ID HOST:PORT, remove-node ID: a membership change on the leader. */
+static int cmd_member(struct cli *cli, struct opts *o)
+{
+    bool remove = strcmp(o->pos[0], "remove-node") == 0;
+    struct cirrus_result r;
+    long id;
+    int rc;
+
+    if (parse_long(o->pos[1], 1, LONG_MAX, &id) != 0)
+        return usage("bad node id '%s'", o->pos[1]);
+    rc = ensure_connected(cli);
+    if (rc != 0)
+        return rc;
+    rc = cirrus_cluster_member(cli->c, remove, (uint64_t)id, remove ? NULL : o->pos[2], &r);
+    if (rc == 0)
+        print_json(json_pack("{s:I, s:o}", "index", (json_int_t)r.change_index, "voters",
+                             voters_json(&r.stats)));
+    cirrus_result_free(&r);
+    return rc != 0 ? report(cli, rc) : 0;
+}
+
 static int cmd_stats(struct cli *cli, struct opts *o)
 {
     struct cirrus_result r;
@@ -2417,10 +2451,10 @@ static int cmd_stats(struct cli *cli, struct opts *o)
         if (j && s->role)
             json_object_set_new(
                 j, "raft",
-                json_pack("{s:I, s:s, s:I, s:I, s:I}", "node_id", (json_int_t)s->node_id, "role",
-                          s->role < 5 ? roles[s->role] : "unknown", "term", (json_int_t)s->term,
-                          "leader_id", (json_int_t)s->leader_id, "commit_index",
-                          (json_int_t)s->commit_index));
+                json_pack("{s:I, s:s, s:I, s:I, s:I, s:o}", "node_id", (json_int_t)s->node_id,
+                          "role", s->role < 5 ? roles[s->role] : "unknown", "term",
+                          (json_int_t)s->term, "leader_id", (json_int_t)s->leader_id,
+                          "commit_index", (json_int_t)s->commit_index, "voters", voters_json(s)));
         print_json(j);
     }
     cirrus_result_free(&r);
@@ -2485,6 +2519,8 @@ static const struct command {
          OPT_BIT(O_STRICT),
      cmd_graph, "graph neighbors|khop|shortest-path|load GRAPH ..."},
     {"stats", 0, 0, cmd_stats, "stats"},
+    {"add-node", 2, 0, cmd_member, "add-node NODE_ID HOST:PORT"},
+    {"remove-node", 1, 0, cmd_member, "remove-node NODE_ID"},
     {"ping", 0, 0, cmd_ping, "ping"},
 };
 

@@ -518,16 +518,28 @@ bool log_cluster_status(struct log *l, struct node_status *out)
 void log_leader(struct log *l, struct log_leader *out)
 {
     struct node_status st;
-    const struct node_peer *peer;
+    struct node_peer peer;
 
     memset(out, 0, sizeof *out);
     if (!l->node)
         return;
     node_get_status(l->node, &st);
     out->id = st.leader;
-    peer = st.leader ? node_peer(l->node, st.leader) : NULL;
-    if (peer)
-        snprintf(out->addr, sizeof out->addr, "%s:%u", peer->host, (unsigned)peer->port);
+    if (st.leader && node_peer(l->node, st.leader, &peer))
+        snprintf(out->addr, sizeof out->addr, "%s:%u", peer.host, (unsigned)peer.port);
+}
+
+int log_change_member(struct log *l, bool add, uint64_t id, const char *host, uint16_t port,
+                      uint64_t *index)
+{
+    struct node_peer peer = {.id = id, .port = port};
+
+    if (!l->node)
+        return CR_EINVAL;
+    if (add && snprintf(peer.host, sizeof peer.host, "%s", host) >= (int)sizeof peer.host)
+        return CR_EINVAL;
+    return node_change_member(l->node, add ? RAFT_CONF_ADD : RAFT_CONF_REMOVE, &peer,
+                              LOG_CHANGE_WAIT_MS, index);
 }
 
 int log_wait_applied(struct log *l, uint64_t index, unsigned timeout_ms)

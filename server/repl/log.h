@@ -93,6 +93,7 @@ struct log_options {
 #define LOG_MAX_APPLY_QUEUE 100000 /* committed entries waiting for the writer; the node waits */
 #define LOG_LEADER_ADDR_MAX 272    /* NODE_HOST_MAX + ":65535" */
 #define LOG_STRONG_WAIT_MS 1000    /* a STRONG read's ReadIndex round, then its apply, each */
+#define LOG_CHANGE_WAIT_MS 5000    /* a membership change, proposed and applied */
 
 /* Where the leader is, for a CR_ENOTLEADER answer. id 0: unknown. */
 struct log_leader {
@@ -164,6 +165,12 @@ void log_leader(struct log *l, struct log_leader *out);
  * Thread-safe; blocks the caller for a heartbeat round trip and the apply.
  */
 int log_strong_read(struct log *l, struct log_leader *out);
+
+/* Clustered: adds voter id at its Raft peer address host:port (add) or removes voter id, on the
+ * leader, waiting until the change is applied here (node_change_member, at most
+ * LOG_CHANGE_WAIT_MS). CR_EINVAL also for a cluster of one. Blocks the caller. */
+int log_change_member(struct log *l, bool add, uint64_t id, const char *host, uint16_t port,
+                      uint64_t *index);
 
 /* Waits until the writer has applied index (at once when it has). 0, or CR_ETIMEOUT after
  * timeout_ms. Thread-safe; blocks the caller. */

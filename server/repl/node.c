@@ -26,16 +26,22 @@
 #define MAX_MSG_BYTES (1u << 20)
 #define MAX_APPLY_BYTES (4u << 20)
 
-/* A caller of node_read_index, on its own stack, listed (under mu) until answered or given up. */
-struct read_waiter {
-    struct read_waiter *next;
+/* A caller of node_read_index or node_change_member, on its own stack, listed (under mu) until
+ * answered or given up. */
+struct waiter {
+    struct waiter *next;
     uint64_t ctx;
-    bool asked;      /* handed to raft_read_index */
+    bool asked;      /* handed to raft_read_index, or the change proposed */
     uint64_t leader; /* the leader it was asked of (itself, or the one a follower forwarded to) */
     bool done;
     int code;
-    uint64_t index;
+    uint64_t index; /* a read's index; a change's entry */
     pthread_cond_t cond;
+    /* a membership change: op, node and its peer address ("HOST:PORT", adds only) */
+    bool conf;
+    enum raft_conf_op op;
+    uint64_t node;
+    char addr[NODE_HOST_MAX + 8];
 };
 
 /* A write forwarded to the leader, waiting for its answer (where the entry went). */
@@ -76,7 +82,7 @@ struct node {
     /* shared, under mu */
     pthread_mutex_t mu;
     struct log_proposal *in_head, *in_tail;
-    struct read_waiter *reads; /* asked or to ask */
+    struct waiter *waiters; /* asked or to ask */
     uint64_t read_ctx;
     bool stopping;
     struct node_status st;
@@ -147,6 +153,105 @@ static struct log_proposal *pend_match(struct node *n, const struct raft_entry *
     if (n->pend_head == n->n_pend)
         n->pend_head = n->n_pend = 0;
     return mine;
+}
+
+/* The table entry of peer id, or NULL; the caller holds mu or is the node's thread. */
+static struct node_peer *peer_find(struct node *n, uint64_t id)
+{
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].id == id)
+            return &n->peers[i];
+    return NULL;
+}
+
+bool node_peer(struct node *n, uint64_t id, struct node_peer *out)
+{
+    const struct node_peer *p;
+
+    pthread_mutex_lock(&n->mu);
+    p = peer_find(n, id);
+    if (p)
+        *out = *p;
+    pthread_mutex_unlock(&n->mu);
+    return p != NULL;
+}
+
+/* "HOST:PORT" (a CONF entry's context) into *out; false when malformed. */
+static bool parse_addr(const uint8_t *s, size_t len, struct node_peer *out)
+{
+    size_t colon = len;
+    unsigned long port = 0;
+
+    while (colon > 0 && s[colon - 1] != ':')
+        colon--;
+    if (colon < 2 || colon - 1 >= NODE_HOST_MAX || colon == len || len - colon > 5)
+        return false;
+    for (size_t i = colon; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        port = port * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (port == 0 || port > 65535)
+        return false;
+    memcpy(out->host, s, colon - 1);
+    out->host[colon - 1] = 0;
+    out->port = (uint16_t)port;
+    return true;
+}
+
+/*
+ * A committed CONF entry's effect on the peer table (and, once the transport runs, on its
+ * connections): an added node's address comes from the entry's context (bootstrap entries have
+ * none: --peers gave their addresses); a removed node is forgotten. This node always keeps its
+ * own entry (its listen address).
+ */
+static void peer_change(struct node *n, const struct raft_entry *e)
+{
+    struct node_peer p;
+    enum raft_conf_op op;
+    struct node_peer *have;
+    uint64_t id;
+
+    if (e->type != RAFT_ENTRY_CONF || raft_conf_decode(e->data, e->len, &op, &id) != 0 ||
+        id == n->id)
+        return;
+    pthread_mutex_lock(&n->mu);
+    have = peer_find(n, id);
+    if (op == RAFT_CONF_REMOVE && have) {
+        *have = n->peers[--n->n_peers];
+        if (n->tp)
+            transport_remove_peer(n->tp, id);
+    } else if (op == RAFT_CONF_ADD && !have && n->n_peers < RAFT_MAX_VOTERS &&
+               parse_addr(e->data + RAFT_CONF_LEN, e->len - RAFT_CONF_LEN, &p)) {
+        p.id = id;
+        n->peers[n->n_peers++] = p;
+        if (n->tp && transport_add_peer(n->tp, id, p.host, p.port) < 0)
+            cr_log(CR_LOG_WARN, "raft: cannot add peer %llu at %s:%u", (unsigned long long)id,
+                   p.host, (unsigned)p.port);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* At start: the membership changes in the log since --peers, before the transport dials. */
+static void replay_peers(struct node *n)
+{
+    const struct raft_storage *st = raftlog_storage(&n->store);
+    struct raft_snapshot_meta snap;
+    struct raft_entry batch[64];
+    struct raft_hard_state hs;
+    uint64_t last;
+
+    raftlog_hard_state(&n->store, &hs);
+    last = hs.commit; /* an uncommitted change may still be undone */
+    st->snapshot(st->data, &snap);
+    for (uint64_t lo = snap.index + 1; lo <= last;) {
+        uint64_t hi = last + 1 - lo > 64 ? lo + 64 : last + 1;
+        size_t got = st->entries(st->data, lo, hi, MAX_APPLY_BYTES, batch);
+
+        for (size_t k = 0; k < got; k++)
+            peer_change(n, &batch[k]);
+        lo += got;
+    }
 }
 
 /* ---- forwarding: a follower's writes go to the leader ---- */
@@ -290,6 +395,7 @@ static struct node_batch *copy_committed(struct node *n, const struct raft_ready
         data += e->len;
         b->e[i].proposal = pend_match(n, e);
         n->handed = e->index;
+        peer_change(n, e);
     }
     return b;
 }
@@ -306,6 +412,8 @@ static void publish(struct node *n)
     n->st.commit = raft_commit(&n->core);
     n->st.applied = raft_applied(&n->core);
     n->st.leader_contact_ms = role == RAFT_LEADER ? mono_ms() : n->contact_ms;
+    n->st.n_voters = raft_conf(&n->core)->n;
+    memcpy(n->st.voters, raft_conf(&n->core)->voters, n->st.n_voters * sizeof *n->st.voters);
     pthread_mutex_unlock(&n->mu);
     if (role != n->last_role || leader != n->last_leader) {
         cr_log(CR_LOG_INFO, "raft: node %llu is %s in term %llu, leader %llu",
@@ -316,7 +424,7 @@ static void publish(struct node *n)
     }
 }
 
-static void finish_read(struct read_waiter *w, int code, uint64_t index)
+static void finish(struct waiter *w, int code, uint64_t index)
 {
     w->done = true;
     w->code = code;
@@ -329,25 +437,64 @@ static void serve_reads(struct node *n, const struct raft_ready *rd)
 {
     pthread_mutex_lock(&n->mu);
     for (size_t i = 0; i < rd->n_reads; i++)
-        for (struct read_waiter *w = n->reads; w; w = w->next)
-            if (w->ctx == rd->reads[i].context && !w->done)
-                finish_read(w, 0, rd->reads[i].index);
+        for (struct waiter *w = n->waiters; w; w = w->next)
+            if (!w->conf && w->ctx == rd->reads[i].context && !w->done)
+                finish(w, 0, rd->reads[i].index);
     pthread_mutex_unlock(&n->mu);
+}
+
+/* A membership change: proposed by the leader (the added node's address rides in the entry),
+ * answered once applied. CR_EOVERLOAD (a change or the leader's first entry not yet applied)
+ * retries at the next tick. Returns whether the core was handed something. */
+static bool ask_change(struct node *n, struct waiter *w)
+{
+    const struct raft_conf *c;
+    bool has;
+    int rc;
+
+    if (w->asked) {
+        if (raft_applied(&n->core) < w->index)
+            return false;
+        c = raft_conf(&n->core);
+        has = false;
+        for (size_t i = 0; i < c->n; i++)
+            has |= c->voters[i] == w->node;
+        finish(w, has == (w->op == RAFT_CONF_ADD) ? 0 : CR_ENOTLEADER, w->index);
+        return false;
+    }
+    if (raft_role(&n->core) != RAFT_LEADER) {
+        finish(w, CR_ENOTLEADER, 0);
+        return false;
+    }
+    rc = raft_propose_conf_ctx(&n->core, w->op, w->node, (const uint8_t *)w->addr, strlen(w->addr),
+                               &w->index);
+    if (rc == 0)
+        w->asked = true;
+    else if (rc != CR_EOVERLOAD)
+        finish(w, rc, 0);
+    return rc == 0;
 }
 
 /* Hands the reads not yet asked to the core (a follower's core forwards them to the leader). One
  * the leader cannot answer yet (no entry of its term committed) waits for the next tick; with no
- * leader known, or another leader than the one asked, a read fails. */
-static void ask_reads(struct node *n)
+ * leader known, or another leader than the one asked, a read fails. Membership changes likewise
+ * (ask_change). Returns whether the core was handed something. */
+static bool ask_waiters(struct node *n)
 {
+    bool handed = false;
+
     pthread_mutex_lock(&n->mu);
-    for (struct read_waiter *w = n->reads; w; w = w->next) {
+    for (struct waiter *w = n->waiters; w; w = w->next) {
         int rc;
 
         if (w->done)
             continue;
+        if (w->conf) {
+            handed |= ask_change(n, w);
+            continue;
+        }
         if (!raft_leader(&n->core) || (w->asked && w->leader != raft_leader(&n->core))) {
-            finish_read(w, CR_ENOTLEADER, 0); /* the leader asked is gone: it never answers */
+            finish(w, CR_ENOTLEADER, 0); /* the leader asked is gone: it never answers */
             continue;
         }
         if (w->asked)
@@ -356,10 +503,12 @@ static void ask_reads(struct node *n)
         if (rc == 0) {
             w->asked = true;
             w->leader = raft_leader(&n->core);
+            handed = true;
         } else if (rc != CR_EOVERLOAD)
-            finish_read(w, CR_ENOTLEADER, 0);
+            finish(w, CR_ENOTLEADER, 0);
     }
     pthread_mutex_unlock(&n->mu);
+    return handed;
 }
 
 /* The ready/advance contract (docs/raft.md), as many times as the core has something. */
@@ -386,6 +535,8 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
         raft_advance(&n->core);
     }
     publish(n);
+    if (ask_waiters(n)) /* changes applied by this ready are answered; new ones proposed */
+        schedule_ready(n);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -397,7 +548,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     raft_tick(&n->core);
     n->ticks++;
     forward_expire(n);
-    ask_reads(n);
+    ask_waiters(n);
     schedule_ready(n);
 }
 
@@ -446,7 +597,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     if (stopping) {
         event_base_loopexit(n->base, NULL);
     } else {
-        ask_reads(n);
+        ask_waiters(n);
         schedule_ready(n);
     }
 }
@@ -456,14 +607,6 @@ static void *node_main(void *arg)
     struct node *n = arg;
 
     event_base_loop(n->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    return NULL;
-}
-
-const struct node_peer *node_peer(const struct node *n, uint64_t id)
-{
-    for (size_t i = 0; i < n->n_peers; i++)
-        if (n->peers[i].id == id)
-            return &n->peers[i];
     return NULL;
 }
 
@@ -501,11 +644,16 @@ static int start_core(struct node *n, const struct node_options *opt)
                    (unsigned long long)opt->applied);
             return CR_EINVAL;
         }
-        err = bootstrap(n);
-        if (err < 0)
-            return err;
-        raftlog_hard_state(&n->store, &hs);
-        cr_log(CR_LOG_INFO, "raft: bootstrapped a log of %zu voters", n->n_peers);
+        if (opt->join) {
+            cr_log(CR_LOG_INFO, "raft: node %llu starts empty and waits to be added (--join)",
+                   (unsigned long long)n->id);
+        } else {
+            err = bootstrap(n);
+            if (err < 0)
+                return err;
+            raftlog_hard_state(&n->store, &hs);
+            cr_log(CR_LOG_INFO, "raft: bootstrapped a log of %zu voters", n->n_peers);
+        }
     }
     if (opt->applied > hs.commit) {
         cr_log(CR_LOG_ERROR,
@@ -533,7 +681,7 @@ static int start_core(struct node *n, const struct node_options *opt)
 
 static int start_events(struct node *n, const struct node_options *opt)
 {
-    const struct node_peer *self = node_peer(n, n->id);
+    const struct node_peer *self = peer_find(n, n->id);
     struct transport_options to;
     struct transport_callbacks cb = {on_recv, NULL, on_forward, n};
     struct timeval tv = {0, (suseconds_t)n->tick_ms * 1000};
@@ -613,7 +761,7 @@ int node_start(const struct node_options *opt, const struct node_sink *sink, str
     n->tick_ms = opt->tick_ms ? opt->tick_ms : NODE_DEFAULT_TICK_MS;
     n->wake_fd = -1;
     n->st.id = n->id;
-    if (!node_peer(n, n->id)) {
+    if (!peer_find(n, n->id)) {
         free(n);
         return CR_EINVAL;
     }
@@ -637,6 +785,8 @@ int node_start(const struct node_options *opt, const struct node_sink *sink, str
         return rc;
     }
     n->last_role = raft_role(&n->core);
+    n->handed = opt->applied;
+    replay_peers(n);
     publish(n); /* before the thread: from then on, the core is the node thread's alone */
     rc = start_events(n, opt);
     if (rc == 0 && pthread_create(&n->thread, NULL, node_main, n) != 0)
@@ -662,9 +812,9 @@ void node_stop(struct node *n)
     pthread_mutex_lock(&n->mu);
     p = n->in_head;
     n->in_head = n->in_tail = NULL;
-    for (struct read_waiter *w = n->reads; w; w = w->next)
+    for (struct waiter *w = n->waiters; w; w = w->next)
         if (!w->done)
-            finish_read(w, CR_ESHUTDOWN, 0);
+            finish(w, CR_ESHUTDOWN, 0);
     pthread_mutex_unlock(&n->mu);
     for (; p; p = next) {
         next = p->next;
@@ -702,14 +852,15 @@ int node_propose(struct node *n, struct log_proposal *p)
     return rc;
 }
 
-int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index)
+/* Lists w (initialized by the caller: its kind and arguments) for the node's thread and waits
+ * for its answer, at most timeout_ms. */
+static int wait_answer(struct node *n, struct waiter *w, unsigned timeout_ms)
 {
-    struct read_waiter w, **pp;
+    struct waiter **pp;
     struct timespec deadline;
     int rc = 0;
 
-    memset(&w, 0, sizeof w);
-    if (pthread_cond_init(&w.cond, NULL) != 0)
+    if (pthread_cond_init(&w->cond, NULL) != 0)
         return CR_ENOMEM;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
@@ -724,27 +875,59 @@ int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index)
     } else if (!n->st.leader) {
         rc = CR_ENOTLEADER;
     } else {
-        w.ctx = ++n->read_ctx;
-        w.next = n->reads;
-        n->reads = &w;
+        w->ctx = ++n->read_ctx;
+        w->next = n->waiters;
+        n->waiters = w;
     }
     pthread_mutex_unlock(&n->mu);
     if (rc < 0) {
-        pthread_cond_destroy(&w.cond);
+        pthread_cond_destroy(&w->cond);
         return rc;
     }
     wake(n);
     pthread_mutex_lock(&n->mu);
-    while (!w.done && rc == 0)
-        if (pthread_cond_timedwait(&w.cond, &n->mu, &deadline) == ETIMEDOUT)
+    while (!w->done && rc == 0)
+        if (pthread_cond_timedwait(&w->cond, &n->mu, &deadline) == ETIMEDOUT)
             rc = CR_ETIMEOUT;
-    if (w.done)
-        rc = w.code;
-    for (pp = &n->reads; *pp != &w; pp = &(*pp)->next)
+    if (w->done)
+        rc = w->code;
+    for (pp = &n->waiters; *pp != w; pp = &(*pp)->next)
         ;
-    *pp = w.next;
+    *pp = w->next;
     pthread_mutex_unlock(&n->mu);
-    pthread_cond_destroy(&w.cond);
+    pthread_cond_destroy(&w->cond);
+    return rc;
+}
+
+int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index)
+{
+    struct waiter w;
+    int rc;
+
+    memset(&w, 0, sizeof w);
+    rc = wait_answer(n, &w, timeout_ms);
+    *index = w.index;
+    return rc;
+}
+
+int node_change_member(struct node *n, enum raft_conf_op op, const struct node_peer *peer,
+                       unsigned timeout_ms, uint64_t *index)
+{
+    struct waiter w;
+    int rc;
+
+    if (!peer->id || (op != RAFT_CONF_ADD && op != RAFT_CONF_REMOVE))
+        return CR_EINVAL;
+    memset(&w, 0, sizeof w);
+    w.conf = true;
+    w.op = op;
+    w.node = peer->id;
+    if (op == RAFT_CONF_ADD) {
+        if (!peer->port || !peer->host[0] || strchr(peer->host, ':'))
+            return CR_EINVAL;
+        snprintf(w.addr, sizeof w.addr, "%s:%u", peer->host, (unsigned)peer->port);
+    }
+    rc = wait_answer(n, &w, timeout_ms);
     *index = w.index;
     return rc;
 }

@@ -69,11 +69,13 @@ struct node_sink {
 struct node_options {
     uint64_t id;
     const char *cluster_name;
-    const struct node_peer *peers; /* every voter, this node included (its listen address) */
+    const struct node_peer *peers; /* the initial voters, this node included (its listen
+                                      address); with join, the nodes it may hear from */
     size_t n_peers;
     const char *data_dir; /* the log store goes in data_dir/raft/ */
     bool no_sync;
-    uint64_t applied;                                  /* the state machine's applied index */
+    bool join;        /* a first start with an empty log and no voters, until the leader adds it */
+    uint64_t applied; /* the state machine's applied index */
     unsigned tick_ms, election_ticks, heartbeat_ticks; /* 0: the defaults */
 };
 
@@ -84,6 +86,8 @@ struct node_status {
     /* CLOCK_MONOTONIC ms when this node last heard from the leader it follows (a leader: its
      * last ready); 0 when it never has */
     uint64_t leader_contact_ms;
+    uint64_t voters[RAFT_MAX_VOTERS]; /* the configuration as applied here */
+    size_t n_voters;
 };
 
 /*
@@ -121,7 +125,21 @@ int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index);
 /* As of the last ready. Thread-safe. */
 void node_get_status(struct node *n, struct node_status *out);
 
-/* The configured peer entry of node id, or NULL. */
-const struct node_peer *node_peer(const struct node *n, uint64_t id);
+/* The peer entry of node id (from --peers, or from the membership change that added it) into
+ * *out; false when unknown. Thread-safe. */
+bool node_peer(struct node *n, uint64_t id, struct node_peer *out);
+
+/*
+ * Adds peer (a voter at peer->host:peer->port, its Raft peer address) or removes voter peer->id
+ * (host and port unused), one change at a time: on the leader, a CONF entry carrying the
+ * address, so that every node learns it where the entry is applied (and again from its log at
+ * restart); answered once the change is applied on this node. Blocks the caller. Returns 0
+ * (*index: the change's entry); CR_ENOTLEADER (this node does not lead); CR_EINVAL (adding a
+ * voter, removing a non-voter or the last one, a bad address); CR_ETIMEOUT (not applied within
+ * timeout_ms: a previous change still pending, or no quorum); CR_ESHUTDOWN. A new node starts
+ * with --join (options.join) and the addresses of the others, and waits to be added.
+ */
+int node_change_member(struct node *n, enum raft_conf_op op, const struct node_peer *peer,
+                       unsigned timeout_ms, uint64_t *index);
 
 #endif

@@ -1093,18 +1093,27 @@ int raft_propose(struct raft *r, const uint8_t *data, size_t len, uint64_t *inde
 
 int raft_propose_conf(struct raft *r, enum raft_conf_op op, uint64_t node, uint64_t *index)
 {
-    uint8_t buf[RAFT_CONF_LEN];
+    return raft_propose_conf_ctx(r, op, node, NULL, 0, index);
+}
+
+int raft_propose_conf_ctx(struct raft *r, enum raft_conf_op op, uint64_t node, const uint8_t *ctx,
+                          size_t ctx_len, uint64_t *index)
+{
+    uint8_t buf[RAFT_CONF_LEN + RAFT_CONF_MAX_CONTEXT];
 
     CR_ASSERT(!r->in_ready);
     if (r->role != RAFT_LEADER || node == 0)
         return CR_EINVAL;
     if (r->transferee || r->pending_conf_index > r->applied)
         return CR_EOVERLOAD;
-    if (op == RAFT_CONF_ADD ? conf_has(&r->conf, node) || r->conf.n == RAFT_MAX_VOTERS
-                            : !conf_has(&r->conf, node) || r->conf.n == 1)
+    if (ctx_len > RAFT_CONF_MAX_CONTEXT ||
+        (op == RAFT_CONF_ADD ? conf_has(&r->conf, node) || r->conf.n == RAFT_MAX_VOTERS
+                             : !conf_has(&r->conf, node) || r->conf.n == 1))
         return CR_EINVAL;
     raft_conf_encode(buf, op, node);
-    append_leader_entry(r, RAFT_ENTRY_CONF, buf, sizeof buf);
+    if (ctx_len)
+        memcpy(buf + RAFT_CONF_LEN, ctx, ctx_len);
+    append_leader_entry(r, RAFT_ENTRY_CONF, buf, RAFT_CONF_LEN + ctx_len);
     r->pending_conf_index = log_last(r);
     if (index)
         *index = log_last(r);
@@ -1315,7 +1324,8 @@ int raft_conf_decode(const uint8_t *data, size_t len, enum raft_conf_op *op, uin
 {
     uint64_t n = 0;
 
-    if (len != RAFT_CONF_LEN || (data[0] != RAFT_CONF_ADD && data[0] != RAFT_CONF_REMOVE))
+    if (len < RAFT_CONF_LEN || len > RAFT_CONF_LEN + RAFT_CONF_MAX_CONTEXT ||
+        (data[0] != RAFT_CONF_ADD && data[0] != RAFT_CONF_REMOVE))
         return CR_EPROTO;
     for (int k = 0; k < 8; k++)
         n |= (uint64_t)data[1 + k] << (8 * k);

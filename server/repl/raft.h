@@ -63,10 +63,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RAFT_MAX_VOTERS 16   /* per configuration */
-#define RAFT_MAX_INFLIGHT 64 /* upper bound of raft_config.max_inflight_msgs */
-#define RAFT_CONF_LEN 9      /* bytes of a CONF entry: op, then node id (u64 little endian) */
-#define RAFT_CTX_TRANSFER 1  /* VOTE context of a leadership-transfer campaign */
+#define RAFT_MAX_VOTERS 16        /* per configuration */
+#define RAFT_MAX_INFLIGHT 64      /* upper bound of raft_config.max_inflight_msgs */
+#define RAFT_CONF_LEN 9           /* bytes of a CONF entry: op, then node id (u64 little endian) */
+#define RAFT_CONF_MAX_CONTEXT 512 /* then up to this many bytes the core ignores (the driver's) */
+#define RAFT_CTX_TRANSFER 1       /* VOTE context of a leadership-transfer campaign */
 
 #define RAFT_MSG_TYPES(X)                                                                          \
     X(RAFT_MSG_APPEND, 1, "append")                                                                \
@@ -96,7 +97,7 @@ enum raft_progress_state { RAFT_PROBE, RAFT_REPLICATE, RAFT_SNAPSHOT };
 struct raft_entry {
     uint64_t term, index;
     enum raft_entry_type type;
-    const uint8_t *data; /* opaque for NORMAL; RAFT_CONF_LEN bytes for CONF */
+    const uint8_t *data; /* opaque for NORMAL; for CONF, RAFT_CONF_LEN bytes and a context */
     size_t len;
 };
 
@@ -271,6 +272,11 @@ int raft_propose(struct raft *r, const uint8_t *data, size_t len, uint64_t *inde
  * than RAFT_MAX_VOTERS; CR_EOVERLOAD: a previous change (or the leader's first entry) is not
  * applied yet, or a transfer is in progress. */
 int raft_propose_conf(struct raft *r, enum raft_conf_op op, uint64_t node, uint64_t *index);
+/* The same with a context (at most RAFT_CONF_MAX_CONTEXT bytes, copied) after the op and node in
+ * the entry's data: the core ignores it; the driver reads it where the entry is applied (etcd's
+ * ConfChange context: cirrusd puts the added node's peer address there). */
+int raft_propose_conf_ctx(struct raft *r, enum raft_conf_op op, uint64_t node, const uint8_t *ctx,
+                          size_t ctx_len, uint64_t *index);
 
 /* Asks for a linearizable read index. The answer comes as a raft_read_state with this context in
  * a later ready, or never (messages lost, leader changed): the driver times out and retries.
@@ -307,7 +313,8 @@ const struct raft_conf *raft_conf(const struct raft *r);
 /* The leader's view of a follower, or NULL. */
 const struct raft_progress *raft_progress(const struct raft *r, uint64_t id);
 
-/* Encodes/decodes the data of a CONF entry; decode returns CR_EPROTO when malformed. */
+/* Encodes/decodes the op and node of a CONF entry (its first RAFT_CONF_LEN bytes; a context may
+ * follow); decode returns CR_EPROTO when malformed. */
 void raft_conf_encode(uint8_t out[RAFT_CONF_LEN], enum raft_conf_op op, uint64_t node);
 int raft_conf_decode(const uint8_t *data, size_t len, enum raft_conf_op *op, uint64_t *node);
 

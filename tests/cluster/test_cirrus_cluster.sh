@@ -50,7 +50,7 @@ wait_for() {
 # start, on a free base port (exit 4 when a port is taken: try another)
 started=
 for try in 1 2 3 4 5; do
-    BASE=$((20000 + (RANDOM % 400) * 100))
+    BASE=$((20000 + (RANDOM % 120) * 100)) # below the ephemeral ports (32768 up)
     out=$(cc start 3 --base-port "$BASE" --http off 2>&1)
     rc=$?
     if [ "$rc" -eq 0 ]; then started=1; break; fi

@@ -26,13 +26,14 @@
 #include <cmocka.h>
 
 #define NODES 3
+#define MAX_NODES 4            /* the membership test adds a fourth */
 #define ROLE_LEADER 4          /* StatsResponse.role */
 #define ELECTION_WAIT_MS 10000 /* the election timeout is 300..600 ms; ASan and 2 cores */
 #define CATCH_UP_WAIT_MS 20000
 #define FIRST_WRITES 100
 #define MORE_WRITES 20
 
-static struct harness nodes[NODES];
+static struct harness nodes[MAX_NODES];
 
 static int64_t now_ms(void)
 {
@@ -66,17 +67,21 @@ static bool port_free(int port)
     return ok;
 }
 
-/* Three consecutive free peer ports, from a pid-dependent start, 5 apart from the next pid's, so
- * runs side by side do not pick the same ones; below Linux's ephemeral range (32768 up), where
+/* MAX_NODES consecutive free peer ports, from a pid-dependent start, 5 apart from the next pid's,
+ * so runs side by side do not pick the same ones; below Linux's ephemeral range (32768 up), where
  * the nodes' own outgoing connections could hold one. */
 static int pick_ports(void)
 {
     int base = 20000 + (int)(getpid() % 2400) * 5;
 
     for (int tries = 0; tries < 200; tries++, base += 5) {
-        if (base + NODES > 32000)
+        bool free_ = true;
+
+        if (base + MAX_NODES > 32000)
             base = 20000;
-        if (port_free(base) && port_free(base + 1) && port_free(base + 2))
+        for (int i = 0; i < MAX_NODES && free_; i++)
+            free_ = port_free(base + i);
+        if (free_)
             return base;
     }
     fail_msg("no free peer ports");
@@ -117,7 +122,7 @@ static int find_leader(int timeout_ms)
         int best = -1;
         uint64_t best_term = 0;
 
-        for (int i = 0; i < NODES; i++) {
+        for (int i = 0; i < MAX_NODES; i++) {
             struct cirrus_stats st;
 
             if (!harness_alive(&nodes[i]) || stats(i, &st) != 0)
@@ -229,45 +234,66 @@ static void start(int i)
     assert_int_equal(harness_start(&nodes[i]), 0);
 }
 
-static void test_three_nodes(void **state)
+/* Node i (0-based) of a cluster whose peer ports start at base: the three initial voters in
+ * --peers, and with join the fourth too (which starts empty and waits to be added). */
+static void configure(int i, int base, bool join)
 {
-    char flag[128], msg[512];
-    int base = pick_ports(), leader, next, follower, killed;
-    struct cirrus_stats st;
-    struct cirrus *c;
-    struct cirrus_result r;
-    int64_t t0, val;
+    char flag[160];
 
-    (void)state;
-    for (int i = 0; i < NODES; i++) {
-        harness_init(&nodes[i]);
-        snprintf(flag, sizeof flag, "--node-id=%d", i + 1);
-        harness_flag(&nodes[i], flag);
-        snprintf(flag, sizeof flag, "--peers=1=127.0.0.1:%d,2=127.0.0.1:%d,3=127.0.0.1:%d", base,
-                 base + 1, base + 2);
-        harness_flag(&nodes[i], flag);
-        harness_flag(&nodes[i], "--http=off");
-        harness_flag(&nodes[i], "--threads=1");
-    }
+    harness_init(&nodes[i]);
+    snprintf(flag, sizeof flag, "--node-id=%d", i + 1);
+    harness_flag(&nodes[i], flag);
+    snprintf(flag, sizeof flag, "--peers=1=127.0.0.1:%d,2=127.0.0.1:%d,3=127.0.0.1:%d", base,
+             base + 1, base + 2);
+    if (join)
+        snprintf(flag + strlen(flag), sizeof flag - strlen(flag), ",%d=127.0.0.1:%d", i + 1,
+                 base + i);
+    harness_flag(&nodes[i], flag);
+    if (join)
+        harness_flag(&nodes[i], "--join");
+    harness_flag(&nodes[i], "--http=off");
+    harness_flag(&nodes[i], "--threads=1");
+}
+
+/* Starts the three initial voters; returns the leader they elect, with table "items". */
+static int start_three(int base)
+{
+    struct cirrus_result r;
+    struct cirrus *c;
+    int leader;
+
+    for (int i = 0; i < NODES; i++)
+        configure(i, base, false);
     for (int i = 0; i < NODES; i++)
         start(i);
-
-    /* An election; the leader's status names itself, commits the bootstrap entries. */
-    t0 = now_ms();
     leader = find_leader(ELECTION_WAIT_MS);
     assert_true(leader >= 0);
-    printf("leader: node %d after %lld ms\n", leader + 1, (long long)(now_ms() - t0));
-    assert_int_equal(stats(leader, &st), 0);
-    assert_int_equal(st.leader_id, (uint64_t)leader + 1);
-    assert_true(st.term >= 2);
-    assert_true(st.commit_index >= NODES);
-
     c = conn(leader);
     assert_non_null(c);
     assert_int_equal(cirrus_create_table(c, "items", "id", CIRRUS_KEY_S, NULL, CIRRUS_KEY_S, &r),
                      0);
     cirrus_result_free(&r);
     cirrus_close(c);
+    return leader;
+}
+
+static void test_three_nodes(void **state)
+{
+    char msg[512];
+    int leader, next, follower, killed;
+    struct cirrus_stats st;
+    int64_t t0, val;
+
+    (void)state;
+    /* An election; the leader's status names itself, commits the bootstrap entries. */
+    t0 = now_ms();
+    leader = start_three(pick_ports());
+    printf("leader: node %d after %lld ms\n", leader + 1, (long long)(now_ms() - t0));
+    assert_int_equal(stats(leader, &st), 0);
+    assert_int_equal(st.leader_id, (uint64_t)leader + 1);
+    assert_true(st.term >= 2);
+    assert_true(st.commit_index >= NODES);
+    assert_int_equal(st.n_voters, NODES);
 
     /* Writes through the leader reach every node. */
     t0 = now_ms();
@@ -342,8 +368,87 @@ static void test_three_nodes(void **state)
         assert_int_equal(harness_stop(&nodes[i]), 0);
 }
 
-/* Settings cirrusd must refuse at start: --peers without this node in it, and a data directory
- * a single node (no --peers) has written, whose applied index no Raft log accounts for. */
+/* A membership change through node i; the code, the voters after it in *n_voters. */
+static int member(int i, bool remove, uint64_t id, const char *addr, size_t *n_voters, char *msg,
+                  size_t cap)
+{
+    struct cirrus *c = conn(i);
+    struct cirrus_result r;
+    int rc;
+
+    if (!c)
+        return CR_ECONNECT;
+    rc = cirrus_cluster_member(c, remove, id, addr, &r);
+    snprintf(msg, cap, "%s", rc ? cirrus_errmsg(c) : "");
+    *n_voters = r.stats.n_voters;
+    cirrus_result_free(&r);
+    cirrus_close(c);
+    return rc;
+}
+
+/* A fourth node started with --join is added at run time, catches up, takes writes (forwarded);
+ * a voter is removed, and the cluster of {leader, the other, the new one} then survives kill -9
+ * of its leader. Bad changes are refused with the right codes. */
+static void test_membership(void **state)
+{
+    int base = pick_ports(), leader, other, removed, next;
+    char addr[64], msg[512];
+    struct cirrus_stats st;
+    size_t n;
+    int64_t val;
+
+    (void)state;
+    leader = start_three(base);
+    for (int k = 0; k < 20; k++)
+        assert_int_equal(put(leader, k, (int64_t)k * 10, NULL, 0), 0);
+
+    /* Node 4 starts empty, waiting; it is added through the leader and catches up. */
+    configure(3, base, true);
+    start(3);
+    assert_int_equal(stats(3, &st), 0);
+    assert_int_equal(st.n_voters, 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", base + 3);
+    other = (leader + 1) % NODES;
+    assert_int_equal(member(other, false, 4, addr, &n, msg, sizeof msg), CR_ENOTLEADER);
+    assert_int_equal(member(leader, false, 4, "127.0.0.1", &n, msg, sizeof msg), CR_EINVAL);
+    assert_int_equal(member(leader, false, 4, addr, &n, msg, sizeof msg), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(member(leader, false, 4, addr, &n, msg, sizeof msg), CR_EINVAL);
+    wait_items(3, 0, 20);
+    assert_int_equal(stats(3, &st), 0);
+    assert_int_equal(st.n_voters, 4);
+    assert_int_equal(st.leader_id, (uint64_t)leader + 1);
+    assert_int_equal(put(3, 20, 200, msg, sizeof msg), 0); /* forwarded to the leader */
+    assert_int_equal(get(leader, 20, CIRRUS_STRONG, &val, NULL, 0), 0);
+    assert_int_equal(val, 200);
+
+    /* Remove the third initial node; it is stopped, and the three left carry on. */
+    removed = (leader + 2) % NODES;
+    assert_int_equal(member(leader, true, 9, NULL, &n, msg, sizeof msg), CR_EINVAL);
+    assert_int_equal(member(leader, true, (uint64_t)removed + 1, NULL, &n, msg, sizeof msg), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(harness_stop(&nodes[removed]), 0);
+    for (int k = 21; k < 30; k++)
+        assert_int_equal(put(leader, k, (int64_t)k * 10, NULL, 0), 0);
+    wait_items(3, 0, 30);
+    wait_items(other, 0, 30);
+
+    /* kill -9 the leader: of the voters left, node 4 and the other elect one of themselves. */
+    harness_kill9(&nodes[leader]);
+    next = find_leader(ELECTION_WAIT_MS);
+    assert_true(next == 3 || next == other);
+    for (int k = 0; k < 30; k++) {
+        assert_int_equal(get(next, k, CIRRUS_STRONG, &val, msg, sizeof msg), 0);
+        assert_int_equal(val, (int64_t)k * 10);
+    }
+    assert_int_equal(put(next == 3 ? other : 3, 30, 300, msg, sizeof msg), 0);
+    assert_int_equal(get(next, 30, CIRRUS_STRONG, &val, NULL, 0), 0);
+    assert_int_equal(val, 300);
+}
+
+/* Settings cirrusd must refuse at start: --peers without this node in it, --join alone, and a data
+ * directory a single node (no --peers) has written, whose applied index no Raft log accounts for.
+ */
 static void test_refused_starts(void **state)
 {
     struct harness *h = &nodes[0];
@@ -364,6 +469,12 @@ static void test_refused_starts(void **state)
 
     harness_init(h);
     harness_flag(h, "--http=off");
+    harness_flag(h, "--join");
+    assert_int_equal(harness_start(h), -1); /* --join without --peers */
+    harness_cleanup(h);
+
+    harness_init(h);
+    harness_flag(h, "--http=off");
     assert_int_equal(harness_start(h), 0);
     c = conn(0);
     assert_non_null(c);
@@ -380,7 +491,7 @@ static void test_refused_starts(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < NODES; i++)
+    for (int i = 0; i < MAX_NODES; i++)
         if (nodes[i].dir[0]) {
             harness_kill9(&nodes[i]);
             harness_cleanup(&nodes[i]);
@@ -393,6 +504,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_three_nodes, teardown),
+        cmocka_unit_test_teardown(test_membership, teardown),
         cmocka_unit_test_teardown(test_refused_starts, teardown),
     };
 

@@ -15,7 +15,7 @@ struct harness {
     char port_file[300];
     pid_t pid; /* 0 when not running */
     int port;
-    char extra[8][64]; /* extra flags for every start */
+    char extra[8][128]; /* extra flags for every start */
     int n_extra;
 };
 

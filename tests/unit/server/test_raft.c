@@ -751,9 +751,25 @@ static void test_add_voter(void **state)
     struct net *net = net_new(4, 3, true, true);
     uint64_t i;
 
+    static uint8_t big[RAFT_CONF_MAX_CONTEXT + 1];
+    static const char addr[] = "127.0.0.1:7174";
+    uint8_t data[RAFT_CONF_LEN + sizeof addr];
+    enum raft_conf_op op;
+    uint64_t node;
+
     elect(net, 1);
     assert_false(raft_conf(R(net, 4))->n);
-    assert_int_equal(raft_propose_conf(R(net, 1), RAFT_CONF_ADD, 4, &i), 0);
+    assert_int_equal(raft_propose_conf_ctx(R(net, 1), RAFT_CONF_ADD, 4, big, sizeof big, NULL),
+                     CR_EINVAL);
+    /* a context (the driver's: a peer address) rides in the entry, ignored by the core */
+    assert_int_equal(
+        raft_propose_conf_ctx(R(net, 1), RAFT_CONF_ADD, 4, (const uint8_t *)addr, sizeof addr, &i),
+        0);
+    raft_conf_encode(data, RAFT_CONF_ADD, 4);
+    memcpy(data + RAFT_CONF_LEN, addr, sizeof addr);
+    assert_int_equal(raft_conf_decode(data, sizeof data, &op, &node), 0);
+    assert_true(op == RAFT_CONF_ADD && node == 4);
+    assert_int_equal(raft_conf_decode(data, RAFT_CONF_LEN - 1, &op, &node), CR_EPROTO);
     /* one change at a time */
     assert_int_equal(raft_propose_conf(R(net, 1), RAFT_CONF_ADD, 5, NULL), CR_EOVERLOAD);
     deliver(net);
