@@ -726,6 +726,9 @@ static void take_stats(const Cirrus__StatsResponse *s, struct cirrus_stats *out)
     out->leader_id = s->leader_id;
     out->commit_index = s->commit_index;
     take_voters(s->voters, s->n_voters, out);
+    out->snapshot_index = s->snapshot_index;
+    out->snapshots_sent = s->snapshots_sent;
+    out->snapshots_installed = s->snapshots_installed;
 }
 
 /*

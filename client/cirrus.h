@@ -392,6 +392,9 @@ struct cirrus_stats {
     uint64_t term, leader_id, commit_index;
     uint64_t voters[CIRRUS_MAX_VOTERS]; /* the configuration as the node has applied it */
     size_t n_voters;
+    uint64_t snapshot_index;      /* the Raft log starts after it */
+    uint64_t snapshots_sent;      /* transfers completed to followers */
+    uint64_t snapshots_installed; /* received and installed */
 };
 
 /*

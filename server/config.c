@@ -42,7 +42,9 @@
       "every voter as ID=HOST:PORT,... (Raft peer addresses, this node's own listener "            \
       "included); none: a single node")                                                            \
     X("cluster-id", "NAME", "the cluster's name; peers of another are refused (default cirrus)")   \
-    X("join", "", "first start of a node added to a running cluster: wait for the leader to add it")
+    X("join", "",                                                                                  \
+      "first start of a node added to a running cluster: wait for the leader to add it")           \
+    X("snapshot-entries", "N", "compact the Raft log past this many applied entries (10000)")
 
 void config_defaults(struct config *out)
 {
@@ -316,6 +318,8 @@ int config_set(struct config *c, const char *key, const char *value, struct errm
     }
     if (strcmp(key, "node-id") == 0)
         return parse_uint(key, value, false, 1, INT64_MAX, &c->node_id, e);
+    if (strcmp(key, "snapshot-entries") == 0)
+        return parse_uint(key, value, false, 1, INT64_MAX, &c->snapshot_entries, e);
     if (strcmp(key, "peers") == 0)
         return parse_peers(c, value, e);
     if (strcmp(key, "cluster-id") == 0) {

@@ -89,6 +89,7 @@ struct config {
     unsigned n_peers;
     char cluster_id[CR_CONFIG_CLUSTER_MAX + 1]; /* --cluster-id NAME */
     bool join; /* --join: an empty log that waits to be added, not a bootstrap from --peers */
+    uint64_t snapshot_entries; /* --snapshot-entries N; 0: NODE_DEFAULT_COMPACT */
 };
 
 enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };

@@ -170,6 +170,7 @@ int main(int argc, char **argv)
         node_opt.id = cfg.node_id;
         node_opt.cluster_name = cfg.cluster_id;
         node_opt.join = cfg.join;
+        node_opt.compact_entries = cfg.snapshot_entries;
         node_opt.peers = peers;
         node_opt.n_peers = cfg.n_peers;
         node_opt.data_dir = cfg.data_dir;

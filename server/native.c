@@ -383,6 +383,9 @@ static int op_stats(struct native_req *r, Cirrus__StatsRequest *m, Cirrus__Respo
     s->commit_index = st.commit_index;
     if (!pb_u64s(&r->arena, st.voters, st.n_voters, &s->voters, &s->n_voters))
         return nomem(e);
+    s->snapshot_index = st.snapshot_index;
+    s->snapshots_sent = st.snapshots_sent;
+    s->snapshots_installed = st.snapshots_installed;
     resp->result_case = CIRRUS__RESPONSE__RESULT_STATS;
     resp->stats = s;
     return 0;

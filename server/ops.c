@@ -1069,6 +1069,9 @@ int ops_stats(struct ops_conn *c, struct ops_stats *out, struct errmsg *e)
         out->commit_index = cs.commit;
         out->n_voters = cs.n_voters;
         memcpy(out->voters, cs.voters, cs.n_voters * sizeof *cs.voters);
+        out->snapshot_index = cs.snapshot_index;
+        out->snapshots_sent = cs.snapshots_sent;
+        out->snapshots_installed = cs.snapshots_installed;
     }
     return 0;
 }

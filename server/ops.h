@@ -251,6 +251,7 @@ struct ops_stats {
     uint64_t term, leader_id, commit_index;
     uint64_t voters[OPS_MAX_VOTERS]; /* the configuration as applied here */
     size_t n_voters;
+    uint64_t snapshot_index, snapshots_sent, snapshots_installed;
 };
 
 /* ops_stats.role, as StatsResponse.role: enum raft_role + 1, 0 for a cluster of one. */

@@ -230,6 +230,88 @@ void storage_close(struct storage *s)
     free(s);
 }
 
+/* ---- snapshots ---- */
+
+int storage_snapshot_write(struct storage *s, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc;
+
+    if (fd < 0)
+        return CR_EIO;
+    rc = map_error(mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT));
+    if (rc == 0 && fsync(fd) != 0)
+        rc = CR_EIO;
+    close(fd);
+    return rc;
+}
+
+/* Copies every record of from's db into to's, in key order (both empty or emptied first). */
+static int copy_db(MDB_txn *from_txn, MDB_dbi from, MDB_txn *to_txn, MDB_dbi to)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(from_txn, from, &c);
+
+    if (rc)
+        return rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        rc = mdb_put(to_txn, to, &k, &v, MDB_APPEND);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int storage_snapshot_install(struct storage *s, const char *path)
+{
+    static const uint8_t format_key[] = "format";
+    MDB_val k = {sizeof format_key - 1, (void *)format_key}, v;
+    MDB_env *snap;
+    MDB_txn *from = NULL, *to = NULL;
+    MDB_dbi dbi[ENV_NDB];
+    int rc = mdb_env_create(&snap);
+
+    if (rc)
+        return map_error(rc);
+    rc = mdb_env_set_maxdbs(snap, MAX_DBS);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(snap, 0); /* the file's own size */
+    if (rc == 0)
+        rc = mdb_env_open(snap, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0644);
+    if (rc == 0)
+        rc = mdb_txn_begin(snap, NULL, MDB_RDONLY, &from);
+    for (int i = 0; i < ENV_NDB && rc == 0; i++)
+        rc = mdb_dbi_open(from, db_names[i], 0, &dbi[i]);
+    if (rc == 0)
+        rc = mdb_get(from, dbi[ENV_META], &k, &v);
+    if (rc == 0 && (v.mv_size != 4 || cr_get_u32be(v.mv_data) != CR_FORMAT_VERSION))
+        rc = MDB_INVALID;
+    if (rc == MDB_NOTFOUND)
+        rc = MDB_INVALID; /* a database or the format record is missing: not our snapshot */
+    if (rc == 0)
+        rc = mdb_txn_begin(s->env, NULL, 0, &to);
+    for (int i = 0; i < ENV_NDB && rc == 0; i++) {
+        rc = mdb_drop(to, s->dbi[i], 0);
+        if (rc == 0)
+            rc = copy_db(from, dbi[i], to, s->dbi[i]);
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(to);
+        to = NULL;
+    }
+    if (to)
+        mdb_txn_abort(to);
+    if (from)
+        mdb_txn_abort(from);
+    mdb_env_close(snap);
+    if (rc)
+        cr_log(CR_LOG_ERROR, "storage: cannot install snapshot '%s': %s", path, mdb_strerror(rc));
+    return map_error(rc);
+}
+
 static int txn_begin(struct storage *s, struct storage_txn *parent, unsigned flags,
                      struct storage_txn **out)
 {

@@ -92,6 +92,17 @@ void storage_read_end(struct storage_txn *t);
 /* Highest applied log index as seen by this transaction (0 for a new environment). */
 int storage_applied_index(struct storage_txn *t, uint64_t *out);
 
+/*
+ * Snapshots (Raft, docs/raft.md "Snapshots"). storage_snapshot_write writes a consistent,
+ * compacted copy of the whole environment, as of one read transaction (its applied index
+ * inside), to the file at path (created or truncated, synced). storage_snapshot_install
+ * replaces every database's contents with those of such a file in one write transaction:
+ * readers see the old state or the new one, and the applied index becomes the snapshot's.
+ * Errors: CR_EIO, CR_EFULL, CR_ECORRUPT (not a snapshot of this format), CR_ENOMEM.
+ */
+int storage_snapshot_write(struct storage *s, const char *path);
+int storage_snapshot_install(struct storage *s, const char *path);
+
 /* ---- catalog ---------------------------------------------------------------------------- */
 
 enum key_type { KEY_S, KEY_N, KEY_B };

@@ -2451,10 +2451,13 @@ static int cmd_stats(struct cli *cli, struct opts *o)
         if (j && s->role)
             json_object_set_new(
                 j, "raft",
-                json_pack("{s:I, s:s, s:I, s:I, s:I, s:o}", "node_id", (json_int_t)s->node_id,
-                          "role", s->role < 5 ? roles[s->role] : "unknown", "term",
-                          (json_int_t)s->term, "leader_id", (json_int_t)s->leader_id,
-                          "commit_index", (json_int_t)s->commit_index, "voters", voters_json(s)));
+                json_pack("{s:I, s:s, s:I, s:I, s:I, s:o, s:I, s:I, s:I}", "node_id",
+                          (json_int_t)s->node_id, "role", s->role < 5 ? roles[s->role] : "unknown",
+                          "term", (json_int_t)s->term, "leader_id", (json_int_t)s->leader_id,
+                          "commit_index", (json_int_t)s->commit_index, "voters", voters_json(s),
+                          "snapshot_index", (json_int_t)s->snapshot_index, "snapshots_sent",
+                          (json_int_t)s->snapshots_sent, "snapshots_installed",
+                          (json_int_t)s->snapshots_installed));
         print_json(j);
     }
     cirrus_result_free(&r);

@@ -248,11 +248,28 @@ static void decode_committed(const struct node_entry *e, struct cr_arena *group,
     }
 }
 
+static void free_batches(struct node_batch *b)
+{
+    for (struct node_batch *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
+/* An entry a snapshot already applied (one installed after it was handed out): its proposal's
+ * results are not known here, only that the write is in. */
+static void skipped(struct log *l, struct log_proposal *p)
+{
+    if (p)
+        fail_proposal(l, p, CR_ETIMEOUT);
+}
+
 /* Clustered: applies every committed entry of the batches (linked by ->next) in one
- * storage_apply, at their Raft indexes, then completes the proposals among them. */
+ * storage_apply, at their Raft indexes, then completes the proposals among them. Entries at or
+ * below the applied index (a snapshot installed since they were handed out) are skipped. */
 static void apply_committed(struct log *l, struct node_batch *first, struct cr_arena *group)
 {
-    struct node_batch *b, *next;
+    struct node_batch *b;
     struct log_batch *batches;
     struct mutation_result **results;
     const struct node_entry **entries;
@@ -271,12 +288,19 @@ static void apply_committed(struct log *l, struct node_batch *first, struct cr_a
         for (size_t i = 0; i < b->n; i++) {
             const struct node_entry *e = &b->e[i];
 
-            CR_ASSERT(e->index > applied);
+            if (e->index <= applied) {
+                skipped(l, e->proposal);
+                continue;
+            }
             applied = e->index;
             decode_committed(e, group, &batches[k], &results[k]);
             batches[k].index = e->index;
             entries[k++] = e;
         }
+    }
+    if (k == 0) {
+        free_batches(first);
+        return;
     }
     for (size_t i = 0; i < k; i++)
         muts += batches[i].n;
@@ -312,10 +336,35 @@ static void apply_committed(struct log *l, struct node_batch *first, struct cr_a
     l->pending -= done;
     pthread_cond_broadcast(&l->applied);
     pthread_mutex_unlock(&l->mu);
-    for (b = first; b; b = next) {
-        next = b->next;
-        free(b);
+    free_batches(first);
+}
+
+/* Reads storage's applied index: what is durable. 0 when it cannot be read. */
+static uint64_t durable_index(struct log *l)
+{
+    struct storage_txn *t;
+    uint64_t applied = 0;
+
+    if (storage_read_begin(l->storage, &t) == 0) {
+        if (storage_applied_index(t, &applied) < 0)
+            applied = 0;
+        storage_read_end(t);
     }
+    return applied;
+}
+
+/* On the writer thread: the state machine becomes the snapshot's; its applied index too. */
+static void install(struct log *l, const char *path)
+{
+    int rc = storage_snapshot_install(l->storage, path);
+
+    if (rc == 0)
+        atomic_store(&l->applied_index, durable_index(l));
+    pthread_mutex_lock(&l->mu);
+    l->install_rc = rc;
+    l->install_done = true;
+    pthread_cond_broadcast(&l->applied);
+    pthread_mutex_unlock(&l->mu);
 }
 
 static void *cluster_writer_main(void *arg)
@@ -336,8 +385,27 @@ static void *cluster_writer_main(void *arg)
         pthread_mutex_unlock(&l->mu);
         if (!batch)
             break; /* stopping and drained */
-        apply_committed(l, batch, &group);
-        cr_arena_reset(&group);
+        while (batch) {
+            struct node_batch *run = NULL, **tail = &run;
+
+            while (batch && !batch->snapshot) {
+                *tail = batch;
+                tail = &batch->next;
+                batch = batch->next;
+            }
+            *tail = NULL;
+            if (run) {
+                apply_committed(l, run, &group);
+                cr_arena_reset(&group);
+            }
+            if (batch) { /* an install request: everything before it is applied */
+                struct node_batch *req = batch;
+
+                batch = req->next;
+                install(l, req->snapshot);
+                free(req);
+            }
+        }
     }
     cr_arena_free(&group);
     return NULL;
@@ -359,6 +427,44 @@ static void sink_committed(void *data, struct node_batch *b)
     l->queued_entries += b->n;
     pthread_cond_signal(&l->cond);
     pthread_mutex_unlock(&l->mu);
+}
+
+/* node_sink.install, on the node's thread: queued behind what it handed before, waited for. */
+static int sink_install(void *data, const char *path)
+{
+    struct log *l = data;
+    struct node_batch *b = calloc(1, sizeof *b);
+    int rc;
+
+    if (!b)
+        return CR_ENOMEM;
+    b->snapshot = path;
+    pthread_mutex_lock(&l->mu);
+    l->install_done = false;
+    if (l->atail)
+        l->atail->next = b;
+    else
+        l->ahead = b;
+    l->atail = b;
+    pthread_cond_signal(&l->cond);
+    while (!l->install_done)
+        pthread_cond_wait(&l->applied, &l->mu);
+    rc = l->install_rc;
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+/* node_sink.write_snapshot, on a transfer's copy thread: LMDB copies are safe beside writes. */
+static int sink_snapshot(void *data, const char *path)
+{
+    struct log *l = data;
+
+    return storage_snapshot_write(l->storage, path);
+}
+
+static uint64_t sink_durable(void *data)
+{
+    return durable_index(data);
 }
 
 /* node_sink.failed, on the node's thread (or log_close's). */
@@ -432,7 +538,8 @@ int log_init(struct log *l, struct storage *s, const struct log_options *opt)
     }
     if (opt && opt->cluster) {
         struct node_options no = *opt->cluster;
-        struct node_sink sink = {l, sink_committed, sink_failed};
+        struct node_sink sink = {
+            l, sink_committed, sink_failed, sink_durable, sink_install, sink_snapshot};
 
         no.applied = applied;
         rc = node_start(&no, &sink, &l->node);

@@ -127,6 +127,8 @@ struct log {
     size_t queued_entries;
     pthread_cond_t space;   /* the node waits here when LOG_MAX_APPLY_QUEUE are queued */
     pthread_cond_t applied; /* broadcast after each apply */
+    bool install_done; /* a snapshot install (node_sink.install) finished, with install_rc */
+    int install_rc;
     _Atomic uint64_t commits, entries, writes, failures;
 };
 

@@ -12,6 +12,7 @@
 #include "server/net.h"
 #include "server/repl/log.h"
 #include "server/repl/raftlog.h"
+#include "server/repl/snapshot.h"
 #include "server/repl/transport.h"
 
 #include <errno.h>
@@ -79,6 +80,14 @@ struct node {
     struct forwarded *fwd;  /* by seq; [fwd_head, n_fwd) live */
     size_t fwd_head, n_fwd, cap_fwd;
     uint64_t fwd_seq;
+    char raft_dir[SNAP_PATH_MAX];           /* the log store's directory: snapshot files */
+    struct snap_out *outs[RAFT_MAX_VOTERS]; /* transfers to followers under way */
+    uint64_t out_tick[RAFT_MAX_VOTERS];     /* when each began */
+    size_t n_outs;
+    struct snap_in in;
+    uint64_t compact_entries;
+    struct raft_snapshot_meta compact_at; /* a compaction point, taken one check ago */
+    uint64_t snapshots_sent, snapshots_installed;
     /* shared, under mu */
     pthread_mutex_t mu;
     struct log_proposal *in_head, *in_tail;
@@ -199,6 +208,18 @@ static bool parse_addr(const uint8_t *s, size_t len, struct node_peer *out)
     return true;
 }
 
+/* Adds peer p (id, host, port) to the table and the transport unless it is known or this node.
+ * The caller holds mu or is the node's thread before the transport exists. */
+static void peer_learn(struct node *n, const struct node_peer *p)
+{
+    if (p->id == n->id || peer_find(n, p->id) || n->n_peers == RAFT_MAX_VOTERS)
+        return;
+    n->peers[n->n_peers++] = *p;
+    if (n->tp && transport_add_peer(n->tp, p->id, p->host, p->port) < 0)
+        cr_log(CR_LOG_WARN, "raft: cannot add peer %llu at %s:%u", (unsigned long long)p->id,
+               p->host, (unsigned)p->port);
+}
+
 /*
  * A committed CONF entry's effect on the peer table (and, once the transport runs, on its
  * connections): an added node's address comes from the entry's context (bootstrap entries have
@@ -221,26 +242,72 @@ static void peer_change(struct node *n, const struct raft_entry *e)
         *have = n->peers[--n->n_peers];
         if (n->tp)
             transport_remove_peer(n->tp, id);
-    } else if (op == RAFT_CONF_ADD && !have && n->n_peers < RAFT_MAX_VOTERS &&
+    } else if (op == RAFT_CONF_ADD &&
                parse_addr(e->data + RAFT_CONF_LEN, e->len - RAFT_CONF_LEN, &p)) {
         p.id = id;
-        n->peers[n->n_peers++] = p;
-        if (n->tp && transport_add_peer(n->tp, id, p.host, p.port) < 0)
-            cr_log(CR_LOG_WARN, "raft: cannot add peer %llu at %s:%u", (unsigned long long)id,
-                   p.host, (unsigned)p.port);
+        peer_learn(n, &p);
     }
     pthread_mutex_unlock(&n->mu);
 }
 
-/* At start: the membership changes in the log since --peers, before the transport dials. */
+/* The peer table as "ID=HOST:PORT,..." (what a compaction keeps, what a snapshot carries). */
+static void peers_text(struct node *n, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    buf[0] = 0;
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < n->n_peers; i++) {
+        int w = snprintf(buf + len, cap - len, "%s%llu=%s:%u", len ? "," : "",
+                         (unsigned long long)n->peers[i].id, n->peers[i].host,
+                         (unsigned)n->peers[i].port);
+
+        if (w < 0 || (size_t)w >= cap - len) {
+            buf[len] = 0; /* what fits: the others come from --peers and the log */
+            break;
+        }
+        len += (size_t)w;
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Learns the peers of such a text that this node does not know yet. */
+static void learn_peers_text(struct node *n, const char *text)
+{
+    while (*text) {
+        const char *end = strchr(text, ','), *eq = strchr(text, '=');
+        size_t len = end ? (size_t)(end - text) : strlen(text);
+        struct node_peer p;
+        char *idend;
+        unsigned long long id;
+
+        if (eq && eq < text + len) {
+            id = strtoull(text, &idend, 10);
+            if (idend == eq && id &&
+                parse_addr((const uint8_t *)eq + 1, len - (size_t)(eq + 1 - text), &p)) {
+                p.id = id;
+                pthread_mutex_lock(&n->mu);
+                peer_learn(n, &p);
+                pthread_mutex_unlock(&n->mu);
+            }
+        }
+        text += len + (end ? 1 : 0);
+    }
+}
+
+/* At start: the peers kept by the last compaction, then the membership changes in the log
+ * since, before the transport dials. */
 static void replay_peers(struct node *n)
 {
     const struct raft_storage *st = raftlog_storage(&n->store);
     struct raft_snapshot_meta snap;
     struct raft_entry batch[64];
     struct raft_hard_state hs;
+    char text[RAFTWIRE_MAX_CHUNK_CTX + 1];
     uint64_t last;
 
+    if (raftlog_peers(&n->store, text, sizeof text) == 0)
+        learn_peers_text(n, text);
     raftlog_hard_state(&n->store, &hs);
     last = hs.commit; /* an uncommitted change may still be undone */
     st->snapshot(st->data, &snap);
@@ -252,6 +319,123 @@ static void replay_peers(struct node *n)
             peer_change(n, &batch[k]);
         lo += got;
     }
+}
+
+/* ---- snapshots: compaction, transfers ---- */
+
+/* Every NODE_COMPACT_TICKS: compacts the log up to the point taken at the previous check, once
+ * the state machine has made it durable, and takes a new point when the log holds
+ * compact_entries applied entries beyond the last compaction. The point is a check old, so a
+ * follower a moment behind still finds its entries. */
+static void maybe_compact(struct node *n)
+{
+    char text[RAFTWIRE_MAX_CHUNK_CTX + 1];
+    struct raft_snapshot_meta now;
+    int rc;
+
+    if (n->ticks % NODE_COMPACT_TICKS != 0)
+        return;
+    if (n->compact_at.index > n->store.snap.index &&
+        n->sink.durable(n->sink.data) >= n->compact_at.index) {
+        peers_text(n, text, sizeof text);
+        rc = raftlog_set_peers(&n->store, text);
+        if (rc == 0)
+            rc = raftlog_compact(&n->store, &n->compact_at);
+        if (rc < 0)
+            cr_log(CR_LOG_WARN, "raft: cannot compact the log up to %llu: %s",
+                   (unsigned long long)n->compact_at.index, cr_strerror(rc));
+        else
+            cr_log(CR_LOG_DEBUG, "raft: log compacted up to %llu",
+                   (unsigned long long)n->compact_at.index);
+    }
+    raft_compact_meta(&n->core, &now);
+    n->compact_at = now.index >= n->store.snap.index + n->compact_entries
+                        ? now
+                        : (struct raft_snapshot_meta){0};
+}
+
+/* The core wants a snapshot sent: start a transfer, unless one to that node is under way. */
+static void snapshot_send(struct node *n, const struct raft_msg *m)
+{
+    char text[RAFTWIRE_MAX_CHUNK_CTX + 1];
+    struct snap_out *o;
+    int rc;
+
+    for (size_t i = 0; i < n->n_outs; i++)
+        if (snap_out_peer(n->outs[i]) == m->to)
+            return;
+    peers_text(n, text, sizeof text);
+    rc = snap_out_start(n->raft_dir, m, n->sink.write_snapshot, n->sink.data, text, &o);
+    if (rc < 0) {
+        cr_log(CR_LOG_WARN, "raft: cannot start a snapshot for node %llu: %s",
+               (unsigned long long)m->to, cr_strerror(rc));
+        raft_report_snapshot(&n->core, m->to, false);
+        return;
+    }
+    cr_log(CR_LOG_INFO, "raft: sending node %llu a snapshot at %llu", (unsigned long long)m->to,
+           (unsigned long long)m->snapshot.index);
+    n->outs[n->n_outs] = o;
+    n->out_tick[n->n_outs++] = n->ticks;
+}
+
+/* Moves the transfers on; one that failed or took too long is reported to the core, which
+ * probes the follower again (and asks for a new snapshot if it still needs one). */
+static void snapshot_pump(struct node *n)
+{
+    for (size_t i = 0; i < n->n_outs;) {
+        enum snap_state st = snap_out_pump(n->outs[i], n->tp, n->id);
+        uint64_t to = snap_out_peer(n->outs[i]);
+
+        if (st == SNAP_MORE && n->ticks - n->out_tick[i] < NODE_SNAPSHOT_TICKS) {
+            i++;
+            continue;
+        }
+        if (st == SNAP_SENT)
+            n->snapshots_sent++;
+        else
+            raft_report_snapshot(&n->core, to, false);
+        cr_log(st == SNAP_SENT ? CR_LOG_INFO : CR_LOG_WARN, "raft: snapshot to node %llu %s",
+               (unsigned long long)to, st == SNAP_SENT ? "sent" : "failed");
+        snap_out_free(n->outs[i]);
+        n->outs[i] = n->outs[--n->n_outs];
+        n->out_tick[i] = n->out_tick[n->n_outs];
+    }
+}
+
+static void on_chunk(void *data, uint64_t from, const struct raftwire_chunk *c)
+{
+    struct node *n = data;
+
+    if (snap_in_chunk(&n->in, from, c))
+        cr_log(CR_LOG_INFO, "raft: received a snapshot at %llu from node %llu (%llu bytes)",
+               (unsigned long long)c->index, (unsigned long long)from,
+               (unsigned long long)c->total);
+}
+
+/* A ready's snapshot: the state machine becomes the received copy (before the log store says
+ * the log starts after it, so that a crash in between leaves a state machine ahead of the log,
+ * which restarts, never behind it). */
+static void snapshot_install(struct node *n, const struct raft_snapshot_meta *meta)
+{
+    int rc;
+
+    if (!n->in.complete || n->in.index != meta->index || n->in.term != meta->term) {
+        cr_log(CR_LOG_ERROR, "raft: the core installs snapshot %llu, which was not received",
+               (unsigned long long)meta->index);
+        abort();
+    }
+    rc = n->sink.install(n->sink.data, n->in.path);
+    if (rc < 0) {
+        cr_log(CR_LOG_ERROR, "raft: cannot install snapshot %llu: %s",
+               (unsigned long long)meta->index, cr_strerror(rc));
+        abort(); /* a crash: the leader sends it again */
+    }
+    learn_peers_text(n, n->in.ctx);
+    n->snapshots_installed++;
+    if (n->handed < meta->index)
+        n->handed = meta->index;
+    cr_log(CR_LOG_INFO, "raft: installed snapshot %llu from node %llu",
+           (unsigned long long)meta->index, (unsigned long long)n->in.from);
 }
 
 /* ---- forwarding: a follower's writes go to the leader ---- */
@@ -384,6 +568,7 @@ static struct node_batch *copy_committed(struct node *n, const struct raft_ready
         abort(); /* a crash, which Raft survives; losing committed entries it would not */
     }
     b->next = NULL;
+    b->snapshot = NULL;
     b->n = rd->n_committed;
     data = (uint8_t *)&b->e[b->n];
     for (size_t i = 0; i < b->n; i++) {
@@ -412,6 +597,9 @@ static void publish(struct node *n)
     n->st.commit = raft_commit(&n->core);
     n->st.applied = raft_applied(&n->core);
     n->st.leader_contact_ms = role == RAFT_LEADER ? mono_ms() : n->contact_ms;
+    n->st.snapshot_index = n->store.snap.index;
+    n->st.snapshots_sent = n->snapshots_sent;
+    n->st.snapshots_installed = n->snapshots_installed;
     n->st.n_voters = raft_conf(&n->core)->n;
     memcpy(n->st.voters, raft_conf(&n->core)->voters, n->st.n_voters * sizeof *n->st.voters);
     pthread_mutex_unlock(&n->mu);
@@ -521,13 +709,21 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     while (raft_ready(&n->core, &rd)) {
+        if (rd.snapshot)
+            snapshot_install(n, rd.snapshot);
         rc = raftlog_save(&n->store, &rd);
         if (rc < 0) {
             cr_log(CR_LOG_ERROR, "raft: cannot persist a ready: %s", cr_strerror(rc));
             abort(); /* Raft survives a crash, not a promise sent before it is durable */
         }
-        for (size_t i = 0; i < rd.n_msgs; i++)
-            transport_send(n->tp, &rd.msgs[i]); /* drops are Raft's to recover from */
+        if (rd.snapshot)
+            snap_in_reset(&n->in);
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            if (rd.msgs[i].type == RAFT_MSG_SNAPSHOT)
+                snapshot_send(n, &rd.msgs[i]); /* the data first, the message after it */
+            else
+                transport_send(n->tp, &rd.msgs[i]); /* drops are Raft's to recover from */
+        }
         if (rd.n_committed)
             n->sink.committed(n->sink.data, copy_committed(n, &rd));
         if (rd.n_reads)
@@ -548,6 +744,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     raft_tick(&n->core);
     n->ticks++;
     forward_expire(n);
+    snapshot_pump(n);
+    maybe_compact(n);
     ask_waiters(n);
     schedule_ready(n);
 }
@@ -556,6 +754,11 @@ static void on_recv(void *data, const struct raft_msg *m)
 {
     struct node *n = data;
 
+    if (m->type == RAFT_MSG_SNAPSHOT && !snap_in_ready(&n->in, m)) {
+        cr_log(CR_LOG_WARN, "raft: snapshot %llu from node %llu arrived without its data",
+               (unsigned long long)m->snapshot.index, (unsigned long long)m->from);
+        return; /* the sender's transfer times out and it probes again */
+    }
     raft_step(&n->core, m);
     if (m->from == raft_leader(&n->core))
         n->contact_ms = mono_ms();
@@ -628,23 +831,47 @@ static int bootstrap(struct node *n)
     return raftlog_save(&n->store, &rd);
 }
 
+/* A single node's data (applied up to `applied`, no Raft log) becomes a cluster of one: the log
+ * starts after a snapshot at that index whose only voter is this node. */
+static int seed(struct node *n, uint64_t applied)
+{
+    struct raft_snapshot_meta meta = {.index = applied, .term = 1, .conf = {.n = 1}};
+    struct raft_ready rd;
+
+    meta.conf.voters[0] = n->id;
+    memset(&rd, 0, sizeof rd);
+    rd.snapshot = &meta;
+    rd.has_hard_state = true;
+    rd.hard_state = (struct raft_hard_state){.term = 1, .vote = 0, .commit = applied};
+    return raftlog_save(&n->store, &rd);
+}
+
 static int start_core(struct node *n, const struct node_options *opt)
 {
     struct raft_hard_state hs;
     struct raft_config rc;
     struct timespec now;
+    uint64_t applied = opt->applied;
     int err;
 
     raftlog_hard_state(&n->store, &hs);
     if (raftlog_last_index(&n->store) == 0 && hs.term == 0) {
-        if (opt->applied > 0) {
+        if (opt->applied > 0 && (opt->join || n->n_peers > 1)) {
             cr_log(CR_LOG_ERROR,
-                   "raft: the data is applied up to %llu but there is no Raft log: a data "
-                   "directory written without --peers cannot join a cluster (phase 1)",
+                   "raft: the data is applied up to %llu but there is no Raft log: a single "
+                   "node's data directory can only seed a cluster of one (--peers naming this "
+                   "node alone), which others then join",
                    (unsigned long long)opt->applied);
             return CR_EINVAL;
         }
-        if (opt->join) {
+        if (opt->applied > 0) {
+            err = seed(n, opt->applied);
+            if (err < 0)
+                return err;
+            raftlog_hard_state(&n->store, &hs);
+            cr_log(CR_LOG_INFO, "raft: a cluster of one seeded from the data at %llu",
+                   (unsigned long long)opt->applied);
+        } else if (opt->join) {
             cr_log(CR_LOG_INFO, "raft: node %llu starts empty and waits to be added (--join)",
                    (unsigned long long)n->id);
         } else {
@@ -655,13 +882,17 @@ static int start_core(struct node *n, const struct node_options *opt)
             cr_log(CR_LOG_INFO, "raft: bootstrapped a log of %zu voters", n->n_peers);
         }
     }
-    if (opt->applied > hs.commit) {
+    if (applied < n->store.snap.index) {
         cr_log(CR_LOG_ERROR,
-               "raft: the data is applied up to %llu but the Raft log commits only %llu (was "
-               "this directory written without --peers?)",
-               (unsigned long long)opt->applied, (unsigned long long)hs.commit);
-        return CR_EINVAL;
+               "raft: the data is applied up to %llu but the Raft log starts after %llu: the "
+               "data directory lost writes",
+               (unsigned long long)applied, (unsigned long long)n->store.snap.index);
+        return CR_ECORRUPT;
     }
+    /* A state machine ahead of the log's commit index (a snapshot installed just before a
+     * crash) skips the entries it holds when they are handed out again. */
+    if (applied > hs.commit)
+        applied = hs.commit;
     clock_gettime(CLOCK_REALTIME, &now);
     memset(&rc, 0, sizeof rc);
     rc.id = n->id;
@@ -675,7 +906,8 @@ static int start_core(struct node *n, const struct node_options *opt)
     rc.max_apply_bytes = MAX_APPLY_BYTES;
     rc.storage = raftlog_storage(&n->store);
     rc.hard_state = hs;
-    rc.applied = opt->applied;
+    rc.applied = applied;
+    n->handed = applied;
     return raft_init(&n->core, &rc);
 }
 
@@ -683,7 +915,7 @@ static int start_events(struct node *n, const struct node_options *opt)
 {
     const struct node_peer *self = peer_find(n, n->id);
     struct transport_options to;
-    struct transport_callbacks cb = {on_recv, NULL, on_forward, n};
+    struct transport_callbacks cb = {on_recv, on_chunk, on_forward, n};
     struct timeval tv = {0, (suseconds_t)n->tick_ms * 1000};
     int rc;
 
@@ -738,6 +970,9 @@ static void free_node(struct node *n)
     raft_close(&n->core);
     raftlog_close(&n->store);
     pthread_mutex_destroy(&n->mu);
+    for (size_t i = 0; i < n->n_outs; i++)
+        snap_out_free(n->outs[i]);
+    snap_in_reset(&n->in);
     free(n->pend);
     free(n->fwd);
     free(n);
@@ -759,6 +994,7 @@ int node_start(const struct node_options *opt, const struct node_sink *sink, str
     n->n_peers = opt->n_peers;
     n->sink = *sink;
     n->tick_ms = opt->tick_ms ? opt->tick_ms : NODE_DEFAULT_TICK_MS;
+    n->compact_entries = opt->compact_entries ? opt->compact_entries : NODE_DEFAULT_COMPACT;
     n->wake_fd = -1;
     n->st.id = n->id;
     if (!peer_find(n, n->id)) {
@@ -768,6 +1004,13 @@ int node_start(const struct node_options *opt, const struct node_sink *sink, str
     if (pthread_mutex_init(&n->mu, NULL) != 0) {
         free(n);
         return CR_ENOMEM;
+    }
+    if (snprintf(n->raft_dir, sizeof n->raft_dir, "%s/%s", opt->data_dir, RAFTLOG_SUBDIR) >=
+            (int)sizeof n->raft_dir ||
+        snap_in_init(&n->in, n->raft_dir) < 0) {
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        return CR_ETOOLONG;
     }
     rc = raftlog_open(&n->store, opt->data_dir, &lo);
     if (rc < 0) {
@@ -785,7 +1028,6 @@ int node_start(const struct node_options *opt, const struct node_sink *sink, str
         return rc;
     }
     n->last_role = raft_role(&n->core);
-    n->handed = opt->applied;
     replay_peers(n);
     publish(n); /* before the thread: from then on, the core is the node thread's alone */
     rc = start_events(n, opt);

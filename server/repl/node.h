@@ -27,7 +27,10 @@
 #define NODE_DEFAULT_TICK_MS 10
 #define NODE_DEFAULT_ELECTION_TICKS 30 /* 300..600 ms with the default tick */
 #define NODE_DEFAULT_HEARTBEAT_TICKS 3
-#define NODE_FORWARD_TICKS 300 /* a forwarded write's answer waited for: 3 s by default */
+#define NODE_FORWARD_TICKS 300     /* a forwarded write's answer waited for: 3 s by default */
+#define NODE_DEFAULT_COMPACT 10000 /* applied entries kept in the log before a compaction */
+#define NODE_COMPACT_TICKS 100     /* how often compaction is considered: 1 s by default */
+#define NODE_SNAPSHOT_TICKS 6000   /* a snapshot transfer's limit: 60 s by default */
 
 struct log_proposal;
 struct node;
@@ -51,6 +54,7 @@ struct node_entry {
  * free() once applied. */
 struct node_batch {
     struct node_batch *next; /* for the sink's queue */
+    const char *snapshot;    /* the sink's own install request (n == 0); NULL for entries */
     size_t n;
     struct node_entry e[];
 };
@@ -64,6 +68,15 @@ struct node_sink {
      * no leader took it), CR_EOVERLOAD, CR_ESHUTDOWN; or whose fate is unknown: CR_ETIMEOUT (a
      * forward not answered). */
     void (*failed)(void *data, struct log_proposal *p, int code);
+    /* The state machine's durable applied index: a compaction drops the log up to at most it. */
+    uint64_t (*durable)(void *data);
+    /* Replaces the state machine with the snapshot file at path once everything handed before
+     * is applied, and returns when done (0) or failed (the node then aborts: a crash). The
+     * entries handed afterwards may include some the snapshot already holds: skip those. */
+    int (*install)(void *data, const char *path);
+    /* Writes a consistent copy of the state machine to the file at path, for a follower that
+     * needs a snapshot. Called on a thread of the node's (not its loop); 0 or an error. */
+    int (*write_snapshot)(void *data, const char *path);
 };
 
 struct node_options {
@@ -77,6 +90,8 @@ struct node_options {
     bool join;        /* a first start with an empty log and no voters, until the leader adds it */
     uint64_t applied; /* the state machine's applied index */
     unsigned tick_ms, election_ticks, heartbeat_ticks; /* 0: the defaults */
+    /* compact the log once it holds this many applied entries (0: NODE_DEFAULT_COMPACT) */
+    uint64_t compact_entries;
 };
 
 struct node_status {
@@ -88,6 +103,9 @@ struct node_status {
     uint64_t leader_contact_ms;
     uint64_t voters[RAFT_MAX_VOTERS]; /* the configuration as applied here */
     size_t n_voters;
+    uint64_t snapshot_index;      /* the log starts after it (compacted, or installed) */
+    uint64_t snapshots_sent;      /* transfers completed to followers */
+    uint64_t snapshots_installed; /* received and installed here */
 };
 
 /*

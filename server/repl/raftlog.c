@@ -19,7 +19,8 @@ static const char *const db_names[N_DBS] = {[DB_LOG] = "log", [DB_META] = "meta"
 #define HARD_LEN 24
 #define SNAP_HDR 20 /* u64be index | u64be term | u32be n */
 
-static const char key_format[] = "format", key_hard[] = "hard", key_snap[] = "snap";
+static const char key_format[] = "format", key_hard[] = "hard", key_snap[] = "snap",
+                  key_peers[] = "peers";
 
 /* ---- decoding of stored records: anything unexpected is corruption ---- */
 
@@ -468,4 +469,43 @@ int raftlog_truncate(struct raftlog *l, uint64_t from)
         l->last_term = e.term;
     }
     return rc;
+}
+
+int raftlog_set_peers(struct raftlog *l, const char *text)
+{
+    struct kvenv_txn *t;
+    int rc;
+
+    reader_release(l);
+    rc = kvenv_begin(l->env, true, &t);
+    if (rc)
+        return rc;
+    rc = kvenv_put(t, DB_META, key_peers, sizeof key_peers - 1, text, strlen(text));
+    if (rc) {
+        kvenv_abort(t);
+        return rc;
+    }
+    return kvenv_commit(t);
+}
+
+int raftlog_peers(struct raftlog *l, char *buf, size_t cap)
+{
+    struct kvenv_txn *t;
+    struct kvenv_val v;
+    int rc;
+
+    buf[0] = 0;
+    reader_release(l);
+    rc = kvenv_begin(l->env, false, &t);
+    if (rc)
+        return rc;
+    rc = kvenv_get(t, DB_META, key_peers, sizeof key_peers - 1, &v);
+    if (rc == 0 && v.n >= cap)
+        rc = CR_CORRUPT();
+    if (rc == 0) {
+        memcpy(buf, v.p, v.n);
+        buf[v.n] = 0;
+    }
+    kvenv_abort(t);
+    return rc == CR_ENOTFOUND ? 0 : rc;
 }

@@ -101,4 +101,10 @@ int raftlog_compact(struct raftlog *l, const struct raft_snapshot_meta *meta);
  * index changes nothing. Errors as raftlog_save. */
 int raftlog_truncate(struct raftlog *l, uint64_t from);
 
+/* The node's peer table as text ("ID=HOST:PORT,..."), kept beside the log so that a compaction
+ * that drops the membership changes does not lose the addresses they carried. set: one
+ * transaction; get: "" when none was stored, CR_ECORRUPT when it does not fit cap. */
+int raftlog_set_peers(struct raftlog *l, const char *text);
+int raftlog_peers(struct raftlog *l, char *buf, size_t cap);
+
 #endif

@@ -196,6 +196,7 @@ static bool chunk_valid(const struct raftwire_chunk *c)
 {
     return c->len <= RAFTWIRE_MAX_CHUNK && c->offset <= c->total &&
            c->len <= c->total - c->offset && c->index > 0 && (c->len == 0 || c->data) &&
+           c->ctx_len <= RAFTWIRE_MAX_CHUNK_CTX && (c->ctx_len == 0 || (c->ctx && !c->offset)) &&
            cr_hash64(c->data, c->len) == c->checksum;
 }
 
@@ -242,7 +243,9 @@ static int frame_from_pb(const Cirrus__RaftFrame *pb, struct cr_arena *a,
                                              .total = c->total,
                                              .checksum = c->checksum,
                                              .data = c->data.len ? c->data.data : NULL,
-                                             .len = c->data.len};
+                                             .len = c->data.len,
+                                             .ctx = c->context.len ? c->context.data : NULL,
+                                             .ctx_len = c->context.len};
         return chunk_valid(&out->chunk) ? 0 : CR_EPROTO;
     }
     case CIRRUS__RAFT_FRAME__BODY_FORWARD: {
@@ -352,6 +355,8 @@ int raftwire_encode(const struct raftwire_frame *f, struct cr_buf *out)
         chunk.checksum = f->chunk.checksum;
         chunk.data.data = (uint8_t *)f->chunk.data;
         chunk.data.len = f->chunk.len;
+        chunk.context.data = (uint8_t *)f->chunk.ctx;
+        chunk.context.len = f->chunk.ctx_len;
         pb.body_case = CIRRUS__RAFT_FRAME__BODY_CHUNK;
         pb.chunk = &chunk;
         break;

@@ -34,6 +34,7 @@
 #define RAFTWIRE_MAX_FRAME (64u << 20)   /* payload bytes: CR_EFRAMETOOBIG beyond */
 #define RAFTWIRE_MAX_ENTRIES 1024        /* per APPEND: the core's own batch bound */
 #define RAFTWIRE_MAX_CHUNK (1u << 20)    /* snapshot data bytes per chunk */
+#define RAFTWIRE_MAX_CHUNK_CTX 4096      /* context bytes on a snapshot's first chunk */
 #define RAFTWIRE_MAX_FORWARD (16u << 20) /* entry bytes in a RAFTWIRE_FORWARD */
 #define RAFTWIRE_VERSION 1u              /* of the peer protocol, in the hello */
 
@@ -55,6 +56,8 @@ struct raftwire_chunk {
     uint64_t offset, total, checksum;
     const uint8_t *data;
     size_t len;
+    const uint8_t *ctx; /* offset 0 only, at most RAFTWIRE_MAX_CHUNK_CTX bytes: the driver's */
+    size_t ctx_len;
 };
 
 /* RAFTWIRE_FORWARD: from, to, seq and the entry (data, len: nonempty, at most

@@ -255,15 +255,19 @@ static void configure(int i, int base, bool join)
     harness_flag(&nodes[i], "--threads=1");
 }
 
-/* Starts the three initial voters; returns the leader they elect, with table "items". */
-static int start_three(int base)
+/* Starts the three initial voters (with one extra flag if given); returns the leader they
+ * elect, with table "items". */
+static int start_three(int base, const char *extra)
 {
     struct cirrus_result r;
     struct cirrus *c;
     int leader;
 
-    for (int i = 0; i < NODES; i++)
+    for (int i = 0; i < NODES; i++) {
         configure(i, base, false);
+        if (extra)
+            harness_flag(&nodes[i], extra);
+    }
     for (int i = 0; i < NODES; i++)
         start(i);
     leader = find_leader(ELECTION_WAIT_MS);
@@ -287,7 +291,7 @@ static void test_three_nodes(void **state)
     (void)state;
     /* An election; the leader's status names itself, commits the bootstrap entries. */
     t0 = now_ms();
-    leader = start_three(pick_ports());
+    leader = start_three(pick_ports(), NULL);
     printf("leader: node %d after %lld ms\n", leader + 1, (long long)(now_ms() - t0));
     assert_int_equal(stats(leader, &st), 0);
     assert_int_equal(st.leader_id, (uint64_t)leader + 1);
@@ -398,7 +402,7 @@ static void test_membership(void **state)
     int64_t val;
 
     (void)state;
-    leader = start_three(base);
+    leader = start_three(base, NULL);
     for (int k = 0; k < 20; k++)
         assert_int_equal(put(leader, k, (int64_t)k * 10, NULL, 0), 0);
 
@@ -444,6 +448,122 @@ static void test_membership(void **state)
     assert_int_equal(put(next == 3 ? other : 3, 30, 300, msg, sizeof msg), 0);
     assert_int_equal(get(next, 30, CIRRUS_STRONG, &val, NULL, 0), 0);
     assert_int_equal(val, 300);
+}
+
+/* Waits until node i's stats satisfy pred; fails the test after CATCH_UP_WAIT_MS. */
+static void wait_stats(int i, bool (*pred)(const struct cirrus_stats *), const char *what)
+{
+    int64_t deadline = now_ms() + CATCH_UP_WAIT_MS;
+    struct cirrus_stats st;
+
+    while (stats(i, &st) != 0 || !pred(&st)) {
+        if (now_ms() > deadline)
+            fail_msg("node %d: %s never happened", i + 1, what);
+        sleep_ms(50);
+    }
+}
+
+static bool compacted(const struct cirrus_stats *st)
+{
+    return st->snapshot_index > 0;
+}
+
+static bool follows(const struct cirrus_stats *st)
+{
+    return st->leader_id != 0;
+}
+
+static bool installed(const struct cirrus_stats *st)
+{
+    return st->snapshots_installed > 0;
+}
+
+/* With a small compaction threshold, a follower stopped while the leader takes 300 writes
+ * finds the log compacted past it when it restarts: it gets a snapshot, installs it, and serves
+ * everything, then takes new entries; killed and restarted, it starts from what it installed. */
+static void test_snapshots(void **state)
+{
+    int base = pick_ports(), leader, lagging;
+    struct cirrus_stats st;
+    char msg[512];
+
+    (void)state;
+    leader = start_three(base, "--snapshot-entries=50");
+    lagging = (leader + 1) % NODES;
+    assert_int_equal(harness_stop(&nodes[lagging]), 0);
+    for (int k = 0; k < 300; k++)
+        assert_int_equal(put(leader, k, (int64_t)k * 10, NULL, 0), 0);
+    wait_stats(leader, compacted, "a compaction");
+    start(lagging);
+    wait_items(lagging, 0, 300);
+    wait_stats(lagging, installed, "a snapshot install");
+    assert_int_equal(stats(lagging, &st), 0);
+    assert_true(st.snapshot_index >= 50);
+    assert_int_equal(stats(leader, &st), 0);
+    assert_true(st.snapshots_sent >= 1);
+    assert_int_equal(put(leader, 300, 3000, NULL, 0), 0);
+    wait_items(lagging, 300, 301);
+    harness_kill9(&nodes[lagging]);
+    start(lagging);
+    wait_items(lagging, 0, 301);
+    wait_stats(lagging, follows, "hearing from the leader");
+    assert_int_equal(put(lagging, 301, 3010, msg, sizeof msg), 0);
+    wait_items(leader, 301, 302);
+}
+
+/* A single node's data seeds a cluster of one (--peers naming itself alone); a second node
+ * started with --join is added, receives the data as a snapshot, and takes writes. A seed with
+ * other voters in --peers is refused (their data could differ). */
+static void test_seed(void **state)
+{
+    int base = pick_ports();
+    char flag[128], addr[64], msg[512];
+    size_t n;
+    int64_t val;
+
+    (void)state;
+    harness_init(&nodes[0]);
+    harness_flag(&nodes[0], "--http=off");
+    start(0);
+    {
+        struct cirrus *c = conn(0);
+        struct cirrus_result r;
+
+        assert_non_null(c);
+        assert_int_equal(
+            cirrus_create_table(c, "items", "id", CIRRUS_KEY_S, NULL, CIRRUS_KEY_S, &r), 0);
+        cirrus_result_free(&r);
+        cirrus_close(c);
+    }
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(put(0, k, (int64_t)k * 10, NULL, 0), 0);
+    assert_int_equal(harness_stop(&nodes[0]), 0);
+    harness_flag(&nodes[0], "--node-id=1");
+    snprintf(flag, sizeof flag, "--peers=1=127.0.0.1:%d,2=127.0.0.1:%d", base, base + 1);
+    harness_flag(&nodes[0], flag);
+    assert_int_equal(harness_start(&nodes[0]), -1); /* two voters: refused */
+    nodes[0].n_extra--;
+    snprintf(flag, sizeof flag, "--peers=1=127.0.0.1:%d", base);
+    harness_flag(&nodes[0], flag);
+    start(0);
+    assert_int_equal(find_leader(ELECTION_WAIT_MS), 0);
+    assert_int_equal(get(0, 9, CIRRUS_STRONG, &val, NULL, 0), 0);
+    assert_int_equal(val, 90);
+
+    harness_init(&nodes[1]); /* its peers: the seed and itself */
+    harness_flag(&nodes[1], "--node-id=2");
+    snprintf(flag, sizeof flag, "--peers=1=127.0.0.1:%d,2=127.0.0.1:%d", base, base + 1);
+    harness_flag(&nodes[1], flag);
+    harness_flag(&nodes[1], "--join");
+    harness_flag(&nodes[1], "--http=off");
+    start(1);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", base + 1);
+    assert_int_equal(member(0, false, 2, addr, &n, msg, sizeof msg), 0);
+    assert_int_equal(n, 2);
+    wait_items(1, 0, 10);
+    assert_int_equal(put(1, 10, 100, msg, sizeof msg), 0);
+    assert_int_equal(get(0, 10, CIRRUS_STRONG, &val, NULL, 0), 0);
+    assert_int_equal(val, 100);
 }
 
 /* Settings cirrusd must refuse at start: --peers without this node in it, --join alone, and a data
@@ -505,6 +625,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_three_nodes, teardown),
         cmocka_unit_test_teardown(test_membership, teardown),
+        cmocka_unit_test_teardown(test_snapshots, teardown),
+        cmocka_unit_test_teardown(test_seed, teardown),
         cmocka_unit_test_teardown(test_refused_starts, teardown),
     };
 

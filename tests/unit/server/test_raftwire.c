@@ -140,8 +140,10 @@ static void test_hello_and_chunk_round_trip(void **state)
 
     (void)state;
     c.chunk = (struct raftwire_chunk){
-        .index = 9, .term = 2, .offset = 4096, .total = 10000, .data = payload, .len = 2000};
+        .index = 9, .term = 2, .offset = 0, .total = 10000, .data = payload, .len = 2000};
     c.chunk.checksum = cr_hash64(payload, 2000);
+    c.chunk.ctx = (const uint8_t *)"1=127.0.0.1:7171";
+    c.chunk.ctx_len = 16;
     cr_buf_init(&b);
     cr_arena_init(&a, 4096);
     assert_int_equal(raftwire_encode(&h, &b), 0);
@@ -152,9 +154,15 @@ static void test_hello_and_chunk_round_trip(void **state)
     assert_int_equal(raftwire_encode(&c, &b), 0);
     assert_int_equal(raftwire_decode(b.data, b.len, &a, &back), 0);
     assert_int_equal(back.kind, RAFTWIRE_CHUNK);
-    assert_true(back.chunk.index == 9 && back.chunk.term == 2 && back.chunk.offset == 4096);
+    assert_true(back.chunk.index == 9 && back.chunk.term == 2 && back.chunk.offset == 0);
     assert_true(back.chunk.total == 10000 && back.chunk.len == 2000);
     assert_memory_equal(back.chunk.data, payload, 2000);
+    assert_int_equal(back.chunk.ctx_len, 16);
+    assert_memory_equal(back.chunk.ctx, "1=127.0.0.1:7171", 16);
+    /* a context only rides on the first chunk */
+    c.chunk.offset = 4096;
+    cr_buf_reset(&b);
+    assert_int_equal(raftwire_encode(&c, &b), CR_EINVAL);
     cr_arena_free(&a);
     cr_buf_free(&b);
 }

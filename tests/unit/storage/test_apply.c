@@ -304,6 +304,53 @@ static void map_full(void **state)
 }
 
 /* Same batches on two fresh environments: same results, same rows. */
+/* A snapshot written from one environment and installed into another replaces its contents
+ * and applied index in one step; a file that is not a snapshot changes nothing. */
+static void snapshot_write_install(void **state)
+{
+    struct fx a, b;
+    struct table_def da = setup(&a), db;
+    struct storage_txn *t;
+    char path[128], junk[128];
+    uint64_t applied;
+    FILE *f;
+
+    (void)state;
+    for (int k = 0; k < 50; k++) {
+        char id[16];
+
+        snprintf(id, sizeof id, "a%02d", k);
+        assert_int_equal(fx_put(&a, "tbl", item(&a, id, k)), 0);
+    }
+    snprintf(path, sizeof path, "%s/snap.mdb", a.dir);
+    assert_int_equal(storage_snapshot_write(a.s, path), 0);
+    assert_int_equal(fx_put(&a, "tbl", item(&a, "later", 1)), 0); /* not in the snapshot */
+
+    db = setup(&b);
+    assert_int_equal(fx_put(&b, "tbl", item(&b, "gone", 9)), 0);
+    snprintf(junk, sizeof junk, "%s/junk.mdb", b.dir);
+    f = fopen(junk, "w");
+    assert_non_null(f);
+    fputs("not an environment", f);
+    fclose(f);
+    assert_int_not_equal(storage_snapshot_install(b.s, junk), 0);
+    assert_int_equal(read_v(&b, &db, "gone"), 9);
+    assert_int_equal(storage_snapshot_install(b.s, path), 0);
+    assert_int_equal(read_v(&b, &da, "gone"), -1);
+    assert_int_equal(read_v(&b, &da, "a49"), 49);
+    assert_int_equal(read_v(&b, &da, "later"), -1);
+    t = fx_read(&b);
+    assert_int_equal(storage_applied_index(t, &applied), 0);
+    assert_int_equal(applied, a.index - 1);
+    storage_read_end(t);
+    fx_reopen(&b); /* durable */
+    assert_int_equal(read_v(&b, &da, "a00"), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(unlink(junk), 0);
+    fx_close(&b);
+    fx_close(&a);
+}
+
 static void deterministic(void **state)
 {
     struct fx f[2];
@@ -723,6 +770,7 @@ int main(void)
         cmocka_unit_test(batch_limits_and_unknown_table),
         cmocka_unit_test(map_full),
         cmocka_unit_test(deterministic),
+        cmocka_unit_test(snapshot_write_install),
         cmocka_unit_test(hook_check),
         cmocka_unit_test(hook_update),
         cmocka_unit_test(hook_atomic_batch),
