@@ -10,8 +10,8 @@
  * however many proposals arrived together (group commit).
  *
  * Clustered (issue 6): a Raft node (node.h) orders the entries. log_propose hands a proposal to
- * the node, which proposes it when it leads and forwards it to the leader otherwise; it fails at
- * once with CR_ENOTLEADER only when no leader is known. The
+ * the node, which proposes it when it leads, forwards it to the leader otherwise, and holds it
+ * for a moment while no leader is known (node_propose). The
  * node hands committed entries back; the same writer thread applies everything queued with one
  * storage_apply, each entry at its Raft index, and completes the proposals whose entries they
  * are. A proposal completes only once its entry is committed and applied; one whose index went
@@ -127,7 +127,7 @@ struct log {
     size_t queued_entries;
     pthread_cond_t space;   /* the node waits here when LOG_MAX_APPLY_QUEUE are queued */
     pthread_cond_t applied; /* broadcast after each apply */
-    bool install_done; /* a snapshot install (node_sink.install) finished, with install_rc */
+    bool install_done;      /* a snapshot install (node_sink.install) finished, with install_rc */
     int install_rc;
     _Atomic uint64_t commits, entries, writes, failures;
 };
@@ -142,7 +142,7 @@ int log_init(struct log *l, struct storage *s, const struct log_options *opt);
 
 /*
  * Queues p. Returns 0 (p->done will run on p->completer's thread), CR_EOVERLOAD (the queue is
- * full), CR_ESHUTDOWN (log_close has begun), CR_ENOTLEADER (clustered: no leader is known). On an
+ * full), CR_ESHUTDOWN (log_close has begun). On an
  * error done() is never called. Thread-safe.
  */
 int log_propose(struct log *l, struct log_proposal *p);
@@ -162,8 +162,9 @@ void log_leader(struct log *l, struct log_leader *out);
  * Before a STRONG read (clustered; a cluster of one returns 0 at once): a ReadIndex round
  * (node_read_index), then a wait until the writer has applied that index; 0 when the read may
  * be served from a snapshot taken now (on a follower too: the read index comes from the leader).
- * CR_ENOTLEADER (no leader known, or it changed during the round: out tells the leader),
- * CR_ETIMEOUT (either step took more than LOG_STRONG_WAIT_MS), CR_ESHUTDOWN, CR_ENOMEM.
+ * CR_ETIMEOUT (no leader answered, or the apply took, more than LOG_STRONG_WAIT_MS; during an
+ * election the round waits for the winner), CR_ENOTLEADER (the core refused the round: out
+ * tells the leader), CR_ESHUTDOWN, CR_ENOMEM.
  * Thread-safe; blocks the caller for a heartbeat round trip and the apply.
  */
 int log_strong_read(struct log *l, struct log_leader *out);

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #define MAX_MSG_BYTES (1u << 20)
+#define NODE_HOLD_TICKS 300 /* a write held while no leader is known: 3 s by default */
+#define NODE_MAX_HELD 1024
 #define MAX_APPLY_BYTES (4u << 20)
 
 /* A caller of node_read_index or node_change_member, on its own stack, listed (under mu) until
@@ -49,6 +51,12 @@ struct waiter {
 struct forwarded {
     uint64_t seq, tick;     /* tick: when it was sent */
     struct log_proposal *p; /* NULL once answered or given up */
+};
+
+/* A proposal that arrived while no leader was known, and since when. */
+struct held {
+    struct log_proposal *p;
+    uint64_t since;
 };
 
 /* A proposal handed to the core, waiting for the entry at its index to commit. */
@@ -80,6 +88,8 @@ struct node {
     struct forwarded *fwd;  /* by seq; [fwd_head, n_fwd) live */
     size_t fwd_head, n_fwd, cap_fwd;
     uint64_t fwd_seq;
+    struct held held[NODE_MAX_HELD]; /* proposals waiting for a leader, oldest first */
+    size_t n_held;
     char raft_dir[SNAP_PATH_MAX];           /* the log store's directory: snapshot files */
     struct snap_out *outs[RAFT_MAX_VOTERS]; /* transfers to followers under way */
     uint64_t out_tick[RAFT_MAX_VOTERS];     /* when each began */
@@ -664,9 +674,10 @@ static bool ask_change(struct node *n, struct waiter *w)
 }
 
 /* Hands the reads not yet asked to the core (a follower's core forwards them to the leader). One
- * the leader cannot answer yet (no entry of its term committed) waits for the next tick; with no
- * leader known, or another leader than the one asked, a read fails. Membership changes likewise
- * (ask_change). Returns whether the core was handed something. */
+ * the leader cannot answer yet (no entry of its term committed), or asked while no leader is
+ * known, waits for a later tick; one asked of a leader that has since lost its place is asked
+ * again of the new one (any round begun after the read arrived serves it). Membership changes
+ * are handled by ask_change. Returns whether the core was handed something. */
 static bool ask_waiters(struct node *n)
 {
     bool handed = false;
@@ -681,10 +692,10 @@ static bool ask_waiters(struct node *n)
             handed |= ask_change(n, w);
             continue;
         }
-        if (!raft_leader(&n->core) || (w->asked && w->leader != raft_leader(&n->core))) {
-            finish(w, CR_ENOTLEADER, 0); /* the leader asked is gone: it never answers */
-            continue;
-        }
+        if (!raft_leader(&n->core))
+            continue; /* an election: asked once it has a winner, or timed out by its caller */
+        if (w->asked && w->leader != raft_leader(&n->core))
+            w->asked = false; /* that leader is gone: a round of the new one serves as well */
         if (w->asked)
             continue;
         rc = raft_read_index(&n->core, w->ctx);
@@ -697,6 +708,46 @@ static bool ask_waiters(struct node *n)
     }
     pthread_mutex_unlock(&n->mu);
     return handed;
+}
+
+/* A proposal to the core on the leader, forwarded elsewhere, held while no leader is known or
+ * the one known cannot be reached (since `since`: after NODE_HOLD_TICKS it fails with
+ * CR_ENOTLEADER, nothing applied). */
+static void dispatch(struct node *n, struct log_proposal *p, uint64_t since)
+{
+    uint64_t index;
+    int rc;
+
+    if (raft_role(&n->core) == RAFT_LEADER) {
+        rc = raft_propose(&n->core, p->entry, p->len, &index);
+        if (rc == 0)
+            rc = pend_add(n, index, raft_term(&n->core), p);
+        else if (rc == CR_EINVAL)
+            rc = CR_ENOTLEADER;
+    } else {
+        /* no leader known, or it cannot be reached (it may have just died): hold p a moment */
+        rc = raft_leader(&n->core) ? forward(n, p) : CR_ENOTLEADER;
+        if (rc == CR_ENOTLEADER && n->ticks - since < NODE_HOLD_TICKS &&
+            n->n_held < NODE_MAX_HELD) {
+            n->held[n->n_held++] = (struct held){p, since};
+            return;
+        }
+    }
+    if (rc < 0)
+        n->sink.failed(n->sink.data, p, rc);
+}
+
+/* The held proposals, once a leader is known (or their time is up): each tick, whose ready
+ * then sends what went to the core. */
+static void release_held(struct node *n)
+{
+    size_t k = n->n_held;
+
+    if (!k || (!raft_leader(&n->core) && n->ticks - n->held[0].since < NODE_HOLD_TICKS))
+        return; /* with a leader known, each tick tries again to reach it */
+    n->n_held = 0;
+    for (size_t i = 0; i < k; i++)
+        dispatch(n, n->held[i].p, n->held[i].since);
 }
 
 /* The ready/advance contract (docs/raft.md), as many times as the core has something. */
@@ -743,6 +794,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     raft_tick(&n->core);
     n->ticks++;
+    release_held(n);
     forward_expire(n);
     snapshot_pump(n);
     maybe_compact(n);
@@ -781,21 +833,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     stopping = n->stopping;
     pthread_mutex_unlock(&n->mu);
     for (; p; p = next) {
-        uint64_t index;
-        int rc;
-
         next = p->next;
         p->next = NULL;
         if (stopping)
-            rc = CR_ESHUTDOWN;
-        else if (raft_role(&n->core) != RAFT_LEADER)
-            rc = forward(n, p);
-        else if ((rc = raft_propose(&n->core, p->entry, p->len, &index)) == 0)
-            rc = pend_add(n, index, raft_term(&n->core), p);
-        else if (rc == CR_EINVAL)
-            rc = CR_ENOTLEADER;
-        if (rc < 0)
-            n->sink.failed(n->sink.data, p, rc);
+            n->sink.failed(n->sink.data, p, CR_ESHUTDOWN);
+        else
+            dispatch(n, p, n->ticks);
     }
     if (stopping) {
         event_base_loopexit(n->base, NULL);
@@ -1067,6 +1110,9 @@ void node_stop(struct node *n)
     for (size_t i = n->fwd_head; i < n->n_fwd; i++)
         if (n->fwd[i].p)
             n->sink.failed(n->sink.data, n->fwd[i].p, CR_ESHUTDOWN);
+    for (size_t i = 0; i < n->n_held; i++)
+        n->sink.failed(n->sink.data, n->held[i].p, CR_ESHUTDOWN);
+    n->n_held = 0;
     n->pend_head = n->n_pend = 0;
     free_node(n);
 }
@@ -1079,8 +1125,6 @@ int node_propose(struct node *n, struct log_proposal *p)
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
         rc = CR_ESHUTDOWN;
-    } else if (n->st.role != RAFT_LEADER && !n->st.leader) {
-        rc = CR_ENOTLEADER;
     } else {
         if (n->in_tail)
             n->in_tail->next = p;
@@ -1114,8 +1158,6 @@ static int wait_answer(struct node *n, struct waiter *w, unsigned timeout_ms)
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
         rc = CR_ESHUTDOWN;
-    } else if (!n->st.leader) {
-        rc = CR_ENOTLEADER;
     } else {
         w->ctx = ++n->read_ctx;
         w->next = n->waiters;

@@ -124,19 +124,21 @@ void node_stop(struct node *n);
 /* Queues p. On the leader it goes to the core; on a follower it is forwarded to the leader
  * (RAFTWIRE_FORWARD), whose answer names the (index, term) the follower then waits for like a
  * proposal of its own: p comes back through the sink when that entry is applied here, so its
- * results are this node's apply of it. A forward that cannot be sent fails with CR_ENOTLEADER
- * (nothing applied); one not answered within NODE_FORWARD_TICKS with CR_ETIMEOUT (its outcome is
- * unknown). Returns 0 (p comes back through the sink), CR_ENOTLEADER (no leader known as of the
- * last ready; nothing queued), CR_ESHUTDOWN. Thread-safe. */
+ * results are this node's apply of it. While no leader is known (an election) p is held, for
+ * at most 3 s, then fails with CR_ENOTLEADER (nothing applied). A forward that cannot be sent
+ * fails with CR_ENOTLEADER (nothing applied); one not answered within NODE_FORWARD_TICKS with
+ * CR_ETIMEOUT (its outcome is unknown). Returns 0 (p comes back through the sink) or
+ * CR_ESHUTDOWN. Thread-safe. */
 int node_propose(struct node *n, struct log_proposal *p);
 
 /*
  * A linearizable read index (ReadIndex: the leader's commit index confirmed by a heartbeat
  * quorum; a follower's core asks the leader for it): once the state machine has applied *index,
  * a read sees every write acknowledged before this call. Blocks the caller for that round trip.
- * Returns 0; CR_ENOTLEADER (no leader known, or the leader asked is no longer the leader);
- * CR_ETIMEOUT (no answer within timeout_ms: messages lost, or a new leader that has not yet
- * committed an entry of its term); CR_ESHUTDOWN; CR_ENOMEM. Thread-safe.
+ * While no leader is known the read waits; one asked of a leader that loses its place is asked
+ * again of the next. Returns 0; CR_ENOTLEADER (the core refused to ask, a moment between two
+ * leaders); CR_ETIMEOUT (no answer within timeout_ms: messages lost, or a new leader that has not
+ * yet committed an entry of its term); CR_ESHUTDOWN; CR_ENOMEM. Thread-safe.
  */
 int node_read_index(struct node *n, unsigned timeout_ms, uint64_t *index);
 
