@@ -707,6 +707,23 @@ static void take_voters(const uint64_t *v, size_t n, struct cirrus_stats *out)
         memcpy(out->voters, v, out->n_voters * sizeof *v);
 }
 
+static void take_faults(const Cirrus__ClusterFaultResponse *m, struct cirrus_result *out)
+{
+    size_t n = m->n_faults < CIRRUS_MAX_FAULTS ? m->n_faults : CIRRUS_MAX_FAULTS;
+
+    for (size_t i = 0; i < n; i++) {
+        const Cirrus__ClusterFault *f = m->faults[i];
+
+        out->faults[i] = (struct cirrus_fault){.peer = f->peer,
+                                               .drop_out = f->drop_out,
+                                               .drop_in = f->drop_in,
+                                               .delay_ms = f->delay_ms,
+                                               .jitter_ms = f->jitter_ms,
+                                               .loss_pct = f->loss_pct};
+    }
+    out->n_faults = n;
+}
+
 static void take_stats(const Cirrus__StatsResponse *s, struct cirrus_stats *out)
 {
     if (s == NULL)
@@ -911,6 +928,9 @@ static int finish(struct cirrus *c, int rc, Cirrus__Response *r, Cirrus__Respons
         case CIRRUS__RESPONSE__RESULT_CLUSTER_MEMBER:
             out->change_index = r->cluster_member->index;
             take_voters(r->cluster_member->voters, r->cluster_member->n_voters, &out->stats);
+            break;
+        case CIRRUS__RESPONSE__RESULT_CLUSTER_FAULT:
+            take_faults(r->cluster_fault, out);
             break;
         case CIRRUS__RESPONSE__RESULT_CREATE_COLLECTION:
             trc = take_collection(c, r->create_collection->collection, &out->collection);
@@ -1213,6 +1233,37 @@ int cirrus_stats(struct cirrus *c, struct cirrus_result *out)
     req.stats = &st;
     rc = call(c, &req, &r);
     return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_STATS, out);
+}
+
+int cirrus_cluster_fault(struct cirrus *c, const struct cirrus_fault *f, size_t n, int heal,
+                         struct cirrus_result *out)
+{
+    Cirrus__Request req = CIRRUS__REQUEST__INIT;
+    Cirrus__ClusterFaultRequest m = CIRRUS__CLUSTER_FAULT_REQUEST__INIT;
+    Cirrus__ClusterFault items[CIRRUS_MAX_FAULTS], *ptrs[CIRRUS_MAX_FAULTS];
+    Cirrus__Response *r;
+    int rc;
+
+    start(c, out);
+    if (n > CIRRUS_MAX_FAULTS)
+        return set_err(c, CR_EINVAL, "faults for more than %d peers", CIRRUS_MAX_FAULTS);
+    for (size_t i = 0; i < n; i++) {
+        cirrus__cluster_fault__init(&items[i]);
+        items[i].peer = f[i].peer;
+        items[i].drop_out = f[i].drop_out != 0;
+        items[i].drop_in = f[i].drop_in != 0;
+        items[i].delay_ms = f[i].delay_ms;
+        items[i].jitter_ms = f[i].jitter_ms;
+        items[i].loss_pct = f[i].loss_pct;
+        ptrs[i] = &items[i];
+    }
+    m.faults = ptrs;
+    m.n_faults = n;
+    m.heal = heal != 0;
+    req.op_case = CIRRUS__REQUEST__OP_CLUSTER_FAULT;
+    req.cluster_fault = &m;
+    rc = call(c, &req, &r);
+    return finish(c, rc, r, CIRRUS__RESPONSE__RESULT_CLUSTER_FAULT, out);
 }
 
 int cirrus_cluster_member(struct cirrus *c, int remove, uint64_t node_id, const char *address,

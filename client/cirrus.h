@@ -374,6 +374,16 @@ struct cirrus_write_result {
 };
 
 #define CIRRUS_MAX_VOTERS 16
+#define CIRRUS_MAX_FAULTS 16 /* one per peer */
+
+/* Network faults injected into a node's peer transport (testing; docs/raft.md, "Faults in the
+ * transport"). */
+struct cirrus_fault {
+    uint64_t peer;                /* another node's id */
+    int drop_out, drop_in;        /* frames to / from peer dropped */
+    uint32_t delay_ms, jitter_ms; /* frames to peer held delay + uniform [0, jitter] ms */
+    uint32_t loss_pct;            /* frames to peer lost at this rate, 0..100 */
+};
 
 struct cirrus_stats {
     uint64_t applied_index;
@@ -432,6 +442,9 @@ struct cirrus_result {
     uint32_t *depths;                  /* khop: one per item */
     uint32_t vertices_created;         /* load_edges, load_graph (vertices added) */
     uint32_t edges_created;            /* load_graph */
+    /* cluster_fault: the node's active faults */
+    struct cirrus_fault faults[CIRRUS_MAX_FAULTS];
+    size_t n_faults;
 };
 
 void cirrus_result_free(struct cirrus_result *r);
@@ -505,6 +518,15 @@ int cirrus_stats(struct cirrus *c, struct cirrus_result *out);
  * removing a non-voter or the last one), CR_ETIMEOUT (not applied in time). */
 int cirrus_cluster_member(struct cirrus *c, int remove, uint64_t node_id, const char *address,
                           struct cirrus_result *out);
+
+/* Injects network faults into the connected node's peer transport (testing): each f[i] replaces
+ * the faults toward its peer (an entry with no fault clears that peer), the other peers keep
+ * theirs; heal clears every peer first; n 0 and no heal only asks. Fills out->faults and
+ * out->n_faults with the faults now active. CR_EINVAL: a server without a cluster, a peer 0 or
+ * that node itself, loss above 100, a delay or jitter above 60000 ms, n above
+ * CIRRUS_MAX_FAULTS. */
+int cirrus_cluster_fault(struct cirrus *c, const struct cirrus_fault *f, size_t n, int heal,
+                         struct cirrus_result *out);
 
 /* Collections. CR_EEXISTS, CR_ENAME, CR_EINVAL (a bad path or pattern), CR_ETOOMANY. Fills
  * out->collection. pk_path NULL: no partition key; ix NULL: every path indexed. */

@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "server/repl/transport.h"
 #include "server/wire.h"
 
 #include <stdlib.h>
@@ -410,6 +411,66 @@ static int op_cluster_member(struct native_req *r, Cirrus__ClusterMemberRequest 
         return nomem(e);
     resp->result_case = CIRRUS__RESPONSE__RESULT_CLUSTER_MEMBER;
     resp->cluster_member = out;
+    return 0;
+}
+
+/* Merges the request's faults into this node's active set (each listed peer's entry replaced;
+ * heal: the set emptied first) and answers with the set now active. Two requests at once on one
+ * node may lose one's change: the tool is for tests driven by one script. */
+static int op_cluster_fault(struct native_req *r, Cirrus__ClusterFaultRequest *m,
+                            Cirrus__Response *resp, struct errmsg *e)
+{
+    struct log *l = r->nc->oc.ops->log;
+    struct transport_fault f[TRANSPORT_MAX_PEERS];
+    Cirrus__ClusterFaultResponse *out;
+    size_t n = 0, i, j;
+    int rc = log_get_faults(l, f, &n);
+
+    if (rc < 0)
+        return errmsg_set(e, rc, "this server is not part of a cluster (no --peers): no faults");
+    if (m->heal)
+        n = 0;
+    for (i = 0; i < m->n_faults; i++) {
+        const Cirrus__ClusterFault *in = m->faults[i];
+
+        for (j = 0; j < n && f[j].peer != in->peer; j++)
+            ;
+        if (j == TRANSPORT_MAX_PEERS)
+            return errmsg_set(e, CR_EINVAL, "faults for more than %d peers", TRANSPORT_MAX_PEERS);
+        f[j] = (struct transport_fault){.peer = in->peer,
+                                        .drop_out = in->drop_out,
+                                        .drop_in = in->drop_in,
+                                        .delay_ms = in->delay_ms,
+                                        .jitter_ms = in->jitter_ms,
+                                        .loss_pct = in->loss_pct};
+        n += j == n;
+    }
+    if ((m->heal || m->n_faults) && (rc = log_set_faults(l, f, n)) < 0)
+        return errmsg_set(e, rc,
+                          "bad fault: the peer must be another node, loss at most 100%%, delay "
+                          "and jitter at most %d ms",
+                          TRANSPORT_MAX_FAULT_MS);
+    log_get_faults(l, f, &n);
+    out = PB_NEW(&r->arena, Cirrus__ClusterFaultResponse, CIRRUS__CLUSTER_FAULT_RESPONSE__INIT);
+    if (!out || !(out->faults = cr_arena_alloc(&r->arena, (n ? n : 1) * sizeof *out->faults)))
+        return nomem(e);
+    for (i = 0; i < n; i++) {
+        Cirrus__ClusterFault *o =
+            PB_NEW(&r->arena, Cirrus__ClusterFault, CIRRUS__CLUSTER_FAULT__INIT);
+
+        if (!o)
+            return nomem(e);
+        o->peer = f[i].peer;
+        o->drop_out = f[i].drop_out;
+        o->drop_in = f[i].drop_in;
+        o->delay_ms = f[i].delay_ms;
+        o->jitter_ms = f[i].jitter_ms;
+        o->loss_pct = f[i].loss_pct;
+        out->faults[i] = o;
+    }
+    out->n_faults = n;
+    resp->result_case = CIRRUS__RESPONSE__RESULT_CLUSTER_FAULT;
+    resp->cluster_fault = out;
     return 0;
 }
 
@@ -1653,7 +1714,8 @@ static int op_load_graph(struct native_req *r, Cirrus__LoadGraphRequest *m, Cirr
     X(SHORTEST_PATH, shortest_path, op_shortest_path)                                              \
     X(LOAD_EDGES, load_edges, op_load_edges)                                                       \
     X(LOAD_GRAPH, load_graph, op_load_graph)                                                       \
-    X(CLUSTER_MEMBER, cluster_member, op_cluster_member)
+    X(CLUSTER_MEMBER, cluster_member, op_cluster_member)                                           \
+    X(CLUSTER_FAULT, cluster_fault, op_cluster_fault)
 
 static int dispatch(struct native_req *r, Cirrus__Request *req, Cirrus__Response *resp,
                     struct errmsg *e)

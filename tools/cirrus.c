@@ -82,6 +82,10 @@ static const char HELP[] =
     "  add-node NODE_ID HOST:PORT              add a voter (started with --join) at its Raft peer\n"
     "                                          address; on the leader\n"
     "  remove-node NODE_ID                     remove a voter; on the leader\n"
+    "  cluster-fault [--peer N ...] [--drop-out] [--drop-in] [--delay MS] [--jitter MS]\n"
+    "        [--loss PCT]    this node's frames to (or from) each peer N dropped, held\n"
+    "        or lost (testing); replaces those peers' faults. --heal [--peer N ...]:\n"
+    "        clears them all (or those peers'); no option: prints the active faults\n"
     "  ping\n"
     "  shell                                   read commands from stdin (the default on a TTY)\n"
     "  help\n"
@@ -142,6 +146,8 @@ struct opts {
     int n_params;
     const char *dir;
     const char *vertices, *edges; /* graph load's CSV files */
+    int drop_out, drop_in, heal;  /* cluster-fault (--peer goes in params) */
+    long delay_ms, jitter_ms, loss_pct;
 };
 
 /* The connection and what a session remembers between commands. */
@@ -186,9 +192,16 @@ enum opt_id {
     O_LABEL,
     O_VERTICES,
     O_EDGES,
+    O_PEER,
+    O_DROP_OUT,
+    O_DROP_IN,
+    O_DELAY,
+    O_JITTER,
+    O_LOSS,
+    O_HEAL,
 };
 
-#define OPT_BIT(id) (1u << (id))
+#define OPT_BIT(id) (UINT64_C(1) << (id))
 #define GLOBAL_OPTS                                                                                \
     (OPT_BIT(O_HOST) | OPT_BIT(O_CONSISTENCY) | OPT_BIT(O_TOKEN) | OPT_BIT(O_TIMEOUT))
 
@@ -225,6 +238,13 @@ static const struct {
     {"label", O_LABEL, 1},
     {"vertices", O_VERTICES, 1},
     {"edges", O_EDGES, 1},
+    {"peer", O_PEER, 1},
+    {"drop-out", O_DROP_OUT, 0},
+    {"drop-in", O_DROP_IN, 0},
+    {"delay", O_DELAY, 1},
+    {"jitter", O_JITTER, 1},
+    {"loss", O_LOSS, 1},
+    {"heal", O_HEAL, 0},
 };
 
 static int usage(const char *fmt, const char *arg)
@@ -355,6 +375,7 @@ static int set_opt(struct opts *o, enum opt_id id, const char *arg)
     case O_PARAM:
     case O_BIND:
     case O_LABEL:
+    case O_PEER:
         if (o->n_params == MAX_PARAMS)
             return usage("more than %s --param, --bind or --label options", "32");
         o->params[o->n_params++] = arg;
@@ -370,12 +391,27 @@ static int set_opt(struct opts *o, enum opt_id id, const char *arg)
     case O_EDGES:
         o->edges = arg;
         return 0;
+    case O_DROP_OUT:
+        o->drop_out = 1;
+        return 0;
+    case O_DROP_IN:
+        o->drop_in = 1;
+        return 0;
+    case O_DELAY:
+        return parse_long(arg, 0, 60000, &o->delay_ms) ? usage("bad --delay '%s'", arg) : 0;
+    case O_JITTER:
+        return parse_long(arg, 0, 60000, &o->jitter_ms) ? usage("bad --jitter '%s'", arg) : 0;
+    case O_LOSS:
+        return parse_long(arg, 0, 100, &o->loss_pct) ? usage("bad --loss '%s'", arg) : 0;
+    case O_HEAL:
+        o->heal = 1;
+        return 0;
     }
     return EXIT_USAGE;
 }
 
 /* Parses argv into *o; *seen gets a bit per option given. 0 or EXIT_USAGE (reported). */
-static int parse_args(int argc, char **argv, struct opts *o, unsigned *seen)
+static int parse_args(int argc, char **argv, struct opts *o, uint64_t *seen)
 {
     const char *name, *arg, *eq;
     size_t i, nlen;
@@ -2430,6 +2466,54 @@ static int cmd_member(struct cli *cli, struct opts *o)
     return rc != 0 ? report(cli, rc) : 0;
 }
 
+/* cluster-fault: sets (or clears, or only shows) this node's injected network faults, then
+ * prints those active: {"faults":[{"peer":2,"drop_out":true,...}]}. */
+static int cmd_cluster_fault(struct cli *cli, struct opts *o)
+{
+    struct cirrus_fault f[CIRRUS_MAX_FAULTS];
+    struct cirrus_result r;
+    bool faulty = o->drop_out || o->drop_in || o->delay_ms || o->jitter_ms || o->loss_pct;
+    json_t *a;
+    long id;
+    int rc;
+
+    if (o->heal && faulty)
+        return usage("%s", "--heal takes no fault options");
+    if (faulty && o->n_params == 0)
+        return usage("%s", "name the peers with --peer N (or use --heal)");
+    if (o->n_params > CIRRUS_MAX_FAULTS)
+        return usage("more than %s --peer options", "16");
+    for (int i = 0; i < o->n_params; i++) {
+        if (parse_long(o->params[i], 1, LONG_MAX, &id) != 0)
+            return usage("bad --peer '%s'", o->params[i]);
+        f[i] = (struct cirrus_fault){.peer = (uint64_t)id,
+                                     .drop_out = o->drop_out,
+                                     .drop_in = o->drop_in,
+                                     .delay_ms = (uint32_t)o->delay_ms,
+                                     .jitter_ms = (uint32_t)o->jitter_ms,
+                                     .loss_pct = (uint32_t)o->loss_pct};
+    }
+    rc = ensure_connected(cli);
+    if (rc != 0)
+        return rc;
+    rc = cirrus_cluster_fault(cli->c, f, (size_t)o->n_params, o->heal && o->n_params == 0, &r);
+    if (rc == 0) {
+        a = json_array();
+        for (size_t i = 0; a && i < r.n_faults; i++) {
+            const struct cirrus_fault *x = &r.faults[i];
+
+            json_array_append_new(
+                a, json_pack("{s:I, s:b, s:b, s:I, s:I, s:I}", "peer", (json_int_t)x->peer,
+                             "drop_out", x->drop_out, "drop_in", x->drop_in, "delay_ms",
+                             (json_int_t)x->delay_ms, "jitter_ms", (json_int_t)x->jitter_ms,
+                             "loss_pct", (json_int_t)x->loss_pct));
+        }
+        print_json(json_pack("{s:o}", "faults", a));
+    }
+    cirrus_result_free(&r);
+    return rc != 0 ? report(cli, rc) : 0;
+}
+
 static int cmd_stats(struct cli *cli, struct opts *o)
 {
     struct cirrus_result r;
@@ -2485,7 +2569,7 @@ static int cmd_ping(struct cli *cli, struct opts *o)
 static const struct command {
     const char *name;
     int npos; /* positional arguments after the command name */
-    unsigned opts;
+    uint64_t opts;
     int (*run)(struct cli *cli, struct opts *o);
     const char *usage;
 } COMMANDS[] = {
@@ -2524,6 +2608,12 @@ static const struct command {
     {"stats", 0, 0, cmd_stats, "stats"},
     {"add-node", 2, 0, cmd_member, "add-node NODE_ID HOST:PORT"},
     {"remove-node", 1, 0, cmd_member, "remove-node NODE_ID"},
+    {"cluster-fault", 0,
+     OPT_BIT(O_PEER) | OPT_BIT(O_DROP_OUT) | OPT_BIT(O_DROP_IN) | OPT_BIT(O_DELAY) |
+         OPT_BIT(O_JITTER) | OPT_BIT(O_LOSS) | OPT_BIT(O_HEAL),
+     cmd_cluster_fault,
+     "cluster-fault [--peer N ...] [--drop-out] [--drop-in] [--delay MS] [--jitter MS] "
+     "[--loss PCT] | --heal [--peer N ...]"},
     {"ping", 0, 0, cmd_ping, "ping"},
 };
 
@@ -2721,7 +2811,7 @@ static int run_line(struct cli *cli, int argc, char **argv)
 {
     const struct command *cmd;
     struct opts o;
-    unsigned seen;
+    uint64_t seen;
     int rc;
 
     if ((rc = parse_args(argc, argv, &o, &seen)) != 0)
@@ -2757,7 +2847,7 @@ int main(int argc, char **argv)
     char host[256];
     struct cli cli;
     struct opts o;
-    unsigned seen;
+    uint64_t seen;
     const char *spec;
     int rc;
 

@@ -702,3 +702,18 @@ void log_close(struct log *l)
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->mu);
 }
+
+int log_set_faults(struct log *l, const struct transport_fault *f, size_t n)
+{
+    if (!l->node)
+        return CR_EINVAL;
+    return node_set_faults(l->node, f, n);
+}
+
+int log_get_faults(struct log *l, struct transport_fault *out, size_t *n)
+{
+    if (!l->node)
+        return CR_EINVAL;
+    node_get_faults(l->node, out, n);
+    return 0;
+}

@@ -183,4 +183,13 @@ int log_wait_applied(struct log *l, uint64_t index, unsigned timeout_ms);
  * queued, joins it. The completers of those proposals must still be served afterwards. */
 void log_close(struct log *l);
 
+struct transport_fault; /* server/repl/transport.h */
+
+/* Clustered: replaces this node's injected network faults (node_set_faults; testing). 0;
+ * CR_EINVAL: a cluster of one, or a bad entry (nothing changed). Thread-safe. */
+int log_set_faults(struct log *l, const struct transport_fault *f, size_t n);
+/* Clustered: the active faults into out (room for 16, TRANSPORT_MAX_PEERS), their number into
+ * *n. 0, or CR_EINVAL for a cluster of one. Thread-safe. */
+int log_get_faults(struct log *l, struct transport_fault *out, size_t *n);
+
 #endif

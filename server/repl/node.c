@@ -1222,3 +1222,13 @@ void node_get_status(struct node *n, struct node_status *out)
     *out = n->st;
     pthread_mutex_unlock(&n->mu);
 }
+
+int node_set_faults(struct node *n, const struct transport_fault *f, size_t count)
+{
+    return transport_set_faults(n->tp, f, count);
+}
+
+void node_get_faults(struct node *n, struct transport_fault *out, size_t *count)
+{
+    transport_get_faults(n->tp, out, count);
+}

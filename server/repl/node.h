@@ -162,4 +162,12 @@ bool node_peer(struct node *n, uint64_t id, struct node_peer *out);
 int node_change_member(struct node *n, enum raft_conf_op op, const struct node_peer *peer,
                        unsigned timeout_ms, uint64_t *index);
 
+struct transport_fault;
+
+/* Replaces the peer transport's injected faults (transport_set_faults: testing; docs/raft.md,
+ * "Faults in the transport"). 0; CR_EINVAL (a bad entry: nothing changed). Thread-safe. */
+int node_set_faults(struct node *n, const struct transport_fault *f, size_t count);
+/* The active faults into out (room for RAFT_MAX_VOTERS), their number into *count. Thread-safe. */
+void node_get_faults(struct node *n, struct transport_fault *out, size_t *count);
+
 #endif

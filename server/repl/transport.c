@@ -9,6 +9,12 @@
  * Inbound connections: HELLO (waiting for the dialer's hello, under a timeout) -> READY
  * (messages delivered); any failure closes them. The only state shared between connections is
  * the transport's stats and scratch buffers.
+ *
+ * Faults: the set lives under fault_mu, the one lock here, since it is replaced from other
+ * threads; n_faults lets the common case (no faults) skip the lock. A delayed frame waits,
+ * encoded, in its peer's held list (FIFO, release times never decreasing) until the hold timer
+ * moves it to the queue; while anything is held, every new frame to that peer is held behind
+ * it, so a heal never reorders frames.
  */
 #include "server/repl/transport.h"
 
@@ -28,10 +34,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 enum peer_state { PEER_IDLE, PEER_CONNECTING, PEER_HANDSHAKE, PEER_READY };
 
@@ -46,6 +55,17 @@ struct peer {
     unsigned backoff_ms;
     struct evbuffer *q; /* whole frames not yet handed to the socket */
     size_t q_msgs;
+    struct held *held, *held_tail; /* frames delayed by a fault, oldest first */
+    size_t held_msgs, held_bytes;
+    struct event *hold_timer; /* armed for the oldest held frame's release */
+};
+
+/* One encoded frame held by a delay fault until release_ms (CLOCK_MONOTONIC). */
+struct held {
+    struct held *next;
+    uint64_t release_ms;
+    size_t len;
+    uint8_t frame[];
 };
 
 struct inconn {
@@ -68,7 +88,52 @@ struct transport {
     struct cr_arena arena; /* decoding scratch, reset per frame */
     struct cr_buf enc;     /* encoding scratch */
     struct transport_stats stats;
+    pthread_mutex_t fault_mu; /* guards faults; any thread */
+    struct transport_fault faults[TRANSPORT_MAX_PEERS];
+    _Atomic size_t n_faults; /* written under fault_mu; 0: no fault, no lock taken */
+    uint64_t rng;            /* loss and jitter draws; the loop's thread only */
 };
+
+/* ---- faults ---- */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* splitmix64: a uniform 64-bit draw */
+static uint64_t draw(struct transport *t)
+{
+    uint64_t z = (t->rng += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The faults for peer into *out; false when it has none. */
+static bool fault_of(struct transport *t, uint64_t peer, struct transport_fault *out)
+{
+    bool found = false;
+    size_t n;
+
+    if (atomic_load_explicit(&t->n_faults, memory_order_relaxed) == 0)
+        return false;
+    pthread_mutex_lock(&t->fault_mu);
+    n = atomic_load_explicit(&t->n_faults, memory_order_relaxed);
+    for (size_t i = 0; i < n; i++) {
+        if (t->faults[i].peer == peer) {
+            *out = t->faults[i];
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->fault_mu);
+    return found;
+}
 
 /* ---- frames ---- */
 
@@ -145,12 +210,30 @@ static void set_timeout(struct bufferevent *bev, unsigned ms)
 /* ---- outbound ---- */
 
 static void peer_connect(struct peer *p);
+static void hold_timer_cb(evutil_socket_t fd, short what, void *arg);
 
+static void free_held(struct peer *p)
+{
+    while (p->held) {
+        struct held *h = p->held;
+
+        p->held = h->next;
+        free(h);
+    }
+    p->held_tail = NULL;
+    p->held_msgs = 0;
+    p->held_bytes = 0;
+    if (p->hold_timer)
+        evtimer_del(p->hold_timer);
+}
+
+/* Drops the queue and the held frames: both were to go over the connection that was lost. */
 static void peer_drop_queue(struct peer *p)
 {
-    p->t->stats.dropped_down += p->q_msgs;
+    p->t->stats.dropped_down += p->q_msgs + p->held_msgs;
     evbuffer_drain(p->q, evbuffer_get_length(p->q));
     p->q_msgs = 0;
+    free_held(p);
 }
 
 /* Closes the connection, drops what was queued and retries after the backoff. */
@@ -277,6 +360,9 @@ static void peer_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void peer_free(struct peer *p)
 {
+    free_held(p);
+    if (p->hold_timer)
+        event_free(p->hold_timer);
     if (p->bev)
         bufferevent_free(p->bev);
     if (p->timer)
@@ -338,33 +424,40 @@ static int in_hello(struct inconn *c, const struct raftwire_frame *f)
     return write_hello(t, c->bev);
 }
 
+/* Checks a frame after the hello and hands it to its callback, unless a drop_in fault for its
+ * sender drops it (after the checks: a bad frame still closes the connection). */
 static int in_deliver(struct inconn *c, const struct raftwire_frame *f)
 {
     struct transport *t = c->t;
+    struct transport_fault fault;
 
     switch (f->kind) {
     case RAFTWIRE_MESSAGE:
         if (f->msg.from != c->node || f->msg.to != t->opt.node_id)
             return CR_EPROTO;
-        t->stats.received++;
-        t->cb.recv(t->cb.data, &f->msg);
-        return 0;
+        break;
     case RAFTWIRE_CHUNK:
-        t->stats.received++;
-        if (t->cb.chunk)
-            t->cb.chunk(t->cb.data, c->node, &f->chunk);
-        return 0;
+        break;
     case RAFTWIRE_FORWARD:
     case RAFTWIRE_FORWARD_RESULT:
         if (f->fwd.from != c->node || f->fwd.to != t->opt.node_id)
             return CR_EPROTO;
-        t->stats.received++;
-        if (t->cb.forward)
-            t->cb.forward(t->cb.data, f);
-        return 0;
+        break;
     default:
         return CR_EPROTO; /* a second hello */
     }
+    if (fault_of(t, c->node, &fault) && fault.drop_in) {
+        t->stats.fault_dropped_in++;
+        return 0;
+    }
+    t->stats.received++;
+    if (f->kind == RAFTWIRE_MESSAGE)
+        t->cb.recv(t->cb.data, &f->msg);
+    else if (f->kind == RAFTWIRE_CHUNK && t->cb.chunk)
+        t->cb.chunk(t->cb.data, c->node, &f->chunk);
+    else if (f->kind != RAFTWIRE_CHUNK && t->cb.forward)
+        t->cb.forward(t->cb.data, f);
+    return 0;
 }
 
 static void in_read_cb(struct bufferevent *bev, void *arg)
@@ -473,6 +566,11 @@ int transport_new(struct event_base *base, const struct transport_options *opt,
     t = calloc(1, sizeof *t);
     if (!t)
         return CR_ENOMEM;
+    if (pthread_mutex_init(&t->fault_mu, NULL) != 0) {
+        free(t);
+        return CR_ENOMEM;
+    }
+    t->rng = opt->node_id ^ ((uint64_t)time(NULL) << 20) ^ mono_ms();
     t->base = base;
     t->opt = *opt;
     t->cb = *cb;
@@ -499,6 +597,7 @@ int transport_new(struct event_base *base, const struct transport_options *opt,
         cr_log(CR_LOG_ERROR, "transport: cannot listen on %s:%u", opt->listen_host,
                (unsigned)opt->listen_port);
         cr_arena_free(&t->arena);
+        pthread_mutex_destroy(&t->fault_mu);
         free(t);
         return CR_EIO;
     }
@@ -518,6 +617,7 @@ void transport_free(struct transport *t)
     evconnlistener_free(t->lis);
     cr_arena_free(&t->arena);
     cr_buf_free(&t->enc);
+    pthread_mutex_destroy(&t->fault_mu);
     free(t);
 }
 
@@ -548,7 +648,8 @@ int transport_add_peer(struct transport *t, uint64_t id, const char *host, uint1
     }
     p->q = evbuffer_new();
     p->timer = evtimer_new(t->base, peer_timer_cb, p);
-    if (!p->q || !p->timer) {
+    p->hold_timer = evtimer_new(t->base, hold_timer_cb, p);
+    if (!p->q || !p->timer || !p->hold_timer) {
         peer_free(p);
         return CR_ENOMEM;
     }
@@ -569,8 +670,77 @@ int transport_remove_peer(struct transport *t, uint64_t id)
     return CR_ENOTFOUND;
 }
 
+/* Holds the encoded frame in t->enc for fault->delay_ms + jitter, never released before the
+ * frame held ahead of it. */
+static int hold(struct transport *t, struct peer *p, const struct transport_fault *fault)
+{
+    struct held *h = malloc(sizeof *h + t->enc.len);
+    uint64_t now = mono_ms();
+
+    if (!h)
+        return CR_ENOMEM;
+    h->next = NULL;
+    h->len = t->enc.len;
+    memcpy(h->frame, t->enc.data, t->enc.len);
+    h->release_ms = now + fault->delay_ms;
+    if (fault->jitter_ms)
+        h->release_ms += draw(t) % ((uint64_t)fault->jitter_ms + 1);
+    if (p->held_tail && h->release_ms < p->held_tail->release_ms)
+        h->release_ms = p->held_tail->release_ms;
+    if (p->held_tail) {
+        p->held_tail->next = h;
+    } else {
+        struct timeval tv = {(time_t)((h->release_ms - now) / 1000),
+                             (suseconds_t)((h->release_ms - now) % 1000 * 1000)};
+
+        p->held = h;
+        evtimer_add(p->hold_timer, &tv);
+    }
+    p->held_tail = h;
+    p->held_msgs++;
+    p->held_bytes += h->len;
+    t->stats.fault_delayed++;
+    return 0;
+}
+
+/* Moves the held frames whose time has come to the queue, then waits for the next one. Nothing
+ * is held while the peer is IDLE: a failed connection drops its held frames with its queue, and
+ * enqueue takes nothing for an IDLE peer. */
+static void hold_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct peer *p = arg;
+    struct transport *t = p->t;
+    uint64_t now = mono_ms();
+
+    (void)fd;
+    (void)what;
+    while (p->held && p->held->release_ms <= now) {
+        struct held *h = p->held;
+
+        p->held = h->next;
+        if (!p->held)
+            p->held_tail = NULL;
+        p->held_msgs--;
+        p->held_bytes -= h->len;
+        CR_ASSERT(p->state != PEER_IDLE);
+        if (evbuffer_add(p->q, h->frame, h->len) == 0)
+            p->q_msgs++;
+        else
+            t->stats.dropped_full++; /* out of memory: lost, which Raft tolerates */
+        free(h);
+    }
+    if (p->held) {
+        struct timeval tv = {(time_t)((p->held->release_ms - now) / 1000),
+                             (suseconds_t)((p->held->release_ms - now) % 1000 * 1000)};
+
+        evtimer_add(p->hold_timer, &tv);
+    }
+    peer_fill(p);
+}
+
 static int enqueue(struct transport *t, struct peer *p, const struct raftwire_frame *f)
 {
+    struct transport_fault fault = {0};
     int rc;
 
     if (p->state == PEER_IDLE) {
@@ -581,14 +751,30 @@ static int enqueue(struct transport *t, struct peer *p, const struct raftwire_fr
     rc = raftwire_encode(f, &t->enc);
     if (rc)
         return rc;
-    if (p->q_msgs + 1 > t->opt.max_queue_msgs ||
-        evbuffer_get_length(p->q) + t->enc.len > t->opt.max_queue_bytes) {
+    if (fault_of(t, p->id, &fault)) {
+        if (fault.drop_out) {
+            t->stats.fault_dropped_out++;
+            return 0;
+        }
+        if (fault.loss_pct && draw(t) % 100 < fault.loss_pct) {
+            t->stats.fault_lost++;
+            return 0;
+        }
+    }
+    if (p->q_msgs + p->held_msgs + 1 > t->opt.max_queue_msgs ||
+        evbuffer_get_length(p->q) + p->held_bytes + t->enc.len > t->opt.max_queue_bytes) {
         t->stats.dropped_full++;
         return CR_EOVERLOAD;
     }
-    if (evbuffer_add(p->q, t->enc.data, t->enc.len) != 0)
-        return CR_ENOMEM;
-    p->q_msgs++;
+    if (fault.delay_ms || fault.jitter_ms || p->held) {
+        rc = hold(t, p, &fault);
+        if (rc)
+            return rc;
+    } else {
+        if (evbuffer_add(p->q, t->enc.data, t->enc.len) != 0)
+            return CR_ENOMEM;
+        p->q_msgs++;
+    }
     t->stats.sent++;
     peer_fill(p);
     return 0;
@@ -644,6 +830,44 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
     out->connected = p->state == PEER_READY;
     out->queued_bytes = evbuffer_get_length(p->q);
     out->queued_msgs = p->q_msgs;
+    out->held_bytes = p->held_bytes;
+    out->held_msgs = p->held_msgs;
     out->backoff_ms = p->backoff_ms;
     return 0;
+}
+
+static bool fault_is_none(const struct transport_fault *f)
+{
+    return !f->drop_out && !f->drop_in && !f->delay_ms && !f->jitter_ms && !f->loss_pct;
+}
+
+int transport_set_faults(struct transport *t, const struct transport_fault *f, size_t n)
+{
+    size_t kept = 0;
+
+    if (n > TRANSPORT_MAX_PEERS || (n && !f))
+        return CR_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].peer == 0 || f[i].peer == t->opt.node_id || f[i].loss_pct > 100 ||
+            f[i].delay_ms > TRANSPORT_MAX_FAULT_MS || f[i].jitter_ms > TRANSPORT_MAX_FAULT_MS)
+            return CR_EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (f[j].peer == f[i].peer)
+                return CR_EINVAL;
+    }
+    pthread_mutex_lock(&t->fault_mu);
+    for (size_t i = 0; i < n; i++)
+        if (!fault_is_none(&f[i]))
+            t->faults[kept++] = f[i];
+    atomic_store_explicit(&t->n_faults, kept, memory_order_relaxed);
+    pthread_mutex_unlock(&t->fault_mu);
+    return 0;
+}
+
+void transport_get_faults(struct transport *t, struct transport_fault *out, size_t *n)
+{
+    pthread_mutex_lock(&t->fault_mu);
+    *n = atomic_load_explicit(&t->n_faults, memory_order_relaxed);
+    memcpy(out, t->faults, *n * sizeof *out);
+    pthread_mutex_unlock(&t->fault_mu);
 }

@@ -24,8 +24,19 @@
  * resends what matters. Memory per peer stays under max_queue_bytes + TRANSPORT_OUT_CHUNK + one
  * frame; per inbound connection, one frame.
  *
+ * Faults (testing; docs/raft.md, "Faults in the transport"): transport_set_faults makes the
+ * transport lose, hold or partition the frames it carries for its owner, every kind (messages,
+ * snapshot chunks, forwards), at the frame level: frames to a peer are dropped (drop_out), lost at
+ * a rate (loss_pct) or held delay_ms + uniform[0, jitter_ms] ms, in order (FIFO per peer: a frame
+ * is never released before the one queued ahead of it); frames from a peer are dropped on arrival
+ * (drop_in). Hellos are not affected, so connections stay up and a heal takes effect at the next
+ * frame. A frame lost to a fault is lost silently, as on a real network: the send returns 0 and
+ * the drop is counted. Held frames count against the peer's queue bounds, and are dropped with
+ * the queue when the connection is lost.
+ *
  * Threads: a transport and its callbacks belong to the thread running its event base; no call
- * is thread-safe. Callbacks must not call transport_free.
+ * is thread-safe but transport_set_faults and transport_get_faults. Callbacks must not call
+ * transport_free.
  */
 #ifndef CR_SERVER_TRANSPORT_H
 #define CR_SERVER_TRANSPORT_H
@@ -45,6 +56,7 @@
 #define TRANSPORT_DEFAULT_BACKOFF_MIN_MS 50
 #define TRANSPORT_DEFAULT_BACKOFF_MAX_MS 2000
 #define TRANSPORT_DEFAULT_HANDSHAKE_MS 5000 /* connect + hellos, else the attempt failed */
+#define TRANSPORT_MAX_FAULT_MS 60000        /* delay_ms and jitter_ms, each */
 
 struct event_base;
 struct transport;
@@ -84,12 +96,26 @@ struct transport_stats {
     uint64_t connects;         /* outbound handshakes completed */
     uint64_t connect_failures; /* outbound attempts or connections that failed */
     uint64_t accepted;         /* inbound handshakes completed */
+    /* faults (transport_set_faults); frames lost to them are not counted as sent */
+    uint64_t fault_dropped_out; /* to a peer with drop_out */
+    uint64_t fault_dropped_in;  /* from a peer with drop_in, not delivered */
+    uint64_t fault_lost;        /* lost to loss_pct */
+    uint64_t fault_delayed;     /* held for delay_ms + jitter (or behind a held frame) */
 };
 
 struct transport_peer_info {
     bool connected; /* handshake done */
     size_t queued_bytes, queued_msgs;
-    unsigned backoff_ms; /* the next retry's delay */
+    size_t held_bytes, held_msgs; /* frames held by a delay fault, not in queued_* */
+    unsigned backoff_ms;          /* the next retry's delay */
+};
+
+/* One peer's faults; all zero: none. */
+struct transport_fault {
+    uint64_t peer;                /* the peer this applies to */
+    bool drop_out, drop_in;       /* partition: frames to / from peer dropped */
+    unsigned delay_ms, jitter_ms; /* frames to peer held delay + uniform[0, jitter] ms, in order */
+    unsigned loss_pct;            /* frames to peer lost at this rate, 0..100 */
 };
 
 /*
@@ -129,5 +155,17 @@ int transport_send_forward(struct transport *t, const struct raftwire_frame *f);
 void transport_get_stats(const struct transport *t, struct transport_stats *out);
 /* CR_ENOTFOUND when id is not a peer. */
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *out);
+
+/*
+ * Replaces the whole fault set with f[0..n) (n 0: heal everything); entries with no fault set
+ * are not kept. A peer need not be known yet (a node added later). Frames already held keep
+ * their release time. Returns 0; CR_EINVAL (nothing changed): n above TRANSPORT_MAX_PEERS, a
+ * peer 0, this node or listed twice, loss_pct above 100, delay_ms or jitter_ms above
+ * TRANSPORT_MAX_FAULT_MS. Thread-safe: may be called from any thread while the transport runs.
+ */
+int transport_set_faults(struct transport *t, const struct transport_fault *f, size_t n);
+/* Copies the active fault set to out (room for TRANSPORT_MAX_PEERS), its size to *n. Thread-safe.
+ */
+void transport_get_faults(struct transport *t, struct transport_fault *out, size_t *n);
 
 #endif

@@ -2,7 +2,8 @@
  * nodes exchange messages in every direction, in order; a restarted peer is reconnected to; a
  * corrupted frame closes only its connection and the next one works; a wrong cluster id or
  * node id is refused; a full queue drops instead of growing, whether the peer never answers the
- * hello or stops reading. Every wait is bounded. */
+ * hello or stops reading; faults partition (both ways or one), delay (in order, never early) and
+ * lose frames of every kind, and a heal restores delivery. Every wait is bounded. */
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -39,9 +40,13 @@ struct node {
     size_t entries_ok;
     size_t chunks_ok;               /* chunks whose bytes and fields arrived intact */
     size_t forwards_ok, results_ok; /* forward frames, each after message 150 of its sender */
+    int64_t first_ms[MAX_ID];       /* when the first message from each sender arrived */
+    size_t chunks, forwards;        /* every chunk and forward frame, whatever its content */
 };
 
 static struct event_base *base;
+
+static int64_t now_ms(void);
 
 static void on_recv(void *data, const struct raft_msg *m)
 {
@@ -52,7 +57,8 @@ static void on_recv(void *data, const struct raft_msg *m)
     if (n->got[m->from] && m->context <= n->last_ctx[m->from])
         n->out_of_order = true;
     n->last_ctx[m->from] = m->context;
-    n->got[m->from]++;
+    if (n->got[m->from]++ == 0)
+        n->first_ms[m->from] = now_ms();
     if (m->type == RAFT_MSG_APPEND && m->n_entries == 2 && m->entries[1].len == 5 &&
         memcmp(m->entries[1].data, "hello", 5) == 0)
         n->entries_ok++;
@@ -64,6 +70,7 @@ static void on_chunk(void *data, uint64_t from, const struct raftwire_chunk *c)
 {
     struct node *n = data;
 
+    n->chunks++;
     if (from == 1 && c->index == 50 && c->term == 3 && c->total == sizeof chunk_data &&
         c->offset + c->len <= sizeof chunk_data &&
         memcmp(c->data, chunk_data + c->offset, c->len) == 0)
@@ -104,6 +111,7 @@ static void on_forward(void *data, const struct raftwire_frame *f)
     struct node *n = data;
 
     assert_int_equal(f->fwd.to, n->id);
+    n->forwards++;
     if (f->fwd.from >= MAX_ID || n->last_ctx[f->fwd.from] != 150 || f->fwd.seq != f->fwd.from)
         return;
     if (f->kind == RAFTWIRE_FORWARD && f->fwd.len == 5 && memcmp(f->fwd.data, "write", 5) == 0)
@@ -686,6 +694,232 @@ static void test_timeouts_and_replacement(void **state)
     transport_free(a.t);
 }
 
+/* ---- faults ---- */
+
+/* Starts k nodes (ids 1..k) with opt, every one a peer of every other, and waits until every
+ * connection is up. */
+static void mesh(struct node *n, int k, const struct transport_options *opt)
+{
+    for (int i = 0; i < k; i++)
+        node_start(&n[i], (uint64_t)i + 1, CLUSTER, 0, opt);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++)
+            if (i != j)
+                assert_int_equal(
+                    transport_add_peer(n[i].t, n[j].id, "127.0.0.1", transport_port(n[j].t)), 0);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++) {
+            struct pair p = {&n[i], n[j].id};
+
+            if (i != j)
+                assert_true(run_until(connected, &p, WAIT_MS));
+        }
+}
+
+/* count heartbeats from a to b, contexts from ctx on */
+static void send_n(struct node *a, struct node *b, uint64_t ctx, size_t count)
+{
+    for (size_t k = 0; k < count; k++) {
+        struct raft_msg m = heartbeat(a->id, b->id, ctx + k);
+
+        assert_int_equal(transport_send(a->t, &m), 0);
+    }
+}
+
+/* One snapshot chunk and one forward frame from a to b: the other frame kinds. */
+static void send_other_kinds(struct node *a, struct node *b)
+{
+    static const uint8_t data[3] = {1, 2, 3};
+    struct raftwire_chunk c = {.index = 9, .term = 1, .total = 3, .len = 3, .data = data};
+    struct raftwire_frame f = {.kind = RAFTWIRE_FORWARD};
+
+    c.checksum = cr_hash64(data, 3);
+    assert_int_equal(transport_send_chunk(a->t, b->id, &c), 0);
+    f.fwd = (struct raftwire_forward){
+        .from = a->id, .to = b->id, .seq = 1, .data = (const uint8_t *)"write", .len = 5};
+    assert_int_equal(transport_send_forward(a->t, &f), 0);
+}
+
+static void set_fault(struct node *a, struct transport_fault f)
+{
+    assert_int_equal(transport_set_faults(a->t, &f, 1), 0);
+}
+
+/* A partition both ways between nodes 1 and 2, node 3 unaffected: every kind of frame between 1
+ * and 2 is lost and counted, on each side, while 1 and 3 talk; a heal restores 1 <-> 2. Bad
+ * fault sets are refused and change nothing. */
+static void test_fault_partition(void **state)
+{
+    struct node n[3];
+    struct transport_fault bad[2] = {{.peer = 2, .drop_out = true}, {.peer = 2, .drop_in = true}};
+    struct transport_fault got[TRANSPORT_MAX_PEERS];
+    struct transport_stats st;
+    struct count c31 = {&n[0], 3, 50}, c13 = {&n[2], 1, 50}, c12 = {&n[1], 1, 10},
+                 c21 = {&n[0], 2, 10};
+    size_t k;
+
+    (void)state;
+    mesh(n, 3, NULL);
+    set_fault(&n[0], (struct transport_fault){.peer = 2, .drop_out = true, .drop_in = true});
+    /* refused: a peer twice, peer 0, this node, a rate above 100, a delay above the limit */
+    assert_int_equal(transport_set_faults(n[0].t, bad, 2), CR_EINVAL);
+    bad[1] = (struct transport_fault){.peer = 0, .drop_in = true};
+    assert_int_equal(transport_set_faults(n[0].t, bad, 2), CR_EINVAL);
+    bad[1].peer = 1;
+    assert_int_equal(transport_set_faults(n[0].t, bad, 2), CR_EINVAL);
+    bad[1] = (struct transport_fault){.peer = 3, .loss_pct = 101};
+    assert_int_equal(transport_set_faults(n[0].t, bad, 2), CR_EINVAL);
+    bad[1] = (struct transport_fault){.peer = 3, .delay_ms = TRANSPORT_MAX_FAULT_MS + 1};
+    assert_int_equal(transport_set_faults(n[0].t, bad, 2), CR_EINVAL);
+    transport_get_faults(n[0].t, got, &k);
+    assert_int_equal(k, 1);
+    assert_true(got[0].peer == 2 && got[0].drop_out && got[0].drop_in && !got[0].delay_ms);
+
+    send_n(&n[0], &n[1], 1, 50);
+    send_other_kinds(&n[0], &n[1]);
+    send_n(&n[1], &n[0], 1, 50);
+    send_other_kinds(&n[1], &n[0]);
+    send_n(&n[0], &n[2], 1, 50);
+    send_n(&n[2], &n[0], 1, 50);
+    assert_true(run_until(got_enough, &c31, WAIT_MS));
+    assert_true(run_until(got_enough, &c13, WAIT_MS));
+    WAIT_STAT(&n[0], fault_dropped_in, 52);
+    run_until(never, NULL, 50);
+    transport_get_stats(n[0].t, &st);
+    assert_int_equal(st.fault_dropped_out, 52);
+    assert_int_equal(st.fault_dropped_in, 52);
+    assert_int_equal(st.received, 50); /* from node 3 only */
+    assert_int_equal(n[0].got[2] + n[0].chunks + n[0].forwards, 0);
+    assert_int_equal(n[1].got[1] + n[1].chunks + n[1].forwards, 0);
+    transport_get_stats(n[1].t, &st);
+    assert_int_equal(st.fault_dropped_out + st.fault_dropped_in, 0); /* node 2 has no fault */
+
+    assert_int_equal(transport_set_faults(n[0].t, NULL, 0), 0);
+    transport_get_faults(n[0].t, got, &k);
+    assert_int_equal(k, 0);
+    send_n(&n[0], &n[1], 100, 10);
+    send_n(&n[1], &n[0], 100, 10);
+    assert_true(run_until(got_enough, &c12, WAIT_MS));
+    assert_true(run_until(got_enough, &c21, WAIT_MS));
+    for (int i = 0; i < 3; i++)
+        transport_free(n[i].t);
+}
+
+/* One-way partitions: drop_out loses 1 -> 2 and keeps 2 -> 1; drop_in the reverse. */
+static void test_fault_one_way(void **state)
+{
+    struct node n[2];
+    struct transport_stats st;
+    struct count c21 = {&n[0], 2, 20}, c12 = {&n[1], 1, 20};
+
+    (void)state;
+    mesh(n, 2, NULL);
+    set_fault(&n[0], (struct transport_fault){.peer = 2, .drop_out = true});
+    send_n(&n[0], &n[1], 1, 20);
+    send_n(&n[1], &n[0], 1, 20);
+    assert_true(run_until(got_enough, &c21, WAIT_MS));
+    run_until(never, NULL, 50);
+    assert_int_equal(n[1].got[1], 0);
+    transport_get_stats(n[0].t, &st);
+    assert_int_equal(st.fault_dropped_out, 20);
+    assert_int_equal(st.sent, 0);
+
+    set_fault(&n[0], (struct transport_fault){.peer = 2, .drop_in = true});
+    send_n(&n[0], &n[1], 1, 20);
+    send_n(&n[1], &n[0], 100, 20);
+    assert_true(run_until(got_enough, &c12, WAIT_MS));
+    WAIT_STAT(&n[0], fault_dropped_in, 20);
+    assert_int_equal(n[0].got[2], 20); /* the 20 of the first round only */
+    for (int i = 0; i < 2; i++)
+        transport_free(n[i].t);
+}
+
+/* A delay holds frames at least delay_ms, in order (jitter included), within the queue bounds;
+ * frames sent after a heal while some are held go behind them; a lost connection drops them. */
+static void test_fault_delay(void **state)
+{
+    struct transport_options opt = {
+        .max_queue_msgs = 100, .backoff_min_ms = 10, .backoff_max_ms = 100};
+    struct node n[2];
+    struct transport_peer_info info;
+    struct transport_stats st;
+    struct count c = {&n[1], 1, 60};
+    size_t refused = 0;
+    int64_t t0;
+
+    (void)state;
+    mesh(n, 2, &opt);
+    set_fault(&n[0], (struct transport_fault){.peer = 2, .delay_ms = 200, .jitter_ms = 50});
+    t0 = now_ms();
+    send_n(&n[0], &n[1], 1, 40);
+    send_other_kinds(&n[0], &n[1]);
+    assert_int_equal(transport_peer_info(n[0].t, 2, &info), 0);
+    assert_int_equal(info.held_msgs, 42);
+    assert_true(info.held_bytes > 0);
+    assert_int_equal(info.queued_msgs, 0);
+    run_until(never, NULL, 100);
+    assert_int_equal(n[1].got[1] + n[1].chunks + n[1].forwards, 0);
+    /* heal while 42 are held: the next 20 go behind them, and the queue bound counts them all */
+    assert_int_equal(transport_set_faults(n[0].t, NULL, 0), 0);
+    for (uint64_t k = 41; k <= 100; k++) {
+        struct raft_msg m = heartbeat(1, 2, k);
+        int rc = transport_send(n[0].t, &m);
+
+        assert_true(rc == 0 || rc == CR_EOVERLOAD);
+        refused += rc == CR_EOVERLOAD;
+    }
+    /* 42 held + 60 sent with room for 100: the last 2 refused, unless some were released */
+    assert_true(refused <= 2);
+    c.want = 100 - refused;
+    assert_true(run_until(got_enough, &c, WAIT_MS));
+    assert_true(n[1].first_ms[1] - t0 >= 200);
+    assert_false(n[1].out_of_order);
+    assert_int_equal(n[1].chunks, 1);
+    assert_int_equal(n[1].forwards, 1);
+    transport_get_stats(n[0].t, &st);
+    assert_int_equal(st.fault_delayed, 42 + 58 - refused + 2);
+    assert_int_equal(transport_peer_info(n[0].t, 2, &info), 0);
+    assert_int_equal(info.held_msgs + info.held_bytes, 0);
+    /* a lost connection drops what was held with the queue */
+    set_fault(&n[0], (struct transport_fault){.peer = 2, .delay_ms = 1000});
+    send_n(&n[0], &n[1], 200, 5);
+    transport_free(n[1].t);
+    WAIT_STAT(&n[0], connect_failures, 1);
+    assert_int_equal(transport_peer_info(n[0].t, 2, &info), 0);
+    assert_int_equal(info.held_msgs + info.held_bytes, 0);
+    transport_get_stats(n[0].t, &st);
+    assert_int_equal(st.dropped_down, 5);
+    transport_free(n[0].t);
+}
+
+/* Loss at 30% over 2000 frames: the count lost is within 6 standard deviations (about 20) of
+ * 600, and exactly the others arrive; 100% loses everything. */
+static void test_fault_loss(void **state)
+{
+    struct node n[2];
+    struct transport_stats st;
+    struct count c = {&n[1], 1, 0};
+
+    (void)state;
+    mesh(n, 2, NULL);
+    set_fault(&n[0], (struct transport_fault){.peer = 2, .loss_pct = 30});
+    send_n(&n[0], &n[1], 1, 2000);
+    transport_get_stats(n[0].t, &st);
+    assert_true(st.fault_lost >= 600 - 120 && st.fault_lost <= 600 + 120);
+    assert_int_equal(st.sent + st.fault_lost, 2000);
+    c.want = 2000 - st.fault_lost;
+    assert_true(run_until(got_enough, &c, WAIT_MS));
+    assert_false(n[1].out_of_order);
+    set_fault(&n[0], (struct transport_fault){.peer = 2, .loss_pct = 100});
+    send_n(&n[0], &n[1], 3000, 100);
+    send_other_kinds(&n[0], &n[1]);
+    run_until(never, NULL, 50);
+    assert_int_equal(n[1].got[1], c.want);
+    assert_int_equal(n[1].chunks + n[1].forwards, 0);
+    for (int i = 0; i < 2; i++)
+        transport_free(n[i].t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +930,10 @@ int main(void)
         cmocka_unit_test(test_queue_bound),
         cmocka_unit_test(test_chunks_and_remove),
         cmocka_unit_test(test_timeouts_and_replacement),
+        cmocka_unit_test(test_fault_partition),
+        cmocka_unit_test(test_fault_one_way),
+        cmocka_unit_test(test_fault_delay),
+        cmocka_unit_test(test_fault_loss),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
