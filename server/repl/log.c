@@ -8,6 +8,7 @@
 #include "server/repl/log.h"
 
 #include "common/assert.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "server/errmsg.h"
@@ -656,13 +657,7 @@ int log_wait_applied(struct log *l, uint64_t index, unsigned timeout_ms)
 
     if (atomic_load(&l->applied_index) >= index)
         return 0;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadline = cr_deadline(timeout_ms);
     pthread_mutex_lock(&l->mu);
     while (atomic_load(&l->applied_index) < index && rc == 0)
         if (pthread_cond_timedwait(&l->applied, &l->mu, &deadline) == ETIMEDOUT)

@@ -6,6 +6,7 @@
  */
 #include "server/repl/node.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -106,14 +107,6 @@ struct node {
     bool stopping;
     struct node_status st;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void wake(struct node *n)
 {
@@ -606,7 +599,7 @@ static void publish(struct node *n)
     n->st.leader = leader;
     n->st.commit = raft_commit(&n->core);
     n->st.applied = raft_applied(&n->core);
-    n->st.leader_contact_ms = role == RAFT_LEADER ? mono_ms() : n->contact_ms;
+    n->st.leader_contact_ms = role == RAFT_LEADER ? cr_mono_ms() : n->contact_ms;
     n->st.snapshot_index = n->store.snap.index;
     n->st.snapshots_sent = n->snapshots_sent;
     n->st.snapshots_installed = n->snapshots_installed;
@@ -813,7 +806,7 @@ static void on_recv(void *data, const struct raft_msg *m)
     }
     raft_step(&n->core, m);
     if (m->from == raft_leader(&n->core))
-        n->contact_ms = mono_ms();
+        n->contact_ms = cr_mono_ms();
     schedule_ready(n);
 }
 
@@ -1148,13 +1141,7 @@ static int wait_answer(struct node *n, struct waiter *w, unsigned timeout_ms)
 
     if (pthread_cond_init(&w->cond, NULL) != 0)
         return CR_ENOMEM;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadline = cr_deadline(timeout_ms);
     pthread_mutex_lock(&n->mu);
     if (n->stopping) {
         rc = CR_ESHUTDOWN;
