@@ -1776,7 +1776,7 @@ static void handle_frame(struct native_conn *nc, const uint8_t *p, size_t len)
     req_put(nc, r);
 }
 
-enum native_status native_read(struct native_conn *nc, struct evbuffer *in)
+static enum native_status read_frames(struct native_conn *nc, struct evbuffer *in)
 {
     for (;;) {
         uint8_t hdr[4];
@@ -1814,6 +1814,18 @@ enum native_status native_read(struct native_conn *nc, struct evbuffer *in)
         }
         evbuffer_drain(in, len);
     }
+}
+
+/* The frames taken in one call all arrived before it: their STRONG reads share a ReadIndex
+ * round (ops_read_batch_begin). */
+enum native_status native_read(struct native_conn *nc, struct evbuffer *in)
+{
+    enum native_status st;
+
+    ops_read_batch_begin(&nc->oc);
+    st = read_frames(nc, in);
+    ops_read_batch_end(&nc->oc);
+    return st;
 }
 
 void native_conn_init(struct native_conn *nc, struct ops *o, struct log_completer *completer,

@@ -2,11 +2,13 @@
  * The operation interface: read consistency, full validation of writes before proposing,
  * LogEntry encoding (via wire.c) and completion of proposals. Must not write storage (only the
  * log's writer does, through storage_apply), must not know any wire format beyond the LogEntry,
- * and must not lock on the read path.
+ * and must not lock on the read path but where a read must wait: a STRONG read's shared ReadIndex
+ * round (strong_barrier), a SESSION token not yet applied.
  */
 #include "server/ops.h"
 #include "server/ops_int.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "server/repl/node.h"
@@ -14,6 +16,7 @@
 #include "server/wire.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,10 @@ void ops_init(struct ops *o, struct storage *s, struct log *l, const char *data_
     o->start_ns = now_ns(CLOCK_MONOTONIC);
     atomic_init(&o->connections, 0);
     atomic_init(&o->requests, 0);
+    o->clustered = l && log_cluster_status(l, &(struct node_status){0});
+    pthread_mutex_init(&o->rounds.mu, NULL);
+    pthread_cond_init(&o->rounds.cond, NULL);
+    atomic_init(&o->rounds.begun, 0);
 }
 
 void ops_note_request(struct ops *o)
@@ -57,7 +64,20 @@ void ops_conn_init(struct ops *o, struct log_completer *completer, struct ops_co
     c->completer = completer;
     c->txn = NULL;
     c->live = false;
+    c->arrived = 0;
+    c->batch = false;
     atomic_fetch_add(&o->connections, 1);
+}
+
+void ops_read_batch_begin(struct ops_conn *c)
+{
+    c->arrived = atomic_load(&c->ops->rounds.begun);
+    c->batch = true;
+}
+
+void ops_read_batch_end(struct ops_conn *c)
+{
+    c->batch = false;
 }
 
 void ops_conn_release(struct ops_conn *c)
@@ -111,36 +131,121 @@ static int not_leader(struct log *l, const char *what, struct errmsg *e)
                       what, (unsigned long long)ld.id, ld.addr[0] ? ld.addr : "unknown");
 }
 
-/* Starts a read at the asked consistency. A cluster of one is its own leader with nothing
- * unapplied, so every level is met by the local snapshot; a SESSION token from the future
- * can only come from a confused client (or another cluster's node). Clustered (phase 1): STRONG
- * is served by the leader after a ReadIndex round and the apply of that index (a follower
- * refuses it), the others by any node from its local snapshot (BOUNDED_STALENESS does not yet
- * forward or wait). */
+/* The time limit of strong_barrier for a read joining another's round: that round's. */
+#define ROUNDS_WAIT_MS (2 * LOG_STRONG_WAIT_MS + 1000)
+
+/* Returns when a ReadIndex round that began after `arrived` rounds had begun (ops_rounds) has
+ * ended, with its result: 0 when its index is applied, so that a snapshot taken now sees every
+ * write acknowledged before the read arrived. Joins such a round when one is running, else runs
+ * one itself (log_strong_read's codes, *ld naming the leader); CR_ETIMEOUT after ROUNDS_WAIT_MS
+ * waiting for another's. A round that fails fails the reads that joined it. */
+static int strong_barrier(struct ops *o, uint64_t arrived, struct log_leader *ld)
+{
+    struct ops_rounds *r = &o->rounds;
+    struct timespec deadline;
+    uint64_t mine;
+    int rc = 0;
+
+    deadline = cr_deadline(ROUNDS_WAIT_MS);
+    pthread_mutex_lock(&r->mu);
+    while (r->ok <= arrived && atomic_load(&r->begun) > arrived) {
+        if (r->failed > arrived) {
+            rc = r->code;
+            goto out;
+        }
+        if (pthread_cond_timedwait(&r->cond, &r->mu, &deadline) == ETIMEDOUT) {
+            rc = CR_ETIMEOUT;
+            goto out;
+        }
+    }
+    if (r->ok > arrived)
+        goto out;
+    mine = atomic_load(&r->begun) + 1;
+    atomic_store(&r->begun, mine);
+    pthread_mutex_unlock(&r->mu);
+    rc = log_strong_read(o->log, ld);
+    pthread_mutex_lock(&r->mu);
+    if (rc == 0 && mine > r->ok)
+        r->ok = mine;
+    if (rc < 0 && mine > r->failed) {
+        r->failed = mine;
+        r->code = rc;
+    }
+    pthread_cond_broadcast(&r->cond);
+out:
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+/* A STRONG read's wait (or a BOUNDED_STALENESS read beyond its bounds): a shared ReadIndex round
+ * begun after the read arrived, and the apply of its index. */
+static int strong_wait(struct ops_conn *c, struct errmsg *e)
+{
+    struct log_leader ld;
+    uint64_t arrived = c->batch ? c->arrived : atomic_load(&c->ops->rounds.begun);
+    int rc;
+
+    if (!c->ops->clustered)
+        return 0;
+    rc = strong_barrier(c->ops, arrived, &ld);
+    if (rc == CR_ENOTLEADER)
+        return not_leader(c->ops->log, "strong reads", e);
+    if (rc == CR_ETIMEOUT)
+        return errmsg_set(e, rc,
+                          "no read index was confirmed and applied within %d ms (a leader "
+                          "change?); retry",
+                          LOG_STRONG_WAIT_MS);
+    if (rc < 0)
+        return errmsg_set(e, rc, "cannot start a strong read: %s", cr_strerror(rc));
+    return 0;
+}
+
+/* BOUNDED_STALENESS: true when this node may serve from its own snapshot, at most max_lag_entries
+ * behind the commit index it knows and having heard from the leader within max_lag_ms. A bound
+ * of 0 means exactly that (no entry behind; contact this very millisecond). */
+static bool within_bounds(struct ops *o, const struct ops_read_opts *ro)
+{
+    struct node_status st;
+    uint64_t now_ms = now_ns(CLOCK_MONOTONIC) / 1000000u;
+
+    if (!log_cluster_status(o->log, &st))
+        return true;
+    if (st.commit > st.applied && st.commit - st.applied > ro->max_lag_entries)
+        return false;
+    return st.leader_contact_ms && now_ms >= st.leader_contact_ms &&
+           now_ms - st.leader_contact_ms <= ro->max_lag_ms;
+}
+
+/* Starts a read at the asked consistency (DESIGN.md, "The replicated log and consistency").
+ * A cluster of one is its own leader and acknowledges a write once applied, so every level is
+ * met by the local snapshot and a SESSION token from the future can only come from a confused
+ * client (CR_EINVAL at once). Clustered: STRONG after a shared ReadIndex round (strong_wait),
+ * BOUNDED_STALENESS locally within its bounds and as STRONG beyond them, SESSION once the token
+ * is applied here (at most LOG_STRONG_WAIT_MS, then CR_ETIMEOUT), the others from the local
+ * snapshot as it is. */
 int ops_read_begin(struct ops_conn *c, const struct ops_read_opts *ro, struct ops_read_info *info,
                    struct errmsg *e)
 {
     static const struct ops_read_opts strong = {OPS_STRONG, 0, 0, 0};
     struct node_status st;
-    struct log_leader ld;
-    int rc;
+    int rc = 0;
 
     if (!ro)
         ro = &strong;
     if ((int)ro->level < OPS_DEFAULT || ro->level > OPS_EVENTUAL)
         return errmsg_set(e, CR_EINVAL, "consistency level %d is unknown", (int)ro->level);
-    if (ro->level == OPS_DEFAULT || ro->level == OPS_STRONG) {
-        rc = log_strong_read(c->ops->log, &ld);
-        if (rc == CR_ENOTLEADER)
-            return not_leader(c->ops->log, "strong reads", e);
-        if (rc == CR_ETIMEOUT)
-            return errmsg_set(e, rc,
-                              "no read index was confirmed and applied within %d ms (a leader "
-                              "change?); retry",
-                              LOG_STRONG_WAIT_MS);
-        if (rc < 0)
-            return errmsg_set(e, rc, "cannot start a strong read: %s", cr_strerror(rc));
-    }
+    if (ro->level == OPS_DEFAULT || ro->level == OPS_STRONG ||
+        (ro->level == OPS_BOUNDED_STALENESS && !within_bounds(c->ops, ro)))
+        rc = strong_wait(c, e);
+    else if (ro->level == OPS_SESSION && c->ops->clustered && !c->live &&
+             log_wait_applied(c->ops->log, ro->session_token, LOG_STRONG_WAIT_MS) < 0)
+        return errmsg_set(e, CR_ETIMEOUT,
+                          "session token %llu was not applied on this server within %d ms (its "
+                          "applied index is %llu); retry, or read from the node that served it",
+                          (unsigned long long)ro->session_token, LOG_STRONG_WAIT_MS,
+                          (unsigned long long)log_applied_index(c->ops->log));
+    if (rc < 0)
+        return rc;
     rc = ops_snapshot(c, e);
     if (rc < 0)
         return rc;
@@ -150,10 +255,16 @@ int ops_read_begin(struct ops_conn *c, const struct ops_read_opts *ro, struct op
     info->lag = 0;
     if (log_cluster_status(c->ops->log, &st) && st.commit > info->applied_index)
         info->lag = st.commit - info->applied_index;
-    if (ro->level == OPS_SESSION && ro->session_token > info->applied_index)
+    if (ro->level == OPS_SESSION && ro->session_token > info->applied_index && !c->ops->clustered)
         return errmsg_set(
             e, CR_EINVAL, "session token %llu is ahead of this server's applied index %llu",
             (unsigned long long)ro->session_token, (unsigned long long)info->applied_index);
+    if (ro->level == OPS_SESSION && ro->session_token > info->applied_index)
+        return errmsg_set(e, CR_ETIMEOUT,
+                          "session token %llu is ahead of this read's snapshot (applied index "
+                          "%llu); retry",
+                          (unsigned long long)ro->session_token,
+                          (unsigned long long)info->applied_index);
     return 0;
 }
 

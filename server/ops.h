@@ -14,9 +14,12 @@
  * anything is proposed, then encoded as one LogEntry and proposed to the log; the result comes
  * back through a callback on the thread that owns the connection's log_completer.
  *
- * Consistency: a cluster of one meets every level at once; SESSION tokens are checked. A Raft
- * node (--peers) serves STRONG (and the default) on the leader only, after a ReadIndex round,
- * and refuses it elsewhere with CR_ENOTLEADER; the other levels are served locally.
+ * Consistency: a cluster of one meets every level at once. On a Raft node (--peers), STRONG (and
+ * the default) waits for a ReadIndex round that began after the read arrived (on a follower the
+ * leader answers it) and for the apply of that index; one round serves every STRONG read that
+ * arrived before it began, on any connection (ops_read_batch_begin). BOUNDED_STALENESS is served
+ * locally within its bounds and takes the STRONG path beyond them; SESSION waits for the token's
+ * apply; CONSISTENT_PREFIX and EVENTUAL never wait.
  */
 #ifndef CR_SERVER_OPS_H
 #define CR_SERVER_OPS_H
@@ -28,6 +31,7 @@
 #include "server/repl/log.h"
 #include "storage/storage.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,17 +64,36 @@ struct ops_read_info {
     uint64_t lag;           /* entries behind the commit index; 0 in a cluster of one */
 };
 
+/*
+ * ReadIndex rounds shared by STRONG reads (ops.c, strong_barrier), numbered from 1 in the order
+ * they begin; they may overlap (one per network thread at most) and end in any order. A read
+ * that arrived when `begun` rounds had begun may be served by any round numbered above that
+ * which succeeded: it began after the read arrived, and its index was applied when it ended.
+ * A read joins such a round when one is running, and begins one otherwise.
+ */
+struct ops_rounds {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;    /* broadcast when a round ends */
+    _Atomic uint64_t begun; /* written under mu */
+    uint64_t ok;            /* the highest round that succeeded; 0: none */
+    uint64_t failed;        /* the highest round that failed, with its code */
+    int code;
+};
+
 /* Shared server state; allocated by the caller, lives for the process. */
 struct ops {
     struct storage *storage;
     struct log *log;
+    bool clustered; /* a Raft node: STRONG reads need ReadIndex rounds */
     char data_dir[4096];
     uint64_t map_size;
     uint64_t start_ns; /* CLOCK_MONOTONIC */
     _Atomic uint64_t connections, requests;
+    struct ops_rounds rounds;
 };
 
-/* map_size: what storage was opened with (0: CR_DEFAULT_MAP_SIZE), reported by Stats. */
+/* map_size: what storage was opened with (0: CR_DEFAULT_MAP_SIZE), reported by Stats. The log
+ * must be initialised (log_init) before: ops_init asks it whether it is clustered. */
 void ops_init(struct ops *o, struct storage *s, struct log *l, const char *data_dir,
               uint64_t map_size);
 
@@ -88,9 +111,22 @@ struct ops_conn {
     struct log_completer *completer;
     struct storage_txn *txn; /* NULL until the first read */
     bool live;               /* txn holds a snapshot */
+    bool batch;              /* between ops_read_batch_begin and _end */
+    uint64_t arrived;        /* in a batch: ops_rounds.begun when it began */
 };
 
 void ops_conn_init(struct ops *o, struct log_completer *completer, struct ops_conn *c);
+
+/*
+ * A front end brackets the requests it takes from one input buffer with these: they all arrived
+ * before ops_read_batch_begin, so every STRONG read among them may be served by one ReadIndex
+ * round begun after it (the first such read runs it, or joins one that began after the batch
+ * did). Outside a batch, each STRONG read counts as arriving when it starts. A batch must end
+ * before the front end waits for more input: a read that arrives later needs a later round.
+ */
+void ops_read_batch_begin(struct ops_conn *c);
+void ops_read_batch_end(struct ops_conn *c);
+
 /* Ends the snapshot of the last request; everything borrowed from it becomes invalid. */
 void ops_conn_release(struct ops_conn *c);
 /* Releases and ends the read transaction. In-flight writes may still complete afterwards. */

@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "server/repl/node.h"
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -281,10 +282,18 @@ static void tick(evutil_socket_t unused, short what, void *arg)
     struct errmsg e;
     uint32_t budget = TTL_SCAN_BUDGET;
     int64_t now = (int64_t)time(NULL); /* the proposer's clock (DESIGN.md principle 1) */
+    struct node_status st;
     int rc = 0;
 
     if (s->stopping || s->inflight)
         return;
+    if (log_cluster_status(s->ops->log, &st) && st.role != RAFT_LEADER) {
+        /* Only the leader sweeps: a follower's deletes would be forwarded to the leader, which
+         * proposes the same ones itself. A new leader starts its pass over. */
+        s->table[0] = 0;
+        cr_buf_reset(&s->cursor);
+        return;
+    }
     if (!s->table[0])
         rc = next_table(s);
     while (rc == 0 && budget > 0 && s->table[0]) {

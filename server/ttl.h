@@ -11,8 +11,10 @@
  * the last one's proposals are in flight, so the sweeper never queues more than one tick's
  * entries and never holds the loop for more than one bounded scan.
  *
- * Only the node that accepts writes sweeps: a cluster of one always does. A follower must not
- * start a sweeper (its proposals would be refused, and a new leader sweeps anyway).
+ * Only the leader sweeps: a cluster of one always does; on a Raft node (--peers) every node may
+ * run a sweeper, whose ticks pass while the node does not lead (the role as of the node's last
+ * ready, so a deposed leader may propose one more tick's deletes: they are conditional, and a
+ * forwarded or repeated one fails its condition harmlessly).
  */
 #ifndef CR_SERVER_TTL_H
 #define CR_SERVER_TTL_H

@@ -1,8 +1,10 @@
 /*
  * cirrus-bench: a load generator over libcirrus's pipelined interface. N threads, one
  * connection each, P requests in flight per connection, a get:put mix over K keys; reports
- * throughput and send->receive latency percentiles from a log-linear histogram. It stops by
- * itself (a request count and a time limit); it measures, it never checks data.
+ * throughput and send->receive latency percentiles from a log-linear histogram. Gets are sent
+ * at one consistency level (--consistency; SESSION carries the last applied index the
+ * connection saw). It stops by itself (a request count and a time limit); it measures, it never
+ * checks data.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +39,7 @@ struct config {
     int load;
     int json;
     int timeout_ms;
+    struct cirrus_read_opts read; /* of every get */
 };
 
 struct hist {
@@ -182,6 +185,7 @@ static void *run_worker(void *arg)
     struct worker *w = arg;
     const struct config *cfg = w->cfg;
     struct request_values rv;
+    struct cirrus_read_opts ro = cfg->read;
     char *payload = malloc(cfg->value_size + 1);
     uint64_t sent = 0, inflight = 0, id, slot;
     unsigned weight = cfg->get_weight + cfg->put_weight;
@@ -202,8 +206,9 @@ static void *run_worker(void *arg)
             values_key(&rv, next_rand(&w->rng) % cfg->keys);
             is_get = next_rand(&w->rng) % weight < cfg->get_weight;
             t = now_ns();
+            ro.session_token = cirrus_last_applied_index(w->c);
             if (is_get)
-                rc = cirrus_send_get(w->c, cfg->table, &rv.key_map, NULL, &id);
+                rc = cirrus_send_get(w->c, cfg->table, &rv.key_map, &ro, &id);
             else
                 rc = cirrus_send_put(w->c, cfg->table, &rv.item, &id);
             if (rc != 0)
@@ -263,6 +268,23 @@ static int ensure_table(struct cirrus *c, const struct config *cfg)
     return rc;
 }
 
+static const struct {
+    const char *name;
+    enum cirrus_consistency level;
+} LEVELS[] = {
+    {"strong", CIRRUS_STRONG},     {"bounded", CIRRUS_BOUNDED_STALENESS},
+    {"session", CIRRUS_SESSION},   {"prefix", CIRRUS_CONSISTENT_PREFIX},
+    {"eventual", CIRRUS_EVENTUAL},
+};
+
+static const char *level_name(enum cirrus_consistency level)
+{
+    for (size_t i = 0; i < sizeof LEVELS / sizeof LEVELS[0]; i++)
+        if (LEVELS[i].level == level)
+            return LEVELS[i].name;
+    return "strong";
+}
+
 /* Puts every key once, pipelined on one connection. */
 static int preload(struct cirrus *c, const struct config *cfg)
 {
@@ -300,6 +322,9 @@ static const char HELP[] =
     "  --requests R         total requests (default 100000 unless --duration is given)\n"
     "  --duration S         time limit in seconds (default 60; the run stops at either)\n"
     "  --mix G:P            get:put ratio (default 90:10)\n"
+    "  --consistency L      of the gets: strong (the default), bounded, session, prefix,\n"
+    "                       eventual\n"
+    "  --max-lag N:MS       bounded: at most N entries and MS ms behind (default 100:1000)\n"
     "  --keys K             key space (default 10000)\n"
     "  --value-size B       bytes per value (default 100)\n"
     "  --table NAME         table, created (pk k:S) if missing (default bench)\n"
@@ -347,6 +372,9 @@ static int parse_config(int argc, char **argv, struct config *cfg)
     cfg->table = "bench";
     cfg->load = 1;
     cfg->timeout_ms = 10000;
+    cfg->read.consistency = CIRRUS_STRONG;
+    cfg->read.max_lag_entries = 100;
+    cfg->read.max_lag_ms = 1000;
     for (i = 1; i < argc; i++) {
         const char *opt = argv[i], *arg = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -399,6 +427,22 @@ static int parse_config(int argc, char **argv, struct config *cfg)
                 return bad(opt, arg);
             cfg->get_weight = g;
             cfg->put_weight = p;
+        } else if (strcmp(opt, "--consistency") == 0) {
+            size_t k = 0;
+
+            while (k < sizeof LEVELS / sizeof LEVELS[0] && strcmp(arg, LEVELS[k].name) != 0)
+                k++;
+            if (k == sizeof LEVELS / sizeof LEVELS[0])
+                return bad(opt, arg);
+            cfg->read.consistency = LEVELS[k].level;
+        } else if (strcmp(opt, "--max-lag") == 0) {
+            unsigned long long n, ms;
+            int len = 0;
+
+            if (sscanf(arg, "%llu:%llu%n", &n, &ms, &len) != 2 || arg[len] != '\0' || arg[0] == '-')
+                return bad(opt, arg);
+            cfg->read.max_lag_entries = n;
+            cfg->read.max_lag_ms = ms;
         } else if (strcmp(opt, "--keys") == 0) {
             if (parse_u64(arg, 1, 9999999999999ULL, &cfg->keys) != 0)
                 return bad(opt, arg);
@@ -439,21 +483,23 @@ static void report(const struct config *cfg, struct worker *w, double elapsed)
     ops = h->total;
     if (cfg->json) {
         printf("{\"host\":\"%s:%d\",\"table\":\"%s\",\"connections\":%d,\"pipeline\":%d,"
-               "\"get_weight\":%u,\"put_weight\":%u,\"keys\":%" PRIu64 ",\"value_size\":%zu,"
+               "\"consistency\":\"%s\",\"get_weight\":%u,\"put_weight\":%u,\"keys\":%" PRIu64
+               ",\"value_size\":%zu,"
                "\"ops\":%" PRIu64 ",\"gets\":%" PRIu64 ",\"puts\":%" PRIu64
                ",\"not_found\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"elapsed_s\":%.3f,"
                "\"ops_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
                "\"max_us\":%.1f}\n",
-               cfg->host, cfg->port, cfg->table, cfg->connections, cfg->pipeline, cfg->get_weight,
-               cfg->put_weight, cfg->keys, cfg->value_size, ops, gets, puts, not_found, errors,
-               elapsed, (double)ops / elapsed, hist_pct(h, 0.50) / 1e3, hist_pct(h, 0.99) / 1e3,
-               hist_pct(h, 0.999) / 1e3, h->max / 1e3);
+               cfg->host, cfg->port, cfg->table, cfg->connections, cfg->pipeline,
+               level_name(cfg->read.consistency), cfg->get_weight, cfg->put_weight, cfg->keys,
+               cfg->value_size, ops, gets, puts, not_found, errors, elapsed, (double)ops / elapsed,
+               hist_pct(h, 0.50) / 1e3, hist_pct(h, 0.99) / 1e3, hist_pct(h, 0.999) / 1e3,
+               h->max / 1e3);
     } else {
         printf("cirrus-bench  %s:%d table %s\n", cfg->host, cfg->port, cfg->table);
         printf("load          %d connections x %d in flight, get:put %u:%u, %" PRIu64
-               " keys, %zu-byte values\n",
+               " keys, %zu-byte values, %s gets\n",
                cfg->connections, cfg->pipeline, cfg->get_weight, cfg->put_weight, cfg->keys,
-               cfg->value_size);
+               cfg->value_size, level_name(cfg->read.consistency));
         printf("ops           %" PRIu64 " (gets %" PRIu64 ", puts %" PRIu64 ", not found %" PRIu64
                ", errors %" PRIu64 ")\n",
                ops, gets, puts, not_found, errors);

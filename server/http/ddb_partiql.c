@@ -396,6 +396,7 @@ static const char *batch_code(const struct stmt *s, int rc)
     case CR_EFULL:
     case CR_ECORRUPT:
     case CR_ESHUTDOWN:
+    case CR_ENOTLEADER:
         return "InternalServerError";
     default:
         return "ValidationError";

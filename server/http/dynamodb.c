@@ -75,7 +75,9 @@
       "The request signature we calculated does not match the signature you provided.")            \
     X(CR_EOVERLOAD, "ThrottlingException", 400,                                                    \
       "Rate of requests exceeds the allowed throughput.")                                          \
-    X(CR_ESHUTDOWN, "ServiceUnavailable", 503, "The server is shutting down")
+    X(CR_ESHUTDOWN, "ServiceUnavailable", 503, "The server is shutting down")                      \
+    X(CR_ENOTLEADER, "ServiceUnavailable", 503,                                                    \
+      "The service is currently unavailable or busy: no leader is known (an election); retry")
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
