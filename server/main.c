@@ -221,9 +221,9 @@ int main(int argc, char **argv)
         if (cfg.auth)
             cr_log(CR_LOG_INFO, "http: SigV4 verification on, %zu access keys", keys.n);
     }
-    /* A cluster of one always accepts writes, so it sweeps (ttl.h: only such a node may). A Raft
-     * node does not sweep yet: that is the leader's, phase 2. */
-    if (cfg.ttl_interval_ms && !cfg.n_peers) {
+    /* Every node runs the sweeper; on a Raft node only the leader sweeps (ttl.c skips a tick
+     * elsewhere), so expired items are deleted once, through the log, wherever they are. */
+    if (cfg.ttl_interval_ms) {
         rc = ttl_start(&ops, cfg.ttl_interval_ms, &ttl, &e);
         if (rc < 0) {
             cr_log(CR_LOG_ERROR, "%s", errmsg_text(&e, rc));

@@ -43,6 +43,7 @@ struct ddb {
     bool own_results;       /* the done handler also answers an entry whose mutations failed */
     void *op_data;          /* an operation's state from its handler to its done handler */
     json_t *held;           /* PartiQL: requests kept while `in` is a translation; released */
+    bool strong; /* some read of the request is strongly consistent: the first one is, too */
 };
 
 /* ---- errors: each sets d->e with DynamoDB's text and returns the code ---- */

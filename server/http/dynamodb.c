@@ -288,13 +288,40 @@ void ddb_read_opts(bool consistent, struct ops_read_opts *ro)
     ro->level = consistent ? OPS_STRONG : OPS_EVENTUAL;
 }
 
+/* Whether any read of request `in` of operation `op` asks for strong consistency: ConsistentRead
+ * at the top (GetItem, Query, Scan, ExecuteStatement), per table (BatchGetItem) or per statement
+ * (BatchExecuteStatement); transactional reads always. */
+static bool wants_strong(const char *op, const json_t *in)
+{
+    const json_t *items = json_object_get(in, "RequestItems"),
+                 *stmts = json_object_get(in, "Statements"), *v;
+    const char *key;
+    size_t i;
+
+    if (strcmp(op, "TransactGetItems") == 0 || strcmp(op, "ExecuteTransaction") == 0 ||
+        json_is_true(json_object_get(in, "ConsistentRead")))
+        return true;
+    json_object_foreach((json_t *)items, key,
+                        v) if (json_is_true(json_object_get(v, "ConsistentRead"))) return true;
+    json_array_foreach(stmts, i,
+                       v) if (json_is_true(json_object_get(v, "ConsistentRead"))) return true;
+    return false;
+}
+
 /* Loads `name` into def. `describe`: the missing-table text DescribeTable and DeleteTable
- * give, else the item operations'. */
+ * give, else the item operations'. The first read of a request opens the snapshot all its reads
+ * share, so it is taken at the request's strongest level: after a ReadIndex round when some read
+ * is STRONG, else from the node's own state (DynamoDB's table metadata is eventually consistent;
+ * writes are checked again where they apply). */
 int ddb_load_table(struct ddb *d, const char *name, bool describe, struct table_def *def,
                    struct table_stats *stats)
 {
+    struct ops_read_opts ro;
     struct ops_read_info info;
-    int rc = ops_describe_table(d->r->oc, NULL, name, strlen(name), def, stats, &info, &d->scratch);
+    int rc;
+
+    ddb_read_opts(d->strong, &ro);
+    rc = ops_describe_table(d->r->oc, &ro, name, strlen(name), def, stats, &info, &d->scratch);
 
     if (rc == CR_ENOTABLE && describe)
         return ddb_fail(d, rc, "Requested resource not found: Table: %s not found", name);
@@ -730,6 +757,7 @@ void dynamodb_handle(struct http_req *r)
         finish(d, ddb_fail(d, CR_EPROTO, "Start of structure or map expected"), NULL);
         return;
     }
+    d->strong = wants_strong(op, d->in);
     rc = ops_table[i].handle(d, &out);
     if (rc != PENDING)
         finish(d, rc, out);

@@ -777,6 +777,7 @@ static void process(struct h1_conn *c)
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h1_conn *c = arg;
+    struct http_loop *l = c->loop;
     ssize_t n;
 
     if (what & EV_TIMEOUT) {
@@ -807,7 +808,11 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (n > 0)
         c->in_len += (size_t)n;
-    process(c);
+    /* Every request in the input arrived before this point: the STRONG reads among those served
+     * now share a ReadIndex round begun after it (ops_read_batch_begin). */
+    ops_read_batch_begin(&l->oc);
+    process(c); /* may free c */
+    ops_read_batch_end(&l->oc);
 }
 
 static void write_cb(evutil_socket_t fd, short what, void *arg)

@@ -588,6 +588,55 @@ static void test_strong_shared(void **state)
     stop_all();
 }
 
+/* Time to live on a cluster: the leader's sweeper deletes an expired item through the log, so it
+ * disappears from every node; an item written through a follower expires the same way. A
+ * strongly consistent GetItem on a follower sees the deletion at once (a ReadIndex round). */
+static void test_ttl(void **state)
+{
+    int leader = start_three(), follower = (leader + 1) % NODES;
+    char body[4096], item[256];
+    int64_t deadline;
+
+    (void)state;
+    assert_int_equal(ddb_call(leader, "CreateTable",
+                              "{\"TableName\":\"ttl_t\",\"AttributeDefinitions\":[{"
+                              "\"AttributeName\":\"id\",\"AttributeType\":\"S\"}],"
+                              "\"KeySchema\":[{\"AttributeName\":\"id\",\"KeyType\":\"HASH\"}],"
+                              "\"BillingMode\":\"PAY_PER_REQUEST\"}",
+                              body, sizeof body),
+                     200);
+    assert_int_equal(ddb_call(follower, "UpdateTimeToLive",
+                              "{\"TableName\":\"ttl_t\",\"TimeToLiveSpecification\":{"
+                              "\"Enabled\":true,\"AttributeName\":\"exp\"}}",
+                              body, sizeof body),
+                     200);
+    /* expired a minute ago: one through the leader, one through a follower; one not yet */
+    for (int k = 0; k < 3; k++) {
+        snprintf(item, sizeof item,
+                 "{\"TableName\":\"ttl_t\",\"Item\":{\"id\":{\"S\":\"i%d\"},"
+                 "\"exp\":{\"N\":\"%lld\"}}}",
+                 k, (long long)time(NULL) + (k == 2 ? 3600 : -60));
+        assert_int_equal(ddb_call(k == 1 ? follower : leader, "PutItem", item, body, sizeof body),
+                         200);
+    }
+    deadline = now_ms() + CATCH_UP_WAIT_MS;
+    for (int i = 0; i < NODES; i++)
+        for (int k = 0; k < 3; k++) {
+            snprintf(item, sizeof item,
+                     "{\"TableName\":\"ttl_t\",\"Key\":{\"id\":{\"S\":\"i%d\"}},"
+                     "\"ConsistentRead\":%s}",
+                     k, i == follower ? "true" : "false");
+            for (;;) {
+                assert_int_equal(ddb_call(i, "GetItem", item, body, sizeof body), 200);
+                if ((strstr(body, "\"Item\"") != NULL) == (k == 2))
+                    break;
+                assert_true(now_ms() < deadline);
+                sleep_ms(100);
+            }
+        }
+    stop_all();
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -606,6 +655,7 @@ int main(void)
         cmocka_unit_test_teardown(test_session, teardown),
         cmocka_unit_test_teardown(test_bounded_and_no_leader, teardown),
         cmocka_unit_test_teardown(test_strong_shared, teardown),
+        cmocka_unit_test_teardown(test_ttl, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);
