@@ -199,6 +199,22 @@ cc heal >/dev/null || fail "heal after delay"
 [ "$(st | awk '$10 != "-"' | wc -l)" -eq 0 ] || fail "faults left after heal"
 st
 
+# membership: node 4 joins (empty, --join) and catches up with every write; a follower is
+# removed and stopped; the three voters left take a write that node 4 serves
+cc add >/dev/null || fail "add"
+[ "$(field_of 4 3)" = alive ] && [ "$(field_of 4 4)" = follower ] || fail "node 4 not following"
+"$CIRRUS" --host "127.0.0.1:$((BASE + 4))" --consistency eventual get users '{"id":"d"}' |
+    grep -q '"n":4' || fail "node 4 does not serve the earlier writes"
+R=$((L4 % 3 + 1))
+cc remove "$R" >/dev/null || fail "remove $R"
+[ "$(field_of "$R" 3)" = removed ] || fail "node $R not shown as removed"
+cc restart "$R" 2>/dev/null && fail "a removed node restarted"
+"$CIRRUS" --host "127.0.0.1:$((BASE + 4))" put users '{"id":"e","n":5}' >/dev/null ||
+    fail "put through node 4 after the removal"
+"$CIRRUS" --host "127.0.0.1:$((BASE + L4))" --consistency strong get users '{"id":"e"}' |
+    grep -q '"n":5' || fail "the write through node 4 is not on the leader"
+P=4
+
 # stop one node, then clean: every process gone, the directory removed
 cc stop "$P" || fail "stop $P"
 [ "$(field_of "$P" 3)" = stopped ] || fail "node $P not stopped"
