@@ -48,7 +48,8 @@
     X(CR_EBUDGET, -36, "the query exceeded its execution budget")                                  \
     X(CR_EEXISTS, -37, "already exists")                                                           \
     X(CR_ENOCOLL, -38, "collection not found")                                                     \
-    X(CR_ENOTLEADER, -39, "not the leader")
+    X(CR_ENOTLEADER, -39, "not the leader")                                                        \
+    X(CR_EPARKED, -40, "parked until a read index round ends (internal: never answered)")
 
 enum cr_error {
     CR_OK = 0,

@@ -269,6 +269,7 @@ int main(int argc, char **argv)
         http_stop(http);
     if (ttl)
         ttl_stop(ttl);
+    ops_close(&ops); /* the round thread of parked reads, before the log it asks goes */
     log_close(&log);
     if (ttl)
         ttl_free(ttl);

@@ -1732,7 +1732,16 @@ static int dispatch(struct native_req *r, Cirrus__Request *req, Cirrus__Response
     }
 }
 
-static void handle_frame(struct native_conn *nc, const uint8_t *p, size_t len)
+/* The simple reads that may park (ops_conn.park) rather than block their thread for a round:
+ * their handlers do nothing before the read begins, so they can run again from the start. */
+static bool parkable(int op)
+{
+    return op == CIRRUS__REQUEST__OP_GET_ITEM || op == CIRRUS__REQUEST__OP_QUERY ||
+           op == CIRRUS__REQUEST__OP_SCAN || op == CIRRUS__REQUEST__OP_GET_DOCUMENT;
+}
+
+/* Handles one frame; false when its request parked (nothing answered: run it again later). */
+static bool handle_frame(struct native_conn *nc, const uint8_t *p, size_t len)
 {
     Cirrus__Response resp = CIRRUS__RESPONSE__INIT;
     ProtobufCAllocator pa;
@@ -1742,29 +1751,38 @@ static void handle_frame(struct native_conn *nc, const uint8_t *p, size_t len)
     int rc;
 
     errmsg_clear(&e);
-    ops_note_request(nc->oc.ops);
     if (!r) {
+        ops_note_request(nc->oc.ops);
         errmsg_set(&e, CR_ENOMEM, "out of memory for a request");
         send_error(nc, 0, CR_ENOMEM, &e);
-        return;
+        return true;
     }
     wire_allocator(&pa, &r->arena);
     req = cirrus__request__unpack(&pa, len, p);
     if (!req) {
+        ops_note_request(nc->oc.ops);
         errmsg_set(&e, CR_EPROTO, "a frame of %zu bytes is not a Request message", len);
         send_error(nc, 0, CR_EPROTO, &e);
         req_put(nc, r);
-        return;
+        return true;
     }
     r->id = req->id;
     r->op = req->op_case;
     resp.id = req->id;
+    nc->oc.park = parkable(req->op_case);
     rc = dispatch(r, req, &resp, &e);
+    nc->oc.park = false;
+    if (rc == CR_EPARKED) {
+        ops_conn_release(&nc->oc);
+        req_put(nc, r);
+        return false;
+    }
+    ops_note_request(nc->oc.ops);
     if (rc == PENDING) {
         /* The arena now belongs to the log until write_done. */
         nc->inflight++;
         ops_conn_release(&nc->oc);
-        return;
+        return true;
     }
     if (rc < 0) {
         if (!resp.applied_index)
@@ -1774,6 +1792,7 @@ static void handle_frame(struct native_conn *nc, const uint8_t *p, size_t len)
     send_response(nc, &resp);
     ops_conn_release(&nc->oc); /* after encoding: results borrowed from the snapshot */
     req_put(nc, r);
+    return true;
 }
 
 static enum native_status read_frames(struct native_conn *nc, struct evbuffer *in)
@@ -1803,16 +1822,16 @@ static enum native_status read_frames(struct native_conn *nc, struct evbuffer *i
         }
         if (avail - 4 < len)
             return NATIVE_MORE;
-        evbuffer_drain(in, 4);
-        p = len ? evbuffer_pullup(in, len) : (const uint8_t *)"";
+        p = evbuffer_pullup(in, 4 + (ssize_t)len);
         if (!p) {
             struct errmsg e;
             errmsg_set(&e, CR_ENOMEM, "out of memory reading a %u-byte frame", len);
             send_error(nc, 0, CR_ENOMEM, &e);
-        } else {
-            handle_frame(nc, p, len);
+        } else if (!handle_frame(nc, p + 4, len)) {
+            nc->parked = true; /* the frame stays at the head of the input */
+            return NATIVE_BLOCKED;
         }
-        evbuffer_drain(in, len);
+        evbuffer_drain(in, 4 + (size_t)len);
     }
 }
 
@@ -1822,9 +1841,18 @@ enum native_status native_read(struct native_conn *nc, struct evbuffer *in)
 {
     enum native_status st;
 
-    ops_read_batch_begin(&nc->oc);
+    if (nc->parked) {
+        /* Reading stopped while parked (the connection was paused), so everything in the input
+         * arrived before the batch began: it all goes on with the batch's arrival. */
+        if (!native_parked_ready(nc))
+            return NATIVE_BLOCKED;
+        nc->parked = false;
+    } else {
+        ops_read_batch_begin(&nc->oc);
+    }
     st = read_frames(nc, in);
-    ops_read_batch_end(&nc->oc);
+    if (!nc->parked)
+        ops_read_batch_end(&nc->oc);
     return st;
 }
 

@@ -35,11 +35,13 @@ struct native_conn {
     void *arg;
     struct native_req *cache; /* free requests */
     size_t n_cache;
+    bool parked; /* a STRONG read at the head of the input waits for a round (CR_EPARKED) */
 };
 
 enum native_status {
     NATIVE_MORE,    /* all complete frames taken; wants more input */
-    NATIVE_BLOCKED, /* stopped at max_inflight or out_high; call again when below */
+    NATIVE_BLOCKED, /* stopped at max_inflight or out_high, or parked (native_parked); call
+                       again when below, or once native_parked_ready */
     NATIVE_CLOSE,   /* fatal input (frame too big): the error response is queued; stop reading,
                        flush, close */
 };
@@ -64,6 +66,19 @@ enum native_status native_read(struct native_conn *nc, struct evbuffer *in);
 static inline size_t native_inflight(const struct native_conn *nc)
 {
     return nc->inflight;
+}
+
+/* Parked: the connection's next request is a STRONG read waiting for a ReadIndex round, which
+ * the round thread runs without blocking this loop; it tells the loop when one ends
+ * (ops_round_listen), and native_read may be called again once native_parked_ready. */
+static inline bool native_parked(const struct native_conn *nc)
+{
+    return nc->parked;
+}
+
+static inline bool native_parked_ready(struct native_conn *nc)
+{
+    return ops_read_parked_ready(&nc->oc);
 }
 
 #endif

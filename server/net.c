@@ -83,6 +83,7 @@ struct loop {
     struct event *complete_ev; /* activated by the log's writer thread */
     struct event *inbox_ev;    /* activated by the acceptor and by net_stop */
     struct event *grace_ev;
+    struct event *round_ev; /* activated by the round thread: parked reads may go on */
     pthread_mutex_t inbox_mu;
     int *inbox; /* accepted fds waiting for this loop */
     size_t inbox_n, inbox_cap;
@@ -182,6 +183,8 @@ static void flow(struct conn *c)
             }
             return;
         case CONN_PAUSED:
+            if (native_parked(&c->nc) && !native_parked_ready(&c->nc))
+                return; /* round_cb calls again when a round ends */
             if (inflight <= max_inflight / 2 && evbuffer_get_length(out) <= CR_CONN_OUT_HIGH / 2) {
                 conn_set_state(c, CONN_OPEN);
                 continue; /* frames may be waiting in the input already */
@@ -358,6 +361,27 @@ static void complete_cb(evutil_socket_t unused, short what, void *arg)
     log_completer_run(&l->completer);
 }
 
+/* Parked reads whose round has ended go on (flow runs them again). */
+static void round_cb(evutil_socket_t unused, short what, void *arg)
+{
+    struct loop *l = arg;
+    struct conn *c, *next;
+
+    for (c = l->conns; c; c = next) {
+        next = c->next;
+        if (native_parked(&c->nc))
+            flow(c); /* may free c */
+    }
+}
+
+/* The round thread (ops_round_listen): wake the loop. */
+static void round_ended(void *arg)
+{
+    struct loop *l = arg;
+
+    event_active(l->round_ev, EV_READ, 0);
+}
+
 /* Writer thread: wake the loop to run its completions. */
 static void notify(struct log_completer *c)
 {
@@ -400,8 +424,10 @@ static int loop_init(struct net *n, struct loop *l, unsigned idx)
     l->complete_ev = event_new(l->base, -1, 0, complete_cb, l);
     l->inbox_ev = event_new(l->base, -1, 0, inbox_cb, l);
     l->grace_ev = evtimer_new(l->base, grace_cb, l);
-    if (!l->complete_ev || !l->inbox_ev || !l->grace_ev)
+    l->round_ev = event_new(l->base, -1, 0, round_cb, l);
+    if (!l->complete_ev || !l->inbox_ev || !l->grace_ev || !l->round_ev)
         return CR_ENOMEM;
+    ops_round_listen(n->ops, round_ended, l);
     atomic_init(&l->stop_requested, false);
     return 0;
 }
@@ -414,6 +440,8 @@ static void loop_destroy(struct loop *l)
         event_free(l->inbox_ev);
     if (l->grace_ev)
         event_free(l->grace_ev);
+    if (l->round_ev)
+        event_free(l->round_ev);
     if (l->base) {
         event_base_free(l->base);
         log_completer_close(&l->completer);

@@ -8,6 +8,7 @@
 #include "server/ops.h"
 #include "server/ops_int.h"
 
+#include "common/assert.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -50,6 +51,7 @@ void ops_init(struct ops *o, struct storage *s, struct log *l, const char *data_
     o->clustered = l && log_cluster_status(l, &(struct node_status){0});
     pthread_mutex_init(&o->rounds.mu, NULL);
     pthread_cond_init(&o->rounds.cond, NULL);
+    pthread_cond_init(&o->rounds.wanted_cond, NULL);
     atomic_init(&o->rounds.begun, 0);
 }
 
@@ -177,8 +179,109 @@ out:
     return rc;
 }
 
+/* A round thread: runs a round whenever a parked read wants one (and no other thread has begun
+ * one since), then tells the listeners. */
+static void *rounds_main(void *arg)
+{
+    struct ops *o = arg;
+    struct ops_rounds *r = &o->rounds;
+    struct log_leader ld;
+    uint64_t mine;
+    int rc;
+
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->wanted && !r->stopping)
+            pthread_cond_wait(&r->wanted_cond, &r->mu);
+        if (r->stopping)
+            break;
+        r->wanted = false;
+        mine = atomic_load(&r->begun) + 1;
+        atomic_store(&r->begun, mine);
+        pthread_mutex_unlock(&r->mu);
+        rc = log_strong_read(o->log, &ld);
+        pthread_mutex_lock(&r->mu);
+        if (rc == 0 && mine > r->ok)
+            r->ok = mine;
+        if (rc < 0 && mine > r->failed) {
+            r->failed = mine;
+            r->code = rc;
+        }
+        pthread_cond_broadcast(&r->cond);
+        for (size_t i = 0; i < r->n_listeners; i++)
+            r->listeners[i].fn(r->listeners[i].arg); /* they only wake their loops */
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* A parked read's poll: 0 or the failed round's code when a round begun after `arrived` has
+ * ended; else CR_EPARKED, having asked the round thread (started on first use) for a round. */
+static int strong_poll(struct ops *o, uint64_t arrived)
+{
+    struct ops_rounds *r = &o->rounds;
+    int rc = CR_EPARKED;
+
+    pthread_mutex_lock(&r->mu);
+    if (r->ok > arrived) {
+        rc = 0;
+    } else if (r->failed > arrived) {
+        rc = r->code;
+    } else {
+        if (!r->started) {
+            r->started = true;
+            while (r->n_threads < OPS_ROUND_THREADS &&
+                   pthread_create(&r->threads[r->n_threads], NULL, rounds_main, o) == 0)
+                r->n_threads++;
+        }
+        if (r->n_threads == 0) {
+            rc = CR_EIO;
+        } else {
+            r->wanted = true;
+            pthread_cond_signal(&r->wanted_cond);
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+bool ops_read_parked_ready(struct ops_conn *c)
+{
+    struct ops_rounds *r = &c->ops->rounds;
+    bool ready;
+
+    pthread_mutex_lock(&r->mu);
+    ready = r->ok > c->arrived || r->failed > c->arrived;
+    pthread_mutex_unlock(&r->mu);
+    return ready;
+}
+
+void ops_round_listen(struct ops *o, void (*fn)(void *arg), void *arg)
+{
+    struct ops_rounds *r = &o->rounds;
+
+    pthread_mutex_lock(&r->mu);
+    CR_ASSERT(r->n_listeners < OPS_MAX_LISTENERS);
+    r->listeners[r->n_listeners].fn = fn;
+    r->listeners[r->n_listeners++].arg = arg;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void ops_close(struct ops *o)
+{
+    struct ops_rounds *r = &o->rounds;
+
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_broadcast(&r->wanted_cond);
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < r->n_threads; i++)
+        pthread_join(r->threads[i], NULL);
+}
+
 /* A STRONG read's wait (or a BOUNDED_STALENESS read beyond its bounds): a shared ReadIndex round
- * begun after the read arrived, and the apply of its index. */
+ * begun after the read arrived, and the apply of its index. A parkable read (c->park) that has
+ * no such round yet returns CR_EPARKED at once, its arrival kept in c->arrived. */
 static int strong_wait(struct ops_conn *c, struct errmsg *e)
 {
     struct log_leader ld;
@@ -187,7 +290,16 @@ static int strong_wait(struct ops_conn *c, struct errmsg *e)
 
     if (!c->ops->clustered)
         return 0;
-    rc = strong_barrier(c->ops, arrived, &ld);
+    if (c->park) {
+        c->arrived = arrived;
+        c->batch = true; /* when it runs again, it keeps its arrival */
+        rc = strong_poll(c->ops, arrived);
+        if (rc == CR_EPARKED)
+            return errmsg_set(e, rc, "parked until a read index round ends");
+        log_leader(c->ops->log, &ld);
+    } else {
+        rc = strong_barrier(c->ops, arrived, &ld);
+    }
     if (rc == CR_ENOTLEADER)
         return not_leader(c->ops->log, "strong reads", e);
     if (rc == CR_ETIMEOUT)
@@ -1406,28 +1518,16 @@ int ops_write(struct ops_conn *c, const struct mutation *muts, size_t n, struct 
     return ops_write_token(c, muts, n, NULL, 0, 0, w, e);
 }
 
-int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, const char *token,
-                    size_t token_len, uint64_t request_hash, struct ops_write *w, struct errmsg *e)
+/* Validates every mutation against the snapshot (check_mutation); the failing one named. */
+static int check_mutations(struct ops_conn *c, const struct mutation *muts, size_t n,
+                           struct cr_arena *a, struct errmsg *e)
 {
-    struct wire_token wt = {token, token_len, request_hash};
     struct table_def cached;
-    uint8_t *entry;
-    size_t len;
     int rc;
 
-    if (token && (token_len == 0 || token_len > CR_MAX_TOKEN_LEN))
-        return errmsg_set(e, CR_EINVAL, "an idempotency token has 1 to %d bytes", CR_MAX_TOKEN_LEN);
-    if (n == 0)
-        return errmsg_set(e, CR_EINVAL, "a write needs at least one operation");
-    if (n > CR_MAX_BATCH_MUTATIONS)
-        return errmsg_set(e, CR_ETOOMANY, "%zu operations in one write; the limit is %d", n,
-                          CR_MAX_BATCH_MUTATIONS);
-    rc = ops_snapshot(c, e);
-    if (rc < 0)
-        return rc;
     cached.name[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        rc = check_mutation(c, &muts[i], &cached, w->arena, e);
+        rc = check_mutation(c, &muts[i], &cached, a, e);
         if (rc < 0) {
             if (n > 1 && e) {
                 char text[CR_ERRMSG_MAX];
@@ -1437,6 +1537,41 @@ int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, c
             return rc;
         }
     }
+    return 0;
+}
+
+int ops_write_token(struct ops_conn *c, const struct mutation *muts, size_t n, const char *token,
+                    size_t token_len, uint64_t request_hash, struct ops_write *w, struct errmsg *e)
+{
+    struct wire_token wt = {token, token_len, request_hash};
+    uint8_t *entry;
+    size_t len;
+    bool fresh;
+    int rc;
+
+    if (token && (token_len == 0 || token_len > CR_MAX_TOKEN_LEN))
+        return errmsg_set(e, CR_EINVAL, "an idempotency token has 1 to %d bytes", CR_MAX_TOKEN_LEN);
+    if (n == 0)
+        return errmsg_set(e, CR_EINVAL, "a write needs at least one operation");
+    if (n > CR_MAX_BATCH_MUTATIONS)
+        return errmsg_set(e, CR_ETOOMANY, "%zu operations in one write; the limit is %d", n,
+                          CR_MAX_BATCH_MUTATIONS);
+    fresh = !c->live;
+    rc = ops_snapshot(c, e);
+    if (rc == 0)
+        rc = check_mutations(c, muts, n, w->arena, e);
+    if (rc == CR_ENOTABLE && fresh && c->ops->clustered) {
+        /* A table created through another node may not be applied here yet: look again after
+         * a ReadIndex round, on a new snapshot (nothing borrows from this one, it is ours). */
+        ops_conn_release(c);
+        rc = strong_wait(c, e);
+        if (rc == 0)
+            rc = ops_snapshot(c, e);
+        if (rc == 0)
+            rc = check_mutations(c, muts, n, w->arena, e);
+    }
+    if (rc < 0)
+        return rc;
     rc = wire_log_entry_encode_token((int64_t)(now_ns(CLOCK_REALTIME) / 1000000u), &wt, muts, n,
                                      w->arena, &entry, &len);
     if (rc < 0)

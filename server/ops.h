@@ -71,6 +71,9 @@ struct ops_read_info {
  * which succeeded: it began after the read arrived, and its index was applied when it ended.
  * A read joins such a round when one is running, and begins one otherwise.
  */
+#define OPS_MAX_LISTENERS 128 /* event loops told when a round ends (ops_round_listen) */
+#define OPS_ROUND_THREADS 1   /* round threads for parked reads (4 measured slower on 2 cores) */
+
 struct ops_rounds {
     pthread_mutex_t mu;
     pthread_cond_t cond;    /* broadcast when a round ends */
@@ -78,6 +81,17 @@ struct ops_rounds {
     uint64_t ok;            /* the highest round that succeeded; 0: none */
     uint64_t failed;        /* the highest round that failed, with its code */
     int code;
+    /* the round threads, for parked reads (ops_conn.park): started by the first one */
+    pthread_t threads[OPS_ROUND_THREADS];
+    size_t n_threads;
+    bool started, stopping;
+    bool wanted; /* a parked read waits for a round begun after now */
+    pthread_cond_t wanted_cond;
+    struct {
+        void (*fn)(void *arg); /* called on the round thread after each of its rounds */
+        void *arg;
+    } listeners[OPS_MAX_LISTENERS];
+    size_t n_listeners;
 };
 
 /* Shared server state; allocated by the caller, lives for the process. */
@@ -97,6 +111,13 @@ struct ops {
 void ops_init(struct ops *o, struct storage *s, struct log *l, const char *data_dir,
               uint64_t map_size);
 
+/* Stops the round thread, if parked reads started it; before the log closes. */
+void ops_close(struct ops *o);
+
+/* Registers fn(arg), called (on the round thread) after each round it runs: a front end wakes
+ * the loop whose parked reads may now go on (ops_read_parked_ready). Before serving. */
+void ops_round_listen(struct ops *o, void (*fn)(void *arg), void *arg);
+
 /* Counts one request of any front end for Stats. */
 void ops_note_request(struct ops *o);
 
@@ -113,7 +134,16 @@ struct ops_conn {
     bool live;               /* txn holds a snapshot */
     bool batch;              /* between ops_read_batch_begin and _end */
     uint64_t arrived;        /* in a batch: ops_rounds.begun when it began */
+    /* Set by a front end around a request it can park: a STRONG read with no round yet to
+     * serve it then fails with CR_EPARKED (nothing done, nothing answered) instead of blocking
+     * the thread, and the round thread runs the round; once ops_read_parked_ready, the front end
+     * runs the request again in the same batch (arrived kept). */
+    bool park;
 };
+
+/* Whether the request parked on c may run again: a round begun after its arrival has ended
+ * (succeeded or failed: a failed one fails the read when it runs again). */
+bool ops_read_parked_ready(struct ops_conn *c);
 
 void ops_conn_init(struct ops *o, struct log_completer *completer, struct ops_conn *c);
 

@@ -311,8 +311,9 @@ static bool wants_strong(const char *op, const json_t *in)
 /* Loads `name` into def. `describe`: the missing-table text DescribeTable and DeleteTable
  * give, else the item operations'. The first read of a request opens the snapshot all its reads
  * share, so it is taken at the request's strongest level: after a ReadIndex round when some read
- * is STRONG, else from the node's own state (DynamoDB's table metadata is eventually consistent;
- * writes are checked again where they apply). */
+ * is STRONG, else from the node's own state (writes are checked again where they apply); a table
+ * this node does not have yet is looked for again after a round, so that one just created
+ * through another node is found. */
 int ddb_load_table(struct ddb *d, const char *name, bool describe, struct table_def *def,
                    struct table_stats *stats)
 {
@@ -322,6 +323,13 @@ int ddb_load_table(struct ddb *d, const char *name, bool describe, struct table_
 
     ddb_read_opts(d->strong, &ro);
     rc = ops_describe_table(d->r->oc, &ro, name, strlen(name), def, stats, &info, &d->scratch);
+    if (rc == CR_ENOTABLE && !d->strong && d->r->oc->ops->clustered) {
+        /* not here yet (a table just created through another node): ask again at STRONG, on a
+         * new snapshot (nothing of the request borrows from this one yet) */
+        ops_conn_release(d->r->oc);
+        ddb_read_opts(true, &ro);
+        rc = ops_describe_table(d->r->oc, &ro, name, strlen(name), def, stats, &info, &d->scratch);
+    }
 
     if (rc == CR_ENOTABLE && describe)
         return ddb_fail(d, rc, "Requested resource not found: Table: %s not found", name);

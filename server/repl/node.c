@@ -434,6 +434,9 @@ static void snapshot_install(struct node *n, const struct raft_snapshot_meta *me
         abort(); /* a crash: the leader sends it again */
     }
     learn_peers_text(n, n->in.ctx);
+    /* proposals waiting for entries the snapshot holds: applied or not, it does not tell */
+    while (n->pend_head < n->n_pend && n->pend[n->pend_head].index <= meta->index)
+        n->sink.failed(n->sink.data, n->pend[n->pend_head++].p, CR_ETIMEOUT);
     n->snapshots_installed++;
     if (n->handed < meta->index)
         n->handed = meta->index;
