@@ -55,10 +55,7 @@ static bool port_free(int port)
     return ok;
 }
 
-/* n consecutive free ports from a pid-dependent start, CLUSTER_MAX_NODES apart from the next
- * pid's; below Linux's ephemeral range (32768 up), where the nodes' own outgoing connections could
- * hold one. -1 if none. */
-static int pick_ports(int n)
+int cluster_free_ports(int n)
 {
     int base = 20000 + (int)(getpid() % 2400) * CLUSTER_MAX_NODES;
 
@@ -81,7 +78,7 @@ int cluster_init(struct cluster *c, int n, const char *const *extra)
     size_t len;
 
     memset(c, 0, sizeof *c);
-    if (n < 1 || n > CLUSTER_MAX_NODES || (c->base = pick_ports(n)) < 0)
+    if (n < 1 || n > CLUSTER_MAX_NODES || (c->base = cluster_free_ports(n)) < 0)
         return -1;
     c->n = n;
     len = (size_t)snprintf(peers, sizeof peers, "--peers=");

@@ -36,6 +36,11 @@ int64_t cluster_now_ms(void);
 int64_t cluster_now_ns(void); /* CLOCK_MONOTONIC */
 void cluster_sleep_ms(int ms);
 
+/* n consecutive free ports from a pid-dependent start, CLUSTER_MAX_NODES apart from the next
+ * pid's; below Linux's ephemeral range (32768 up), where the nodes' own outgoing connections could
+ * hold one. -1 if none. For tests that configure their nodes themselves. */
+int cluster_free_ports(int n);
+
 /*
  * Configures n nodes (n <= CLUSTER_MAX_NODES) on free consecutive peer ports below the ephemeral
  * range, chosen from the pid so that tests side by side differ: every node a voter in --peers,

@@ -8,6 +8,7 @@
  */
 #include "client/cirrus.h"
 #include "common/error.h"
+#include "cluster_lib.h"
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -34,59 +35,6 @@
 #define MORE_WRITES 20
 
 static struct harness nodes[MAX_NODES];
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static bool port_free(int port)
-{
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    bool ok;
-
-    if (fd < 0)
-        return false;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return ok;
-}
-
-/* MAX_NODES consecutive free peer ports, from a pid-dependent start, 5 apart from the next pid's,
- * so runs side by side do not pick the same ones; below Linux's ephemeral range (32768 up), where
- * the nodes' own outgoing connections could hold one. */
-static int pick_ports(void)
-{
-    int base = 20000 + (int)(getpid() % 2400) * 5;
-
-    for (int tries = 0; tries < 200; tries++, base += 5) {
-        bool free_ = true;
-
-        if (base + MAX_NODES > 32000)
-            base = 20000;
-        for (int i = 0; i < MAX_NODES && free_; i++)
-            free_ = port_free(base + i);
-        if (free_)
-            return base;
-    }
-    fail_msg("no free peer ports");
-    return 0;
-}
 
 static struct cirrus *conn(int i)
 {
@@ -116,7 +64,7 @@ static int stats(int i, struct cirrus_stats *out)
 /* The running node that says it leads, in the highest term; -1 after timeout_ms. */
 static int find_leader(int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = cluster_now_ms() + timeout_ms;
 
     do {
         int best = -1;
@@ -135,8 +83,8 @@ static int find_leader(int timeout_ms)
         }
         if (best >= 0)
             return best;
-        sleep_ms(50);
-    } while (now_ms() < deadline);
+        cluster_sleep_ms(50);
+    } while (cluster_now_ms() < deadline);
     return -1;
 }
 
@@ -216,15 +164,15 @@ static int get(int i, int k, enum cirrus_consistency level, int64_t *val, char *
 /* Waits until node i serves keys [from, to) with v == k * 10 to EVENTUAL reads. */
 static void wait_items(int i, int from, int to)
 {
-    int64_t deadline = now_ms() + CATCH_UP_WAIT_MS;
+    int64_t deadline = cluster_now_ms() + CATCH_UP_WAIT_MS;
 
     for (int k = from; k < to; k++) {
         int64_t val = -1;
 
         while (get(i, k, CIRRUS_EVENTUAL, &val, NULL, 0) != 0 || val != (int64_t)k * 10) {
-            if (now_ms() > deadline)
+            if (cluster_now_ms() > deadline)
                 fail_msg("node %d never served k%04d (got %lld)", i + 1, k, (long long)val);
-            sleep_ms(20);
+            cluster_sleep_ms(20);
         }
     }
 }
@@ -290,9 +238,9 @@ static void test_three_nodes(void **state)
 
     (void)state;
     /* An election; the leader's status names itself, commits the bootstrap entries. */
-    t0 = now_ms();
-    leader = start_three(pick_ports(), NULL);
-    printf("leader: node %d after %lld ms\n", leader + 1, (long long)(now_ms() - t0));
+    t0 = cluster_now_ms();
+    leader = start_three(cluster_free_ports(MAX_NODES), NULL);
+    printf("leader: node %d after %lld ms\n", leader + 1, (long long)(cluster_now_ms() - t0));
     assert_int_equal(stats(leader, &st), 0);
     assert_int_equal(st.leader_id, (uint64_t)leader + 1);
     assert_true(st.term >= 2);
@@ -300,10 +248,11 @@ static void test_three_nodes(void **state)
     assert_int_equal(st.n_voters, NODES);
 
     /* Writes through the leader reach every node. */
-    t0 = now_ms();
+    t0 = cluster_now_ms();
     for (int k = 0; k < FIRST_WRITES; k++)
         assert_int_equal(put(leader, k, (int64_t)k * 10, NULL, 0), 0);
-    printf("%d writes through the leader in %lld ms\n", FIRST_WRITES, (long long)(now_ms() - t0));
+    printf("%d writes through the leader in %lld ms\n", FIRST_WRITES,
+           (long long)(cluster_now_ms() - t0));
     for (int i = 0; i < NODES; i++)
         wait_items(i, 0, FIRST_WRITES);
     for (int i = 0; i < NODES; i++) {
@@ -359,14 +308,16 @@ static void test_three_nodes(void **state)
      * moment the leader dies may be lost with it: CR_ETIMEOUT, outcome unknown). */
     killed = leader;
     harness_kill9(&nodes[killed]);
-    t0 = now_ms();
-    sleep_ms(200); /* the survivors' connections to the dead leader are closed */
+    t0 = cluster_now_ms();
+    cluster_sleep_ms(200); /* the survivors' connections to the dead leader are closed */
     assert_int_equal(put((killed + 1) % NODES, 8000, 8, msg, sizeof msg), 0);
-    printf("a write sent at the kill acknowledged after %lld ms\n", (long long)(now_ms() - t0));
+    printf("a write sent at the kill acknowledged after %lld ms\n",
+           (long long)(cluster_now_ms() - t0));
     next = find_leader(ELECTION_WAIT_MS);
     assert_true(next >= 0);
     assert_int_not_equal(next, killed);
-    printf("new leader: node %d %lld ms after the kill\n", next + 1, (long long)(now_ms() - t0));
+    printf("new leader: node %d %lld ms after the kill\n", next + 1,
+           (long long)(cluster_now_ms() - t0));
 
     /* Every acknowledged write is there (STRONG, on the new leader), and new writes succeed. */
     for (int k = 0; k < FIRST_WRITES; k++) {
@@ -382,10 +333,11 @@ static void test_three_nodes(void **state)
             wait_items(i, 0, FIRST_WRITES + MORE_WRITES);
 
     /* The killed node restarts from its data and catches up as a follower. */
-    t0 = now_ms();
+    t0 = cluster_now_ms();
     start(killed);
     wait_items(killed, 0, FIRST_WRITES + MORE_WRITES);
-    printf("node %d caught up %lld ms after its restart\n", killed + 1, (long long)(now_ms() - t0));
+    printf("node %d caught up %lld ms after its restart\n", killed + 1,
+           (long long)(cluster_now_ms() - t0));
     assert_int_equal(stats(killed, &st), 0);
     assert_int_not_equal(st.role, ROLE_LEADER);
     assert_true(st.leader_id != 0 && st.leader_id != (uint64_t)killed + 1);
@@ -421,7 +373,7 @@ static int member(int i, bool remove, uint64_t id, const char *addr, size_t *n_v
  * of its leader. Bad changes are refused with the right codes. */
 static void test_membership(void **state)
 {
-    int base = pick_ports(), leader, other, removed, next;
+    int base = cluster_free_ports(MAX_NODES), leader, other, removed, next;
     char addr[64], msg[512];
     struct cirrus_stats st;
     size_t n;
@@ -479,13 +431,13 @@ static void test_membership(void **state)
 /* Waits until node i's stats satisfy pred; fails the test after CATCH_UP_WAIT_MS. */
 static void wait_stats(int i, bool (*pred)(const struct cirrus_stats *), const char *what)
 {
-    int64_t deadline = now_ms() + CATCH_UP_WAIT_MS;
+    int64_t deadline = cluster_now_ms() + CATCH_UP_WAIT_MS;
     struct cirrus_stats st;
 
     while (stats(i, &st) != 0 || !pred(&st)) {
-        if (now_ms() > deadline)
+        if (cluster_now_ms() > deadline)
             fail_msg("node %d: %s never happened", i + 1, what);
-        sleep_ms(50);
+        cluster_sleep_ms(50);
     }
 }
 
@@ -504,7 +456,7 @@ static bool installed(const struct cirrus_stats *st)
  * everything, then takes new entries; killed and restarted, it starts from what it installed. */
 static void test_snapshots(void **state)
 {
-    int base = pick_ports(), leader, lagging;
+    int base = cluster_free_ports(MAX_NODES), leader, lagging;
     struct cirrus_stats st;
     char msg[512];
 
@@ -536,7 +488,7 @@ static void test_snapshots(void **state)
  * other voters in --peers is refused (their data could differ). */
 static void test_seed(void **state)
 {
-    int base = pick_ports();
+    int base = cluster_free_ports(MAX_NODES);
     char flag[128], addr[64], msg[512];
     size_t n;
     int64_t val;
@@ -594,7 +546,7 @@ static void test_refused_starts(void **state)
     struct harness *h = &nodes[0];
     struct cirrus *c;
     struct cirrus_result r;
-    int base = pick_ports();
+    int base = cluster_free_ports(MAX_NODES);
     char peers[128];
 
     (void)state;

@@ -9,6 +9,7 @@
  */
 #include "client/cirrus.h"
 #include "common/error.h"
+#include "cluster_lib.h"
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -41,58 +42,6 @@
 static struct harness nodes[NODES];
 static int http_ports[NODES];
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static bool port_free(int port)
-{
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    bool ok;
-
-    if (fd < 0)
-        return false;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return ok;
-}
-
-/* NODES consecutive free peer ports below Linux's ephemeral range, from a pid-dependent start
- * (test_cluster.c picks its own the same way: runs side by side do not collide). */
-static int pick_ports(void)
-{
-    int base = 22000 + (int)(getpid() % 2000) * 5;
-
-    for (int tries = 0; tries < 200; tries++, base += 5) {
-        bool free_ = true;
-
-        if (base + NODES > 32000)
-            base = 22000;
-        for (int i = 0; i < NODES && free_; i++)
-            free_ = port_free(base + i);
-        if (free_)
-            return base;
-    }
-    fail_msg("no free peer ports");
-    return 0;
-}
-
 static struct cirrus *conn(int i)
 {
     struct cirrus *c = NULL;
@@ -121,7 +70,7 @@ static int stats(int i, struct cirrus_stats *out)
 /* The node that says it leads, in the highest term; -1 after timeout_ms. */
 static int find_leader(int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = cluster_now_ms() + timeout_ms;
 
     do {
         int best = -1;
@@ -137,8 +86,8 @@ static int find_leader(int timeout_ms)
         }
         if (best >= 0)
             return best;
-        sleep_ms(50);
-    } while (now_ms() < deadline);
+        cluster_sleep_ms(50);
+    } while (cluster_now_ms() < deadline);
     return -1;
 }
 
@@ -219,13 +168,13 @@ static int get(int i, int k, const struct cirrus_read_opts *ro, int64_t *val)
 /* Waits until node i has applied index. */
 static void wait_applied(int i, uint64_t index)
 {
-    int64_t deadline = now_ms() + CATCH_UP_WAIT_MS;
+    int64_t deadline = cluster_now_ms() + CATCH_UP_WAIT_MS;
     struct cirrus_stats st;
 
     while (stats(i, &st) != 0 || st.applied_index < index) {
-        if (now_ms() > deadline)
+        if (cluster_now_ms() > deadline)
             fail_msg("node %d never applied index %llu", i + 1, (unsigned long long)index);
-        sleep_ms(20);
+        cluster_sleep_ms(20);
     }
 }
 
@@ -246,7 +195,7 @@ static int read_port_file(const char *path)
  * "items" created through it and applied everywhere. */
 static int start_three(void)
 {
-    int base = pick_ports(), leader;
+    int base = cluster_free_ports(NODES), leader;
     struct cirrus_result r;
     struct cirrus *c;
     char flag[320];
@@ -267,10 +216,10 @@ static int start_three(void)
     for (int i = 0; i < NODES; i++) {
         assert_int_equal(harness_start(&nodes[i]), 0);
         snprintf(flag, sizeof flag, "%.255s.http", nodes[i].dir);
-        deadline = now_ms() + CATCH_UP_WAIT_MS; /* written once the HTTP listener is up */
+        deadline = cluster_now_ms() + CATCH_UP_WAIT_MS; /* written once the HTTP listener is up */
         while ((http_ports[i] = read_port_file(flag)) == 0) {
-            assert_true(now_ms() < deadline);
-            sleep_ms(20);
+            assert_true(cluster_now_ms() < deadline);
+            cluster_sleep_ms(20);
         }
         unlink(flag);
     }
@@ -369,10 +318,10 @@ static void test_session(void **state)
     }
 
     ro.session_token = cirrus_last_applied_index(lc) + 1000000;
-    t0 = now_ms();
+    t0 = cluster_now_ms();
     key_of(&key, 0);
     assert_int_equal(cirrus_get_item(fc, "items", &key, &ro, &r), CR_ETIMEOUT);
-    assert_true(now_ms() - t0 >= STRONG_WAIT_MS - 50);
+    assert_true(cluster_now_ms() - t0 >= STRONG_WAIT_MS - 50);
     assert_non_null(strstr(cirrus_errmsg(fc), "session token"));
     cirrus_result_free(&r);
     cirrus_value_clear(&key);
@@ -416,7 +365,7 @@ static void test_bounded_and_no_leader(void **state)
     /* Cut the follower off: the leader and the other stop. */
     assert_int_equal(kill(nodes[leader].pid, SIGSTOP), 0);
     assert_int_equal(kill(nodes[other].pid, SIGSTOP), 0);
-    sleep_ms(300);
+    cluster_sleep_ms(300);
     assert_int_equal(get(follower, 1, &eventual, &val), 0);
     assert_int_equal(val, 11);
     assert_int_equal(get(follower, 1, &loose, &val), 0);
@@ -435,10 +384,10 @@ static void test_bounded_and_no_leader(void **state)
      * write (ddb_load_table): that times out first, a 500 InternalServerError; a write that got
      * past it would be held for a leader (3 s), then refused with CR_ENOTLEADER, a 503
      * ServiceUnavailable. An SDK retries both. */
-    deadline = now_ms() + ELECTION_WAIT_MS;
+    deadline = cluster_now_ms() + ELECTION_WAIT_MS;
     while (stats(follower, &st) != 0 || st.leader_id != 0) {
-        assert_true(now_ms() < deadline);
-        sleep_ms(50);
+        assert_true(cluster_now_ms() < deadline);
+        cluster_sleep_ms(50);
     }
     rc = get(follower, 1, &tight, &val);
     assert_true(rc == CR_ETIMEOUT || rc == CR_ENOTLEADER);
@@ -457,9 +406,9 @@ static void test_bounded_and_no_leader(void **state)
     assert_int_equal(kill(nodes[leader].pid, SIGCONT), 0);
     assert_int_equal(kill(nodes[other].pid, SIGCONT), 0);
     assert_true(find_leader(ELECTION_WAIT_MS) >= 0);
-    deadline = now_ms() + ELECTION_WAIT_MS;
+    deadline = cluster_now_ms() + ELECTION_WAIT_MS;
     while (get(follower, 1, &tight, &val) != 0)
-        assert_true(now_ms() < deadline);
+        assert_true(cluster_now_ms() < deadline);
     assert_int_equal(val, 11);
     stop_all();
 }
@@ -567,15 +516,15 @@ static void test_strong_shared(void **state)
     }
 
     /* Sharing, on the follower: one read per round, then PIPELINED_READS in flight by PIPELINE. */
-    t0 = now_ms();
+    t0 = cluster_now_ms();
     for (int k = 0; k < ONE_AT_A_TIME; k++) {
         assert_int_equal(get_on(rc[1], 7, &strong, &val), 0);
         assert_int_equal(val, 49);
     }
-    one = now_ms() - t0;
-    t0 = now_ms();
+    one = cluster_now_ms() - t0;
+    t0 = cluster_now_ms();
     pipelined_gets(rc[1], 7, index, PIPELINED_READS);
-    many = now_ms() - t0;
+    many = cluster_now_ms() - t0;
     printf("follower STRONG reads: %d one at a time in %lld ms, %d pipelined in %lld ms\n",
            ONE_AT_A_TIME, (long long)one, PIPELINED_READS, (long long)many);
     /* Unshared, the pipelined ones would take about PIPELINED_READS / ONE_AT_A_TIME times as long
@@ -619,7 +568,7 @@ static void test_ttl(void **state)
         assert_int_equal(ddb_call(k == 1 ? follower : leader, "PutItem", item, body, sizeof body),
                          200);
     }
-    deadline = now_ms() + CATCH_UP_WAIT_MS;
+    deadline = cluster_now_ms() + CATCH_UP_WAIT_MS;
     for (int i = 0; i < NODES; i++)
         for (int k = 0; k < 3; k++) {
             snprintf(item, sizeof item,
@@ -630,8 +579,8 @@ static void test_ttl(void **state)
                 assert_int_equal(ddb_call(i, "GetItem", item, body, sizeof body), 200);
                 if ((strstr(body, "\"Item\"") != NULL) == (k == 2))
                     break;
-                assert_true(now_ms() < deadline);
-                sleep_ms(100);
+                assert_true(cluster_now_ms() < deadline);
+                cluster_sleep_ms(100);
             }
         }
     stop_all();
