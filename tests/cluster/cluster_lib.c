@@ -174,12 +174,15 @@ int cluster_connect(const struct cluster *c, int i, int timeout_ms, struct cirru
     return cirrus_connect("127.0.0.1", port, timeout_ms, out);
 }
 
-int cluster_stats(const struct cluster *c, int i, int timeout_ms, struct cirrus_stats *out)
+int cluster_port_stats(int port, int timeout_ms, struct cirrus_stats *out)
 {
-    struct cirrus *conn;
+    struct cirrus *conn = NULL;
     struct cirrus_result r;
-    int rc = cluster_connect(c, i, timeout_ms, &conn);
+    int rc;
 
+    if (!port)
+        return CR_ECONNECT;
+    rc = cirrus_connect("127.0.0.1", port, timeout_ms, &conn);
     if (rc < 0)
         return rc;
     rc = cirrus_stats(conn, &r);
@@ -188,6 +191,36 @@ int cluster_stats(const struct cluster *c, int i, int timeout_ms, struct cirrus_
     cirrus_result_free(&r);
     cirrus_close(conn);
     return rc;
+}
+
+int cluster_stats(const struct cluster *c, int i, int timeout_ms, struct cirrus_stats *out)
+{
+    return cluster_port_stats(cluster_port(c, i), timeout_ms, out);
+}
+
+int cluster_harness_leader(struct harness *nodes, int n, int timeout_ms)
+{
+    int64_t deadline = cluster_now_ms() + timeout_ms;
+
+    do {
+        int best = -1;
+        uint64_t best_term = 0;
+
+        for (int i = 0; i < n; i++) {
+            struct cirrus_stats st;
+
+            if (!harness_alive(&nodes[i]) || cluster_port_stats(nodes[i].port, 1000, &st) != 0)
+                continue;
+            if (st.role == CLUSTER_ROLE_LEADER && st.term > best_term) {
+                best = i;
+                best_term = st.term;
+            }
+        }
+        if (best >= 0)
+            return best;
+        cluster_sleep_ms(50);
+    } while (cluster_now_ms() < deadline);
+    return -1;
 }
 
 int cluster_find_leader(struct cluster *c, int timeout_ms)

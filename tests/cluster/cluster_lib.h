@@ -69,6 +69,11 @@ int cluster_port(const struct cluster *c, int i);
 int cluster_connect(const struct cluster *c, int i, int timeout_ms, struct cirrus **out);
 /* Node i's status through a new connection; a client code (CR_ECONNECT when down). */
 int cluster_stats(const struct cluster *c, int i, int timeout_ms, struct cirrus_stats *out);
+/* The status of the node listening on native port `port` (0: down, CR_ECONNECT). */
+int cluster_port_stats(int port, int timeout_ms, struct cirrus_stats *out);
+/* For tests that run their own harness array: the running node of nodes[0..n) that says it
+ * leads, in the highest term; -1 after timeout_ms. */
+int cluster_harness_leader(struct harness *nodes, int n, int timeout_ms);
 /* The running, unpaused node that says it leads, in the highest term; -1 after timeout_ms. */
 int cluster_find_leader(struct cluster *c, int timeout_ms);
 /* Cuts node i off from every other node (its transport drops frames to and from each of them),

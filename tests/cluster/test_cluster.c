@@ -28,7 +28,6 @@
 
 #define NODES 3
 #define MAX_NODES 4            /* the membership test adds a fourth */
-#define ROLE_LEADER 4          /* StatsResponse.role */
 #define ELECTION_WAIT_MS 10000 /* the election timeout is 300..600 ms; ASan and 2 cores */
 #define CATCH_UP_WAIT_MS 20000
 #define FIRST_WRITES 100
@@ -47,45 +46,13 @@ static struct cirrus *conn(int i)
 
 static int stats(int i, struct cirrus_stats *out)
 {
-    struct cirrus *c = conn(i);
-    struct cirrus_result r;
-    int rc;
-
-    if (!c)
-        return CR_ECONNECT;
-    rc = cirrus_stats(c, &r);
-    if (rc == 0)
-        *out = r.stats;
-    cirrus_result_free(&r);
-    cirrus_close(c);
-    return rc;
+    return cluster_port_stats(nodes[i].port, 5000, out);
 }
 
 /* The running node that says it leads, in the highest term; -1 after timeout_ms. */
 static int find_leader(int timeout_ms)
 {
-    int64_t deadline = cluster_now_ms() + timeout_ms;
-
-    do {
-        int best = -1;
-        uint64_t best_term = 0;
-
-        for (int i = 0; i < MAX_NODES; i++) {
-            struct cirrus_stats st;
-
-            if (!harness_alive(&nodes[i]) || stats(i, &st) != 0)
-                continue;
-            assert_int_equal(st.node_id, (uint64_t)i + 1);
-            if (st.role == ROLE_LEADER && st.term > best_term) {
-                best = i;
-                best_term = st.term;
-            }
-        }
-        if (best >= 0)
-            return best;
-        cluster_sleep_ms(50);
-    } while (cluster_now_ms() < deadline);
-    return -1;
+    return cluster_harness_leader(nodes, MAX_NODES, timeout_ms);
 }
 
 static void item(struct cirrus_value *v, int k, int64_t val)
@@ -339,7 +306,7 @@ static void test_three_nodes(void **state)
     printf("node %d caught up %lld ms after its restart\n", killed + 1,
            (long long)(cluster_now_ms() - t0));
     assert_int_equal(stats(killed, &st), 0);
-    assert_int_not_equal(st.role, ROLE_LEADER);
+    assert_int_not_equal(st.role, CLUSTER_ROLE_LEADER);
     assert_true(st.leader_id != 0 && st.leader_id != (uint64_t)killed + 1);
     assert_int_equal(put(killed, 9998, 1, NULL, 0), 0); /* forwarded to the new leader */
     assert_int_equal(get(next, 9998, CIRRUS_STRONG, &val, NULL, 0), 0);

@@ -31,7 +31,6 @@
 #include <cmocka.h>
 
 #define NODES 3
-#define ROLE_LEADER 4          /* StatsResponse.role */
 #define ELECTION_WAIT_MS 10000 /* the election timeout is 300..600 ms; ASan and 2 cores */
 #define CATCH_UP_WAIT_MS 20000
 #define STRONG_WAIT_MS 1000 /* LOG_STRONG_WAIT_MS */
@@ -53,42 +52,13 @@ static struct cirrus *conn(int i)
 
 static int stats(int i, struct cirrus_stats *out)
 {
-    struct cirrus *c = conn(i);
-    struct cirrus_result r;
-    int rc;
-
-    if (!c)
-        return CR_ECONNECT;
-    rc = cirrus_stats(c, &r);
-    if (rc == 0)
-        *out = r.stats;
-    cirrus_result_free(&r);
-    cirrus_close(c);
-    return rc;
+    return cluster_port_stats(nodes[i].port, 5000, out);
 }
 
-/* The node that says it leads, in the highest term; -1 after timeout_ms. */
+/* The running node that says it leads, in the highest term; -1 after timeout_ms. */
 static int find_leader(int timeout_ms)
 {
-    int64_t deadline = cluster_now_ms() + timeout_ms;
-
-    do {
-        int best = -1;
-        uint64_t best_term = 0;
-
-        for (int i = 0; i < NODES; i++) {
-            struct cirrus_stats st;
-
-            if (stats(i, &st) == 0 && st.role == ROLE_LEADER && st.term > best_term) {
-                best = i;
-                best_term = st.term;
-            }
-        }
-        if (best >= 0)
-            return best;
-        cluster_sleep_ms(50);
-    } while (cluster_now_ms() < deadline);
-    return -1;
+    return cluster_harness_leader(nodes, NODES, timeout_ms);
 }
 
 static void key_of(struct cirrus_value *v, int k)
