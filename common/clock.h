@@ -11,6 +11,10 @@
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t cr_mono_ms(void);
 
+/* CLOCK_REALTIME in milliseconds since 1970: comparable between processes and (clocks
+ * synchronized) between machines. */
+uint64_t cr_wall_ms(void);
+
 /* The CLOCK_REALTIME instant ms milliseconds from now. */
 struct timespec cr_deadline(unsigned ms);
 

@@ -312,20 +312,22 @@ static int strong_wait(struct ops_conn *c, struct errmsg *e)
     return 0;
 }
 
-/* BOUNDED_STALENESS: true when this node may serve from its own snapshot, at most max_lag_entries
- * behind the commit index it knows and having heard from the leader within max_lag_ms. A bound
- * of 0 means exactly that (no entry behind; contact this very millisecond). */
+/* BOUNDED_STALENESS: true when this node may serve from its own snapshot: at most
+ * max_lag_entries behind the commit index it knows, and the newest message it has from the
+ * leader was sent (by the leader's clock) within max_lag_ms. A bound of 0 means exactly that (no
+ * entry behind; a message sent this very millisecond). A follower whose messages are delayed
+ * hears from the leader often, but late: the sending time says how old its view is. */
 static bool within_bounds(struct ops *o, const struct ops_read_opts *ro)
 {
     struct node_status st;
-    uint64_t now_ms = now_ns(CLOCK_MONOTONIC) / 1000000u;
+    uint64_t now = cr_wall_ms();
 
     if (!log_cluster_status(o->log, &st))
         return true;
     if (st.commit > st.applied && st.commit - st.applied > ro->max_lag_entries)
         return false;
-    return st.leader_contact_ms && now_ms >= st.leader_contact_ms &&
-           now_ms - st.leader_contact_ms <= ro->max_lag_ms;
+    return st.leader_sent_ms &&
+           (now <= st.leader_sent_ms || now - st.leader_sent_ms <= ro->max_lag_ms);
 }
 
 /* Starts a read at the asked consistency (DESIGN.md, "The replicated log and consistency").

@@ -84,9 +84,9 @@ struct node {
     size_t pend_head, n_pend, cap_pend;
     enum raft_role last_role;
     uint64_t last_leader;
-    uint64_t contact_ms;    /* the last message from the leader followed */
-    uint64_t ticks, handed; /* handed: the last index handed to the sink */
-    struct forwarded *fwd;  /* by seq; [fwd_head, n_fwd) live */
+    uint64_t leader_sent_ms; /* the leader's clock on the newest message from it */
+    uint64_t ticks, handed;  /* handed: the last index handed to the sink */
+    struct forwarded *fwd;   /* by seq; [fwd_head, n_fwd) live */
     size_t fwd_head, n_fwd, cap_fwd;
     uint64_t fwd_seq;
     struct held held[NODE_MAX_HELD]; /* proposals waiting for a leader, oldest first */
@@ -602,7 +602,7 @@ static void publish(struct node *n)
     n->st.leader = leader;
     n->st.commit = raft_commit(&n->core);
     n->st.applied = raft_applied(&n->core);
-    n->st.leader_contact_ms = role == RAFT_LEADER ? cr_mono_ms() : n->contact_ms;
+    n->st.leader_sent_ms = role == RAFT_LEADER ? cr_wall_ms() : n->leader_sent_ms;
     n->st.snapshot_index = n->store.snap.index;
     n->st.snapshots_sent = n->snapshots_sent;
     n->st.snapshots_installed = n->snapshots_installed;
@@ -798,7 +798,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     schedule_ready(n);
 }
 
-static void on_recv(void *data, const struct raft_msg *m)
+static void on_recv(void *data, const struct raft_msg *m, uint64_t sent_ms)
 {
     struct node *n = data;
 
@@ -808,8 +808,8 @@ static void on_recv(void *data, const struct raft_msg *m)
         return; /* the sender's transfer times out and it probes again */
     }
     raft_step(&n->core, m);
-    if (m->from == raft_leader(&n->core))
-        n->contact_ms = cr_mono_ms();
+    if (m->from == raft_leader(&n->core) && sent_ms > n->leader_sent_ms)
+        n->leader_sent_ms = sent_ms;
     schedule_ready(n);
 }
 

@@ -98,9 +98,10 @@ struct node_status {
     uint64_t id;
     enum raft_role role;
     uint64_t term, leader, commit, applied; /* applied: handed to the sink */
-    /* CLOCK_MONOTONIC ms when this node last heard from the leader it follows (a leader: its
-     * last ready); 0 when it never has */
-    uint64_t leader_contact_ms;
+    /* The wall clock (CLOCK_REALTIME ms) at which the leader sent the newest message this node
+     * has from it (a leader: its last ready); 0 when it has none. How old the node's view of
+     * the leader is: a delayed message is old however recently it arrived. */
+    uint64_t leader_sent_ms;
     uint64_t voters[RAFT_MAX_VOTERS]; /* the configuration as applied here */
     size_t n_voters;
     uint64_t snapshot_index;      /* the log starts after it (compacted, or installed) */

@@ -221,6 +221,7 @@ static int frame_from_pb(const Cirrus__RaftFrame *pb, struct cr_arena *a,
                          struct raftwire_frame *out)
 {
     memset(out, 0, sizeof *out);
+    out->sent_ms = pb->sent_ms;
     switch (pb->body_case) {
     case CIRRUS__RAFT_FRAME__BODY_HELLO:
         out->kind = RAFTWIRE_HELLO;
@@ -386,6 +387,7 @@ int raftwire_encode(const struct raftwire_frame *f, struct cr_buf *out)
     default:
         return CR_EINVAL;
     }
+    pb.sent_ms = f->sent_ms;
     cr_arena_init(&a, 4096);
     if (f->kind == RAFTWIRE_MESSAGE)
         rc = raftwire_msg_to_pb(&f->msg, &a, &pb.message);

@@ -73,6 +73,7 @@ struct raftwire_forward {
 
 struct raftwire_frame {
     enum raftwire_kind kind;
+    uint64_t sent_ms;            /* the sender's wall clock when it queued the frame (any value) */
     struct raftwire_hello hello; /* RAFTWIRE_HELLO */
     struct raft_msg msg;         /* RAFTWIRE_MESSAGE */
     struct raftwire_chunk chunk; /* RAFTWIRE_CHUNK */

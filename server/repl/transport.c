@@ -452,7 +452,7 @@ static int in_deliver(struct inconn *c, const struct raftwire_frame *f)
     }
     t->stats.received++;
     if (f->kind == RAFTWIRE_MESSAGE)
-        t->cb.recv(t->cb.data, &f->msg);
+        t->cb.recv(t->cb.data, &f->msg, f->sent_ms);
     else if (f->kind == RAFTWIRE_CHUNK && t->cb.chunk)
         t->cb.chunk(t->cb.data, c->node, &f->chunk);
     else if (f->kind != RAFTWIRE_CHUNK && t->cb.forward)
@@ -741,14 +741,18 @@ static void hold_timer_cb(evutil_socket_t fd, short what, void *arg)
 static int enqueue(struct transport *t, struct peer *p, const struct raftwire_frame *f)
 {
     struct transport_fault fault = {0};
+    struct raftwire_frame stamped = *f;
+    struct timespec now;
     int rc;
 
     if (p->state == PEER_IDLE) {
         t->stats.dropped_down++;
         return CR_ECLOSED;
     }
+    clock_gettime(CLOCK_REALTIME, &now);
+    stamped.sent_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
     cr_buf_reset(&t->enc);
-    rc = raftwire_encode(f, &t->enc);
+    rc = raftwire_encode(&stamped, &t->enc);
     if (rc)
         return rc;
     if (fault_of(t, p->id, &fault)) {

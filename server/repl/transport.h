@@ -63,8 +63,9 @@ struct transport;
 
 struct transport_callbacks {
     /* A message from a peer, addressed to this node; m and its entries are borrowed for the
-     * call (the driver steps it into the core, which copies what it keeps, or queues a copy). */
-    void (*recv)(void *data, const struct raft_msg *m);
+     * call (the driver steps it into the core, which copies what it keeps, or queues a copy).
+     * sent_ms: the sender's wall clock (CLOCK_REALTIME ms) when it queued the message. */
+    void (*recv)(void *data, const struct raft_msg *m, uint64_t sent_ms);
     /* A snapshot chunk from node `from` (borrowed for the call); NULL: chunks are ignored. */
     void (*chunk)(void *data, uint64_t from, const struct raftwire_chunk *c);
     /* A RAFTWIRE_FORWARD or RAFTWIRE_FORWARD_RESULT frame from its sender, addressed to this

@@ -4,6 +4,7 @@
  * node id is refused; a full queue drops instead of growing, whether the peer never answers the
  * hello or stops reading; faults partition (both ways or one), delay (in order, never early) and
  * lose frames of every kind, and a heal restores delivery. Every wait is bounded. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -41,6 +42,7 @@ struct node {
     size_t chunks_ok;               /* chunks whose bytes and fields arrived intact */
     size_t forwards_ok, results_ok; /* forward frames, each after message 150 of its sender */
     int64_t first_ms[MAX_ID];       /* when the first message from each sender arrived */
+    int64_t first_age_ms[MAX_ID];   /* its age on arrival: now minus its sending stamp */
     size_t chunks, forwards;        /* every chunk and forward frame, whatever its content */
 };
 
@@ -48,7 +50,7 @@ static struct event_base *base;
 
 static int64_t now_ms(void);
 
-static void on_recv(void *data, const struct raft_msg *m)
+static void on_recv(void *data, const struct raft_msg *m, uint64_t sent_ms)
 {
     struct node *n = data;
 
@@ -57,8 +59,13 @@ static void on_recv(void *data, const struct raft_msg *m)
     if (n->got[m->from] && m->context <= n->last_ctx[m->from])
         n->out_of_order = true;
     n->last_ctx[m->from] = m->context;
-    if (n->got[m->from]++ == 0)
+    /* a transport stamps its sender's wall clock at queueing: never in the future here (frames
+     * the tests forge by hand carry none) */
+    assert_true(sent_ms <= cr_wall_ms());
+    if (n->got[m->from]++ == 0) {
         n->first_ms[m->from] = now_ms();
+        n->first_age_ms[m->from] = (int64_t)(cr_wall_ms() - sent_ms);
+    }
     if (m->type == RAFT_MSG_APPEND && m->n_entries == 2 && m->entries[1].len == 5 &&
         memcmp(m->entries[1].data, "hello", 5) == 0)
         n->entries_ok++;
@@ -873,6 +880,7 @@ static void test_fault_delay(void **state)
     c.want = 100 - refused;
     assert_true(run_until(got_enough, &c, WAIT_MS));
     assert_true(n[1].first_ms[1] - t0 >= 200);
+    assert_true(n[1].first_age_ms[1] >= 200); /* stamped when queued, not when released */
     assert_false(n[1].out_of_order);
     assert_int_equal(n[1].chunks, 1);
     assert_int_equal(n[1].forwards, 1);
