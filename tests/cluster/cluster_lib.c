@@ -198,7 +198,9 @@ int cluster_stats(const struct cluster *c, int i, int timeout_ms, struct cirrus_
     return cluster_port_stats(cluster_port(c, i), timeout_ms, out);
 }
 
-int cluster_harness_leader(struct harness *nodes, int n, int timeout_ms)
+/* Of nodes 0..n-1, the one that says it leads, in the highest term, asking each node whose
+ * port_of(ctx, i) is not 0 (0: down or paused); -1 after timeout_ms. */
+static int leader_among(int n, int (*port_of)(void *ctx, int i), void *ctx, int timeout_ms)
 {
     int64_t deadline = cluster_now_ms() + timeout_ms;
 
@@ -208,8 +210,9 @@ int cluster_harness_leader(struct harness *nodes, int n, int timeout_ms)
 
         for (int i = 0; i < n; i++) {
             struct cirrus_stats st;
+            int port = port_of(ctx, i);
 
-            if (!harness_alive(&nodes[i]) || cluster_port_stats(nodes[i].port, 1000, &st) != 0)
+            if (!port || cluster_port_stats(port, 1000, &st) != 0)
                 continue;
             if (st.role == CLUSTER_ROLE_LEADER && st.term > best_term) {
                 best = i;
@@ -223,30 +226,28 @@ int cluster_harness_leader(struct harness *nodes, int n, int timeout_ms)
     return -1;
 }
 
+static int harness_port(void *ctx, int i)
+{
+    struct harness *nodes = ctx;
+
+    return harness_alive(&nodes[i]) ? nodes[i].port : 0;
+}
+
+int cluster_harness_leader(struct harness *nodes, int n, int timeout_ms)
+{
+    return leader_among(n, harness_port, nodes, timeout_ms);
+}
+
+static int running_port(void *ctx, int i)
+{
+    struct cluster *c = ctx;
+
+    return atomic_load(&c->paused[i]) || !cluster_alive(c, i) ? 0 : cluster_port(c, i);
+}
+
 int cluster_find_leader(struct cluster *c, int timeout_ms)
 {
-    int64_t deadline = cluster_now_ms() + timeout_ms;
-
-    do {
-        int best = -1;
-        uint64_t best_term = 0;
-
-        for (int i = 0; i < c->n; i++) {
-            struct cirrus_stats st;
-
-            if (atomic_load(&c->paused[i]) || !cluster_alive(c, i) ||
-                cluster_stats(c, i, 1000, &st) != 0)
-                continue;
-            if (st.role == CLUSTER_ROLE_LEADER && st.term > best_term) {
-                best = i;
-                best_term = st.term;
-            }
-        }
-        if (best >= 0)
-            return best;
-        cluster_sleep_ms(50);
-    } while (cluster_now_ms() < deadline);
-    return -1;
+    return leader_among(c->n, running_port, c, timeout_ms);
 }
 
 int cluster_isolate(const struct cluster *c, int i, bool on)

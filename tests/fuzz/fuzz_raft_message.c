@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void same_frame(const struct raftwire_frame *a, const struct raftwire_frame *b)
 {
-    CR_ASSERT(a->kind == b->kind);
+    CR_ASSERT(a->kind == b->kind && a->sent_ms == b->sent_ms);
     switch (a->kind) {
     case RAFTWIRE_HELLO:
         CR_ASSERT(a->hello.cluster_id == b->hello.cluster_id);
