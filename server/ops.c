@@ -133,6 +133,28 @@ static int not_leader(struct log *l, const char *what, struct errmsg *e)
                       what, (unsigned long long)ld.id, ld.addr[0] ? ld.addr : "unknown");
 }
 
+/* Runs the next round (called and returning with rounds.mu held, released meanwhile): numbers
+ * it, asks the log for a read index and its apply, records the result, wakes the waiters. */
+static int run_round(struct ops *o, struct log_leader *ld)
+{
+    struct ops_rounds *r = &o->rounds;
+    uint64_t mine = atomic_load(&r->begun) + 1;
+    int rc;
+
+    atomic_store(&r->begun, mine);
+    pthread_mutex_unlock(&r->mu);
+    rc = log_strong_read(o->log, ld);
+    pthread_mutex_lock(&r->mu);
+    if (rc == 0 && mine > r->ok)
+        r->ok = mine;
+    if (rc < 0 && mine > r->failed) {
+        r->failed = mine;
+        r->code = rc;
+    }
+    pthread_cond_broadcast(&r->cond);
+    return rc;
+}
+
 /* The time limit of strong_barrier for a read joining another's round: that round's. */
 #define ROUNDS_WAIT_MS (2 * LOG_STRONG_WAIT_MS + 1000)
 
@@ -145,7 +167,6 @@ static int strong_barrier(struct ops *o, uint64_t arrived, struct log_leader *ld
 {
     struct ops_rounds *r = &o->rounds;
     struct timespec deadline;
-    uint64_t mine;
     int rc = 0;
 
     deadline = cr_deadline(ROUNDS_WAIT_MS);
@@ -162,18 +183,7 @@ static int strong_barrier(struct ops *o, uint64_t arrived, struct log_leader *ld
     }
     if (r->ok > arrived)
         goto out;
-    mine = atomic_load(&r->begun) + 1;
-    atomic_store(&r->begun, mine);
-    pthread_mutex_unlock(&r->mu);
-    rc = log_strong_read(o->log, ld);
-    pthread_mutex_lock(&r->mu);
-    if (rc == 0 && mine > r->ok)
-        r->ok = mine;
-    if (rc < 0 && mine > r->failed) {
-        r->failed = mine;
-        r->code = rc;
-    }
-    pthread_cond_broadcast(&r->cond);
+    rc = run_round(o, ld);
 out:
     pthread_mutex_unlock(&r->mu);
     return rc;
@@ -186,8 +196,6 @@ static void *rounds_main(void *arg)
     struct ops *o = arg;
     struct ops_rounds *r = &o->rounds;
     struct log_leader ld;
-    uint64_t mine;
-    int rc;
 
     pthread_mutex_lock(&r->mu);
     for (;;) {
@@ -196,18 +204,7 @@ static void *rounds_main(void *arg)
         if (r->stopping)
             break;
         r->wanted = false;
-        mine = atomic_load(&r->begun) + 1;
-        atomic_store(&r->begun, mine);
-        pthread_mutex_unlock(&r->mu);
-        rc = log_strong_read(o->log, &ld);
-        pthread_mutex_lock(&r->mu);
-        if (rc == 0 && mine > r->ok)
-            r->ok = mine;
-        if (rc < 0 && mine > r->failed) {
-            r->failed = mine;
-            r->code = rc;
-        }
-        pthread_cond_broadcast(&r->cond);
+        run_round(o, &ld);
         for (size_t i = 0; i < r->n_listeners; i++)
             r->listeners[i].fn(r->listeners[i].arg); /* they only wake their loops */
     }
