@@ -817,6 +817,13 @@ int transport_send_forward(struct transport *t, const struct raftwire_frame *f)
     p = peer_find(t, f->fwd.to);
     if (!p)
         return CR_ENOTFOUND;
+    if (f->kind == RAFTWIRE_FORWARD && p->state != PEER_READY) {
+        /* A write is worth sending only on a connection known to work: queued for one being
+         * made, it would be lost with it, and its outcome unknown; refused, it waits to be sent
+         * again (the node holds it) with nothing done. */
+        t->stats.dropped_down++;
+        return CR_ECLOSED;
+    }
     return enqueue(t, p, f);
 }
 

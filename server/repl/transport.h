@@ -151,7 +151,9 @@ int transport_send(struct transport *t, const struct raft_msg *m);
 int transport_send_chunk(struct transport *t, uint64_t to, const struct raftwire_chunk *c);
 
 /* The same for a RAFTWIRE_FORWARD or RAFTWIRE_FORWARD_RESULT frame to peer f->fwd.to; CR_EINVAL
- * also for another kind or a sender that is not this node. */
+ * also for another kind or a sender that is not this node. A RAFTWIRE_FORWARD is refused
+ * (CR_ECLOSED) unless the connection to the peer has completed its handshake: queued for a
+ * connection still being made, it could be lost without a trace. */
 int transport_send_forward(struct transport *t, const struct raftwire_frame *f);
 void transport_get_stats(const struct transport *t, struct transport_stats *out);
 /* CR_ENOTFOUND when id is not a peer. */

@@ -562,6 +562,14 @@ static void test_queue_bound(void **state)
     node_start(&a, 1, CLUSTER, 0, &opt);
     assert_int_equal(transport_add_peer(a.t, 7, "127.0.0.1", port), 0);
     run_until(never, NULL, 50); /* connected, hello sent, no answer ever */
+    {
+        /* a forwarded write waits for a connection known to work: refused, not queued */
+        struct raftwire_frame f = {.kind = RAFTWIRE_FORWARD};
+
+        f.fwd = (struct raftwire_forward){
+            .from = 1, .to = 7, .seq = 1, .data = (const uint8_t *)"write", .len = 5};
+        assert_int_equal(transport_send_forward(a.t, &f), CR_ECLOSED);
+    }
     for (uint64_t k = 1; k <= 1000; k++) {
         struct raft_msg m = heartbeat(1, 7, k);
         int rc = transport_send(a.t, &m);
